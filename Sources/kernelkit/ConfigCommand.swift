@@ -1,0 +1,174 @@
+import ArgumentParser
+import KconfigKit
+import KernelKitCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Read, diff and merge kernel .config files and fragments.",
+        subcommands: [ConfigDiffCommand.self, ConfigMergeCommand.self]
+    )
+}
+
+enum DiffFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, diffconfig
+}
+
+struct ConfigDiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Show the options that differ between two configs.",
+        discussion: """
+        Formats:
+          text        grouped: removed, added, then changed options, with tristate moves
+                      (y→m, m→y, y→n ...) grouped and counted. Coloured on a terminal.
+          json        the schema kernelkit.config-diff/1 (docs/config-diff.md). It tells
+                      "absent" from "is not set", which diffconfig folds together.
+          diffconfig  byte-identical to the kernel's scripts/diffconfig; with -m, to
+                      `diffconfig -m` (changed and new values as a config fragment).
+
+        With no files, compares $KBUILD_OUTPUT/.config.old with $KBUILD_OUTPUT/.config,
+        as diffconfig does.
+
+        Examples:
+          kernelkit config diff azl-6.6.config azl-6.18.config
+          kernelkit config diff -m old.config new.config > changes.fragment
+          kernelkit config diff --format json --exit-code a.config b.config
+        """
+    )
+
+    @Option(name: .long, help: "Output format: text, json or diffconfig.")
+    var format: DiffFormat?
+
+    @Flag(name: .customShort("m"), help: "Merge style, as `diffconfig -m`: print the new values as a fragment.")
+    var mergeStyle = false
+
+    @Flag(name: .long, help: "Exit with 1 when the configs differ (as `git diff --exit-code`).")
+    var exitCode = false
+
+    @Argument(help: "The old config (default: .config.old).")
+    var old: String?
+
+    @Argument(help: "The new config (default: .config).")
+    var new: String?
+
+    func validate() throws {
+        if mergeStyle, let format, format != .diffconfig {
+            throw ValidationError("-m is diffconfig's merge style; it cannot be combined with --format \(format.rawValue)")
+        }
+        if (old == nil) != (new == nil) {
+            throw ValidationError("give both OLD and NEW, or neither")
+        }
+    }
+
+    func run() throws {
+        try Terminal.run {
+            var oldPath = old ?? ".config.old", newPath = new ?? ".config"
+            if old == nil, let dir = getenv("KBUILD_OUTPUT") {
+                oldPath = String(cString: dir) + "/.config.old"
+                newPath = String(cString: dir) + "/.config"
+            }
+            // Parse both strictly first: a malformed line is an error, never silently skipped.
+            let a = try ConfigFile(contentsOf: oldPath)
+            let b = try ConfigFile(contentsOf: newPath)
+            let format = format ?? (mergeStyle ? .diffconfig : .text)
+            var differs = false
+            switch format {
+            case .diffconfig:
+                let out = Diffconfig.diff(old: a.bytes, new: b.bytes, mergeStyle: mergeStyle)
+                differs = !Diffconfig.diff(old: a.bytes, new: b.bytes, mergeStyle: false).isEmpty
+                Terminal.write(out)
+            case .text:
+                let diff = ConfigDiff(old: a, new: b)
+                differs = !diff.changes.isEmpty
+                Terminal.write(diff.text(color: Terminal.wantsColor, prefix: a.prefix))
+            case .json:
+                let diff = ConfigDiff(old: a, new: b)
+                differs = !diff.changes.isEmpty
+                Terminal.write(diff.json().serialized())
+            }
+            for warning in a.warnings + b.warnings { Terminal.error("kernelkit: \(warning)") }
+            if exitCode && differs { throw ExitCode(1) }
+        }
+    }
+}
+
+struct ConfigMergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Merge config fragments into a base config, as merge_config.sh does.",
+        discussion: """
+        With -m this is scripts/kconfig/merge_config.sh -m: the same merged .config, byte
+        for byte, and the same messages ("Value of CONFIG_X is redefined by fragment F:",
+        "Previous value:", "New value:"). Later fragments win.
+
+        The output goes to $KCONFIG_CONFIG if set, else DIR/.config with -O DIR, else
+        ./.config, and is written atomically: an interrupted merge leaves the old file.
+        A missing BASE is created empty, as merge_config.sh does.
+
+        Without -m, merge_config.sh resolves the result through Kconfig (make
+        alldefconfig); that needs the Kconfig engine, which is not in this release.
+
+        Examples:
+          kernelkit config merge -m base.config hyperv.fragment azure.fragment
+          kernelkit config merge -m -y -O build/ base.config debug.fragment
+          kernelkit config merge -m -s base.config policy.fragment || echo "redefined"
+        """
+    )
+
+    @Flag(name: .customShort("m"), help: "Only merge the fragments; do not resolve through Kconfig.")
+    var mergeOnly = false
+    @Flag(name: .customShort("n"), help: "Use allnoconfig instead of alldefconfig (has no effect with -m).")
+    var allno = false
+    @Flag(name: .customShort("r"), help: "List redundant entries when merging fragments.")
+    var redundant = false
+    @Flag(name: .customShort("y"), help: "Make built-in have precedence over modules: never demote y to m.")
+    var builtin = false
+    @Flag(name: .customShort("s"), help: "Strict mode: fail (exit 1, nothing written) if a fragment redefines any value.")
+    var strict = false
+    @Flag(name: .customShort("Q"), help: "Disable warning messages for overridden options.")
+    var quiet = false
+    @Option(name: .customShort("O"), help: "Directory to put the generated .config in.")
+    var outputDirectory: String?
+
+    @Argument(help: "The base config.")
+    var base: String
+    @Argument(help: "Fragments to merge, in order.")
+    var fragments: [String] = []
+
+    func run() throws {
+        try Terminal.run {
+            guard mergeOnly else {
+                throw KernelKitError(.usage, """
+                    merging without -m resolves the result through Kconfig (make alldefconfig), \
+                    which needs the Kconfig engine; it is not in this release. Use -m for a text merge.
+                    """)
+            }
+            let prefix = ConfigFile.environmentPrefix
+            let output = try MergeConfig.outputPath(outputDirectory: outputDirectory)
+            if access(base, R_OK) != 0 && access(base, F_OK) != 0 {
+                Terminal.error("The base file '\(base)' does not exist. Creating one...")
+                try AtomicFile.write([], to: base)
+            }
+            let baseInput = try MergeConfig.Input.read(base, prefix: prefix)
+            var inputs = [MergeConfig.Input]()
+            for path in fragments {
+                do {
+                    inputs.append(try MergeConfig.Input.read(path, prefix: prefix))
+                } catch let error as KernelKitError where error.code == .fileNotFound {
+                    throw KernelKitError(.fileNotFound, "The merge file '\(path)' does not exist.  Exit.",
+                                         at: SourceLocation(file: path, line: 0))
+                }
+            }
+            let merger = MergeConfig(options: .init(listRedundant: redundant, builtinWins: builtin,
+                                                    strict: strict, quiet: quiet), prefix: prefix)
+            let result = merger.merge(base: baseInput, fragments: inputs) { Terminal.write(bytes: $0) }
+            if result.strictViolated { throw ExitCode(1) }
+            try AtomicFile.write(result.config, to: output)
+            Terminal.write(bytes: MergeConfig.writtenMessage(path: output))
+        }
+    }
+}
