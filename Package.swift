@@ -28,6 +28,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // In-process timings of the hot paths; the peer comparisons are benchmarks/compare.py.
+        .executableTarget(
+            name: "kernelkit-benchmarks",
+            dependencies: ["KconfigKit", "KernelKitCore"],
+            path: "benchmarks/InProcess"
+        ),
         .testTarget(
             name: "KconfigKitTests",
             dependencies: [

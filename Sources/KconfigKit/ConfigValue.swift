@@ -11,6 +11,16 @@ public enum Tristate: Int, Comparable, Sendable, CaseIterable, CustomStringConve
         }
     }
 
+    /// The tristate for the byte `y`, `m` or `n`.
+    init?(byte: UInt8) {
+        switch byte {
+        case UInt8(ascii: "n"): self = .no
+        case UInt8(ascii: "m"): self = .module
+        case UInt8(ascii: "y"): self = .yes
+        default: return nil
+        }
+    }
+
     public static func < (a: Tristate, b: Tristate) -> Bool { a.rawValue < b.rawValue }
 
     /// The letter the kernel writes: `y`, `m` or `n`.

@@ -122,6 +122,59 @@ public enum Diffconfig {
         return out
     }
 
+    /// diffconfig of two parsed files.
+    ///
+    /// When both files are "plain" (see ``isPlain(_:)``), diffconfig's view of each is
+    /// exactly the model's effective entries with their raw value text, so the diff is
+    /// computed from the parsed files' indexes without re-reading them. Otherwise it falls
+    /// back to re-reading the bytes with diffconfig's own rules.
+    public static func diff(old: ConfigFile, new: ConfigFile, mergeStyle: Bool) -> String {
+        guard isPlain(old), isPlain(new) else {
+            return diff(old: old.storage, new: new.storage, mergeStyle: mergeStyle)
+        }
+        var removed = [Int](), changed = [(Int, Int)](), added = [Int]()
+        for i in old.effectiveIndices {
+            let name = old.nameBytes(of: i)
+            let j = name.withUnsafeBufferPointer { new.effectiveIndex(of: $0) }
+            if let j {
+                if !old.rawValue(of: i).elementsEqual(new.rawValue(of: j)) { changed.append((i, j)) }
+            } else {
+                removed.append(i)
+            }
+        }
+        for j in new.effectiveIndices {
+            if new.nameBytes(of: j).withUnsafeBufferPointer({ old.effectiveIndex(of: $0) }) == nil { added.append(j) }
+        }
+        func string(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+        var oldMap = [String: String](), newMap = [String: String]()
+        for i in removed { oldMap[string(old.nameBytes(of: i))] = string(old.rawValue(of: i)) }
+        for (i, j) in changed {
+            oldMap[string(old.nameBytes(of: i))] = string(old.rawValue(of: i))
+            newMap[string(new.nameBytes(of: j))] = string(new.rawValue(of: j))
+        }
+        for j in added { newMap[string(new.nameBytes(of: j))] = string(new.rawValue(of: j)) }
+        // Only the differing names reach diffconfig's printer, whose output is the same as
+        // for the full maps: equal entries print nothing.
+        return diff(old: oldMap, new: newMap, mergeStyle: mergeStyle)
+    }
+
+    /// True when diffconfig reads `file` exactly as the model does: the `CONFIG_` prefix,
+    /// no carriage returns, a final newline, and no line ending in " is not set" other
+    /// than the "# CONFIG_X is not set" entries (diffconfig takes any such line as one).
+    public static func isPlain(_ file: ConfigFile) -> Bool {
+        guard file.prefix == "CONFIG_", !file.storage.contains(0x0D) else { return false }
+        if let last = file.lines.last, last.terminator != .lf { return false }
+        let suffix = Array(" is not set".utf8)
+        for line in file.lines {
+            if case .entry(let i) = line.kind, file.isNotSetLine(i) { continue }
+            if line.range.count >= suffix.count,
+               file.storage[(line.range.upperBound - suffix.count)..<line.range.upperBound].elementsEqual(suffix) {
+                return false
+            }
+        }
+        return true
+    }
+
     /// diffconfig of two files' bytes.
     public static func diff(old: [UInt8], new: [UInt8], mergeStyle: Bool) -> String {
         diff(old: readconfig(old), new: readconfig(new), mergeStyle: mergeStyle)

@@ -93,8 +93,7 @@ enum ShellEcho {
                 }
             }
             i = p
-            // dash builds a C string: a NUL ends this argument's output.
-            if value == 0 { return true }
+            // dash prints the converted argument by length, so an escaped NUL is output.
             out.append(value)
         }
         return true

@@ -28,20 +28,38 @@ public enum InputFile {
             throw KernelKitError(.unreadable, "cannot open file", at: SourceLocation(file: path, line: 0), underlying: SystemError.current)
         }
         defer { close(fd) }
-        // Size from fstat is only a hint: /proc files report 0 and pipes have none.
-        var capacity = max(Int(st.st_size), 0) + 1
+        // Read straight into the array's storage: no intermediate buffer to fault in.
+        // The size from fstat is only a hint (/proc files report 0), so grow on demand.
         var bytes = [UInt8]()
-        bytes.reserveCapacity(capacity)
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var capacity = max(Int(st.st_size), 4096) + 1
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw KernelKitError(.unreadable, "read failed", at: SourceLocation(file: path, line: 0), underlying: SystemError.current)
+            let have = bytes.count
+            var failed: Int32 = 0
+            var atEnd = false
+            bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+                if have > 0 {
+                    bytes.withUnsafeBufferPointer { old in
+                        _ = buffer.baseAddress!.update(from: old.baseAddress!, count: have)
+                    }
+                }
+                initialized = have
+                while initialized < capacity {
+                    let n = read(fd, buffer.baseAddress! + initialized, capacity - initialized)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        failed = errno
+                        return
+                    }
+                    if n == 0 { atEnd = true; return }
+                    initialized += n
+                }
             }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-            capacity += n
+            if failed != 0 {
+                throw KernelKitError(.unreadable, "read failed", at: SourceLocation(file: path, line: 0),
+                                     underlying: SystemError(errno: failed))
+            }
+            if atEnd { break }
+            capacity *= 2
         }
         return bytes
     }
@@ -65,9 +83,7 @@ public enum InputFile {
             throw KernelKitError(.binaryFile, "binary file (NUL byte), expected text",
                                  at: SourceLocation(file: file, line: line, column: column))
         }
-        // The fast path: the standard library's validator.
-        if String(validating: bytes, as: UTF8.self) != nil { return }
-        let bad = firstInvalidUTF8(bytes) ?? 0
+        guard let bad = firstInvalidUTF8(bytes) else { return }
         let (line, column) = lineAndColumn(of: bad, in: bytes)
         throw KernelKitError(.invalidUTF8, "invalid UTF-8 (byte 0x\(String(bytes[bad], radix: 16)))",
                              at: SourceLocation(file: file, line: line, column: column))
@@ -85,7 +101,14 @@ public enum InputFile {
 
     /// The offset of the first byte that starts an invalid UTF-8 sequence.
     static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
-        var i = 0
+        // Kernel configs are nearly all ASCII: skip it eight bytes at a time.
+        var i = bytes.withUnsafeBytes { raw -> Int in
+            var k = 0
+            while k + 8 <= raw.count && raw.loadUnaligned(fromByteOffset: k, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                k += 8
+            }
+            return k
+        }
         while i < bytes.count {
             let b = bytes[i]
             let length: Int

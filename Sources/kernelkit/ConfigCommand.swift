@@ -78,8 +78,11 @@ struct ConfigDiffCommand: ParsableCommand {
             var differs = false
             switch format {
             case .diffconfig:
-                let out = Diffconfig.diff(old: a.bytes, new: b.bytes, mergeStyle: mergeStyle)
-                differs = !Diffconfig.diff(old: a.bytes, new: b.bytes, mergeStyle: false).isEmpty
+                let out = Diffconfig.diff(old: a, new: b, mergeStyle: mergeStyle)
+                if exitCode {
+                    // -m output omits removals, so it cannot tell "no difference" by itself.
+                    differs = mergeStyle ? !Diffconfig.diff(old: a, new: b, mergeStyle: false).isEmpty : !out.isEmpty
+                }
                 Terminal.write(out)
             case .text:
                 let diff = ConfigDiff(old: a, new: b)

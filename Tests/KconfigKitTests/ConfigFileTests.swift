@@ -37,7 +37,7 @@ struct ConfigFileTests {
         #expect(file.value(of: "HEX") == .number("0x1F"))
         #expect(file.value(of: "HEXBARE") == .number("ff"))
         #expect(file.value(of: "CRLF") == .tristate(.yes))
-        #expect(file.lines.last?.terminator == "\r\n")
+        #expect(file.lines.last?.terminator == .crlf)
         #expect(file.count == 10)
         #expect(file["D"]?.location == SourceLocation(file: "t.config", line: 7))
         #expect(file.text == text)

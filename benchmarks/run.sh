@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds KernelKit for release and prints both benchmark tables:
+#   1. whole-process comparisons against the kernel's own tools (benchmarks/compare.py);
+#   2. in-process timings of the library's hot paths (benchmarks/InProcess).
+# Usage: benchmarks/run.sh [--runs N]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+bash scripts/setup-oracles.sh
+swift build -c release --static-swift-stdlib --product kernelkit >/dev/null
+swift build -c release --product kernelkit-benchmarks >/dev/null
+bin="$(swift build -c release --show-bin-path)"
+echo "## Against the real tools (whole process, $(nproc) cores, $(date -u +%Y-%m-%d))"
+echo
+python3 benchmarks/compare.py --kernelkit "$bin/kernelkit" --oracles "${KERNELKIT_ORACLES:-$root/.build/oracles}" "$@"
+echo
+echo "## In-process"
+echo
+"$bin/kernelkit-benchmarks" --iterations 200 --root="$root" --only=parse
+"$bin/kernelkit-benchmarks" --iterations 200 --root="$root" --only=write | tail -1
+"$bin/kernelkit-benchmarks" --iterations 200 --root="$root" --only=diffconfig | tail -1
+"$bin/kernelkit-benchmarks" --iterations 200 --root="$root" --only=diff | tail -1
+"$bin/kernelkit-benchmarks" --iterations 5 --root="$root" --only=merge | tail -1
