@@ -119,8 +119,8 @@ final class TemporaryDirectory {
 enum RealConfigs {
     static let azl3_66_x86 = Paths.fixture("configs/azl3-6.6-x86_64.config")
     static let azl3_66_arm = Paths.fixture("configs/azl3-6.6-aarch64.config")
-    static let azl3hwe_618_x86 = Paths.fixture("configs/azl3-hwe-6.18-x86_64.config")
-    static let azl3hwe_618_arm = Paths.fixture("configs/azl3-hwe-6.18-aarch64.config")
+    static let azl3hwe_618_x86 = Paths.kconfigs("azure-linux/azl3-hwe-6.18-x86_64.config")
+    static let azl3hwe_618_arm = Paths.kconfigs("azure-linux/azl3-hwe-6.18-aarch64.config")
     static let host_618 = Paths.fixture("configs/host-6.18.config")
     static let azl4_618_x86 = Paths.kconfigs("azure-linux/azl4-6.18-x86_64.config")
     static let azl4_618_arm = Paths.kconfigs("azure-linux/azl4-6.18-aarch64.config")

@@ -39,7 +39,7 @@ let root = args.first(where: { $0.hasPrefix("--root=") }).map { String($0.dropFi
 
 let big = "\(root)/kconfigs/azure-linux/azl4-6.18-aarch64.config"
 let old = "\(root)/Tests/Fixtures/configs/azl3-6.6-x86_64.config"
-let new = "\(root)/Tests/Fixtures/configs/azl3-hwe-6.18-x86_64.config"
+let new = "\(root)/kconfigs/azure-linux/azl3-hwe-6.18-x86_64.config"
 
 do {
     let bigBytes = try InputFile.readBytes(big)
