@@ -64,6 +64,12 @@ public enum InputFile {
         return bytes
     }
 
+    /// True when something exists at `path`.
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
     /// Reads a text file: UTF-8, no NUL bytes.
     ///
     /// The kernel's tools read .config files as C strings, so a NUL byte silently

@@ -9,7 +9,7 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Read, diff and merge kernel .config files and fragments.",
-        subcommands: [ConfigDiffCommand.self, ConfigMergeCommand.self]
+        subcommands: [ConfigDiffCommand.self, ConfigMergeCommand.self, ConfigResolveCommand.self]
     )
 }
 

@@ -1,0 +1,246 @@
+import KernelKitCore
+
+/// Reading and writing .config files the way `scripts/kconfig/confdata.c` does, and the
+/// resolution modes of `scripts/kconfig/conf.c`.
+extension KconfigTree {
+    private func confWarning(_ file: String, _ line: Int, _ message: String) {
+        stderr("\(file):\(line):warning: \(message)\n")
+        confWarnings += 1
+    }
+
+    /// `conf_read_simple(name, S_DEF_USER)`: loads user values from a .config or fragment.
+    public func readUserValues(bytes: [UInt8], name: String) {
+        confWarnings = 0
+        for sym in symbols {
+            sym.hasUserValue = false
+            sym.userVal = ""
+            sym.userTri = .no
+            sym.valid = false
+        }
+        let prefix = Array(self.prefix.utf8)
+        var lineno = 0
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+            let next = end + 1
+            lineno += 1
+            var lineEnd = end
+            if end < bytes.count, lineEnd > start, bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            // C strings stop at a NUL.
+            if let nul = bytes[start..<lineEnd].firstIndex(of: 0) { lineEnd = nul }
+            let line = Array(bytes[start..<lineEnd])
+            start = next
+            if line.isEmpty { continue }
+            var symName: String
+            var val: String
+            if line[0] == UInt8(ascii: "#") {
+                guard line.count > 1, line[1] == 0x20 else { continue }
+                let p = Array(line[2...])
+                guard p.starts(with: prefix) else { continue }
+                let rest = p[prefix.count...]
+                guard let sp = rest.firstIndex(of: 0x20) else { continue }
+                guard String(decoding: rest[(sp + 1)...], as: UTF8.self) == "is not set" else { continue }
+                symName = String(decoding: rest[..<sp], as: UTF8.self)
+                val = "n"
+            } else {
+                guard line.starts(with: prefix) else {
+                    confWarning(name, lineno, "unexpected data: \(String(decoding: line, as: UTF8.self))")
+                    continue
+                }
+                let rest = line[prefix.count...]
+                guard let eq = rest.firstIndex(of: UInt8(ascii: "=")) else {
+                    confWarning(name, lineno, "unexpected data: \(String(decoding: line, as: UTF8.self))")
+                    continue
+                }
+                symName = String(decoding: rest[..<eq], as: UTF8.self)
+                val = String(decoding: rest[(eq + 1)...], as: UTF8.self)
+            }
+            guard let sym = symbol(named: symName) else {
+                if environmentValue("KCONFIG_WARN_UNKNOWN_SYMBOLS") != nil {
+                    confWarning(name, lineno, "unknown symbol: \(symName)")
+                }
+                changed = true
+                continue
+            }
+            if sym.hasUserValue { confWarning(name, lineno, "override: reassigning to symbol \(symName)") }
+            if !setUserValue(sym, val, file: name, line: lineno) { continue }
+            if let choice = choiceMenu(of: sym), let i = choice.choiceMembers.firstIndex(where: { $0 === sym }) {
+                // list_move(): the last assignment read goes to the front, so it wins.
+                choice.choiceMembers.remove(at: i)
+                choice.choiceMembers.insert(sym, at: 0)
+            }
+        }
+    }
+
+    /// `conf_set_sym_val()`; false when the value was rejected.
+    private func setUserValue(_ sym: Symbol, _ p: String, file: String, line: Int) -> Bool {
+        let first = p.first
+        switch sym.type {
+        case .tristate, .boolean:
+            if sym.type == .tristate && first == "m" {
+                sym.userTri = .module
+            } else if first == "y" {
+                sym.userTri = .yes
+            } else if first == "n" {
+                sym.userTri = .no
+            } else {
+                confWarning(file, line, "symbol value '\(p)' invalid for \(sym.name ?? "")")
+                return false
+            }
+            sym.hasUserValue = true
+        case .string, .int, .hex:
+            var value = p
+            if sym.type == .string {
+                guard p.first == "\"" else { return true }
+                var out = ""
+                var closed = false
+                var it = p.dropFirst().makeIterator()
+                while let c = it.next() {
+                    if c == "\"" { closed = true; break }
+                    if c == "\\" {
+                        if let n = it.next() { out.append(n) } else { break }
+                    } else {
+                        out.append(c)
+                    }
+                }
+                if !closed {
+                    confWarning(file, line, "invalid string found")
+                    return false
+                }
+                value = out
+            }
+            if Self.stringValid(sym.type, value) {
+                sym.userVal = value
+                sym.hasUserValue = true
+            } else {
+                confWarning(file, line, "symbol value '\(value)' invalid for \(sym.name ?? "")")
+                return false
+            }
+        case .unknown:
+            break
+        }
+        return true
+    }
+
+    /// `sym_string_valid()`.
+    static func stringValid(_ type: SymbolType, _ s: String) -> Bool {
+        let b = Array(s.utf8)
+        func digit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+        func xdigit(_ c: UInt8) -> Bool { digit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66) }
+        switch type {
+        case .string: return true
+        case .int:
+            var i = 0
+            if i < b.count && b[i] == UInt8(ascii: "-") { i += 1 }
+            guard i < b.count, digit(b[i]) else { return false }
+            if b[i] == 0x30 && i + 1 < b.count { return false }
+            return b[(i + 1)...].allSatisfy(digit)
+        case .hex:
+            var i = 0
+            if b.count >= 2 && b[0] == 0x30 && (b[1] == UInt8(ascii: "x") || b[1] == UInt8(ascii: "X")) { i = 2 }
+            guard i < b.count else { return false }
+            return b[i...].allSatisfy(xdigit)
+        case .boolean, .tristate:
+            return ["y", "Y", "m", "M", "n", "N"].contains(b.first.map { String(UnicodeScalar($0)) } ?? "")
+        case .unknown: return false
+        }
+    }
+
+    func environmentValue(_ name: String) -> String? { preprocessor.environment[name] }
+
+    /// `conf_read()`: reads a config and computes every symbol.
+    public func readConfig(bytes: [UInt8], name: String) {
+        changed = false
+        readUserValues(bytes: bytes, name: name)
+        if let m = modulesSymbol { calcValue(m) }
+        for sym in symbols {
+            calcValue(sym)
+            if sym.isChoice { continue }
+            if sym.hasUserValue && sym.write {
+                switch sym.type {
+                case .boolean, .tristate: if sym.userTri == sym.currTri { continue }
+                default: if sym.currVal == sym.userVal { continue }
+                }
+            } else if !sym.hasUserValue && !sym.write {
+                continue
+            }
+            changed = true
+        }
+        if confWarnings > 0 { changed = true }
+    }
+
+    /// How `conf_set_all_new_symbols()` fills symbols without a value.
+    public enum NewSymbolMode: Sendable { case yes, module, no, defaults }
+
+    /// `conf_set_all_new_symbols()`.
+    public func setAllNewSymbols(_ mode: NewSymbolMode) {
+        for menu in subEntries(rootMenu) {
+            guard let sym = menu.symbol, menu.prompt != nil, !sym.hasUserValue,
+                  sym.type == .boolean || sym.type == .tristate, !sym.isChoiceMember else { continue }
+            if sym.isChoice { continue }
+            let val: Tristate
+            switch mode {
+            case .yes: val = .yes
+            case .module: val = .module
+            case .no: val = .no
+            case .defaults: continue
+            }
+            sym.userTri = val
+            sym.hasUserValue = true
+        }
+        clearAllValid()
+    }
+
+    /// `conf_write()`: the .config text conf would write.
+    public func writeConfig() -> String {
+        var out = "#\n# Automatically generated file; DO NOT EDIT.\n# \(rootMenu.prompt?.text ?? "")\n#\n"
+        if !changed { clearAllValid() }
+        var needNewline = false
+        func escape(_ s: String) -> String {
+            var r = "\""
+            for c in s {
+                if c == "\"" || c == "\\" { r.append("\\") }
+                r.append(c)
+            }
+            return r + "\""
+        }
+        func visit(_ menu: Menu) {
+            if let sym = menu.symbol {
+                if !sym.isChoice && !sym.written {
+                    calcValue(sym)
+                    sym.written = true
+                    if sym.write {
+                        if needNewline {
+                            out += "\n"
+                            needNewline = false
+                        }
+                        let name = sym.name ?? ""
+                        switch sym.type {
+                        case .unknown: break
+                        case .boolean, .tristate:
+                            if sym.currTri == .no {
+                                out += "# \(prefix)\(name) is not set\n"
+                            } else {
+                                out += "\(prefix)\(name)=\(sym.currTri)\n"
+                            }
+                        case .string: out += "\(prefix)\(name)=\(escape(sym.currVal))\n"
+                        case .int, .hex: out += "\(prefix)\(name)=\(sym.currVal)\n"
+                        }
+                    }
+                }
+            } else if isVisible(menu) {
+                out += "\n#\n# \(menu.prompt?.text ?? "")\n#\n"
+                needNewline = false
+            }
+            for child in menu.children { visit(child) }
+            if menu.symbol == nil && menu.prompt?.type == .menu && isVisible(menu) {
+                out += "# end of \(menu.prompt?.text ?? "")\n"
+                needNewline = true
+            }
+        }
+        for menu in rootMenu.children { visit(menu) }
+        for sym in symbols { sym.written = false }
+        return out
+    }
+}

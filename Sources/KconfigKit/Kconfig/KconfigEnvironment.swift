@@ -1,0 +1,101 @@
+import KernelKitCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The environment that the kernel's top-level Makefile gives `conf`: what
+/// `make ARCH=… defconfig` exports (srctree, ARCH, SRCARCH, KERNELVERSION, the tools and
+/// their version texts). The variables the 6.12 and 7.2 Kconfig files read are exactly
+/// those listed in the `include/config/auto.conf.cmd` that make leaves behind.
+public enum KconfigEnvironment {
+    /// `SRCARCH` for an `ARCH`, as the top-level Makefile maps it.
+    public static func srcarch(for arch: String) -> String {
+        switch arch {
+        case "i386", "x86_64": "x86"
+        case "sparc32", "sparc64": "sparc"
+        case "parisc64": "parisc"
+        case "sh64": "sh"
+        default: arch
+        }
+    }
+
+    /// KERNELVERSION from the tree's Makefile: VERSION.PATCHLEVEL.SUBLEVEL EXTRAVERSION.
+    public static func kernelVersion(srctree: String) throws(KernelKitError) -> String {
+        let bytes = try InputFile.readText("\(srctree)/Makefile")
+        var fields: [String: String] = [:]
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n").prefix(20) {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            fields[parts[0].trimmingCharacters(in: " \t")] = parts[1].trimmingCharacters(in: " \t")
+        }
+        guard let version = fields["VERSION"], let patchlevel = fields["PATCHLEVEL"] else {
+            throw KernelKitError(.usage, "\(srctree) is not a kernel tree: its Makefile has no VERSION and PATCHLEVEL",
+                                 at: SourceLocation(file: "\(srctree)/Makefile", line: 0))
+        }
+        var v = version
+        if !patchlevel.isEmpty {
+            v += "." + patchlevel
+            if let s = fields["SUBLEVEL"], !s.isEmpty { v += "." + s }
+        }
+        return v + (fields["EXTRAVERSION"] ?? "")
+    }
+
+    /// The environment for `make ARCH=arch` in `srctree`, with `overrides` applied as
+    /// make command-line variables (`CROSS_COMPILE=`, `CC=`, `LLVM=1`…).
+    public static func make(srctree: String, arch: String, overrides: [String: String] = [:],
+                            base: [String: String] = ProcessEnvironment.current) throws(KernelKitError) -> [String: String] {
+        var env = base
+        let cross = overrides["CROSS_COMPILE"] ?? base["CROSS_COMPILE"] ?? ""
+        let llvm = overrides["LLVM"] ?? ""
+        env["ARCH"] = arch
+        env["SRCARCH"] = srcarch(for: arch)
+        env["srctree"] = "."
+        env["objtree"] = "."
+        env["KERNELVERSION"] = try kernelVersion(srctree: srctree)
+        if !cross.isEmpty { env["CROSS_COMPILE"] = cross }
+        let tools: [(String, String)] = llvm.isEmpty
+            ? [("CC", "gcc"), ("LD", "ld"), ("AR", "ar"), ("NM", "nm"), ("OBJCOPY", "objcopy"), ("OBJDUMP", "objdump"),
+               ("READELF", "readelf"), ("STRIP", "strip")]
+            : [("CC", "clang"), ("LD", "ld.lld"), ("AR", "llvm-ar"), ("NM", "llvm-nm"), ("OBJCOPY", "llvm-objcopy"),
+               ("OBJDUMP", "llvm-objdump"), ("READELF", "llvm-readelf"), ("STRIP", "llvm-strip")]
+        for (name, tool) in tools { env[name] = (llvm.isEmpty ? cross : "") + tool }
+        env["HOSTCC"] = llvm.isEmpty ? "gcc" : "clang"
+        env["HOSTCXX"] = llvm.isEmpty ? "g++" : "clang++"
+        env["RUSTC"] = "rustc"
+        env["BINDGEN"] = "bindgen"
+        env["PAHOLE"] = "pahole"
+        env["PYTHON3"] = "python3"
+        for (k, v) in overrides { env[k] = v }
+        if !llvm.isEmpty && !cross.isEmpty { env["CLANG_FLAGS"] = "--target=\(cross.dropLast())" }
+        // Exported by the Makefile from $(shell ...), with LC_ALL=C.
+        let cc = env["CC"] ?? "gcc"
+        env["CC_VERSION_TEXT"] = Preprocessor.runShell("LC_ALL=C \(cc) --version 2>/dev/null | head -n 1",
+                                                        environment: env, directory: srctree)
+        env["RUSTC_VERSION_TEXT"] = Preprocessor.runShell("\(env["RUSTC"] ?? "rustc") --version 2>/dev/null",
+                                                           environment: env, directory: srctree)
+        return env
+    }
+}
+
+/// The process environment as a dictionary.
+public enum ProcessEnvironment {
+    public static var current: [String: String] {
+        var env: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if let eq = s.firstIndex(of: "=") { env[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+            p += 1
+        }
+        return env
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,208 @@
+import KernelKitCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A whole Kconfig tree, parsed and ready to resolve configs as the kernel's `conf`
+/// does (`scripts/kconfig/conf.c`, `confdata.c`).
+public final class KconfigTree: @unchecked Sendable {
+    let rootMenu: Menu
+    /// Named and choice symbols in creation order (the kernel iterates a hash table).
+    var symbols: [Symbol] = []
+    private var table: [String: Symbol] = [:]
+    private var constTable: [String: Symbol] = [:]
+    let symbolYes = Symbol(name: "y", isConst: true)
+    let symbolMod = Symbol(name: "m", isConst: true)
+    let symbolNo = Symbol(name: "n", isConst: true)
+    var modulesSymbol: Symbol?
+    var modulesValue = Tristate.no
+    var dependencyWarnings = 0
+    let preprocessor: Preprocessor
+    /// Everything conf would print, in order.
+    public private(set) var standardOutput = ""
+    public private(set) var standardError = ""
+    /// The prefix of written symbols (`CONFIG_`, or the `CONFIG_` environment variable).
+    public var prefix = "CONFIG_"
+    var changed = true
+    var confWarnings = 0
+
+    func stderr(_ text: String) { standardError += text }
+    func stdout(_ text: String) { standardOutput += text }
+
+    private init(preprocessor: Preprocessor) {
+        self.preprocessor = preprocessor
+        rootMenu = Menu(type: .menu, symbol: nil, parent: nil, file: "", line: 0)
+        for (s, t) in [(symbolYes, Tristate.yes), (symbolMod, .module), (symbolNo, .no)] {
+            s.type = .tristate
+            s.currTri = t
+            s.currVal = t.description
+            s.valid = true
+        }
+    }
+
+    /// `sym_lookup()`.
+    func lookup(_ name: String, const: Bool = false) -> Symbol {
+        switch name {
+        case "y": return symbolYes
+        case "m": return symbolMod
+        case "n": return symbolNo
+        default: break
+        }
+        if const {
+            if let s = constTable[name] { return s }
+            let s = Symbol(name: name, isConst: true)
+            constTable[name] = s
+            symbols.append(s)
+            return s
+        }
+        if let s = table[name] { return s }
+        let s = Symbol(name: name)
+        table[name] = s
+        symbols.append(s)
+        return s
+    }
+
+    func newChoiceSymbol() -> Symbol {
+        let s = Symbol(name: nil)
+        symbols.append(s)
+        return s
+    }
+
+    /// `sym_find()`: a defined (non-constant) symbol.
+    public func symbol(named name: String) -> Symbol? {
+        switch name {
+        case "y": return symbolYes
+        case "m": return symbolMod
+        case "n": return symbolNo
+        default: return table[name]
+        }
+    }
+
+    // MARK: loading
+
+    /// Parses the tree rooted at `kconfig` (relative to `srctree`), as `conf_parse()` does.
+    ///
+    /// - Parameters:
+    ///   - srctree: the kernel source directory; `source` paths and `$(shell,…)` commands
+    ///     are relative to it, as when `make` runs conf in-tree.
+    ///   - environment: the environment conf sees (see ``KconfigEnvironment``).
+    public static func load(srctree: String, kconfig: String = "Kconfig", environment: [String: String],
+                            shell: ((String) -> String)? = nil) throws(KconfigError) -> KconfigTree {
+        var outText = "", errText = ""
+        let pre = Preprocessor(environment: environment,
+                               shell: shell ?? { Preprocessor.runShell($0, environment: environment, directory: srctree) },
+                               stdout: { outText += $0 }, stderr: { errText += $0 })
+        let tree = KconfigTree(preprocessor: pre)
+        if let p = environment["CONFIG_"] { tree.prefix = p }
+        func read(_ name: String) throws(KconfigError) -> [UInt8] {
+            let path = name.hasPrefix("/") ? name : "\(srctree)/\(name)"
+            do {
+                return try InputFile.readBytes(path)
+            } catch {
+                throw KconfigError(message: "can't find file \(name)", file: name, line: 0, raw: true)
+            }
+        }
+        let bytes = try read(kconfig)
+        let lexer = Lexer(file: kconfig, bytes: bytes, srctree: srctree, preprocessor: pre, warn: { errText += $0 })
+        pre.location = { (lexer.filename, lexer.lineno) }
+        let parser = Parser(lexer: lexer, tree: tree, readFile: read)
+        do {
+            try parser.parseInput()
+        } catch let e as KconfigError {
+            throw e
+        } catch let failure as Preprocessor.Failure {
+            throw KconfigError(message: failure.message, file: lexer.filename, line: lexer.lineno, raw: true)
+        } catch {
+            throw KconfigError(message: "\(error)", file: lexer.filename, line: lexer.lineno)
+        }
+        tree.standardOutput = outText
+        tree.standardError = errText
+        if parser.errors > 0 {
+            throw KconfigError(message: tree.standardError, file: kconfig, line: 0, raw: true)
+        }
+        if tree.modulesSymbol == nil { tree.modulesSymbol = tree.symbolNo }
+        if tree.rootMenu.prompt == nil {
+            let p = Property(type: .menu, expr: nil, visible: nil, menu: tree.rootMenu, file: kconfig, line: 0)
+            p.text = "Main menu"
+            tree.rootMenu.prompt = p
+        }
+        tree.finalize(tree.rootMenu, insideChoice: false)
+        return tree
+    }
+
+    // MARK: menu_finalize (menu.c)
+
+    /// `rewrite_m()`: a bare `m` in a dependency means `m && MODULES`.
+    private func rewriteM(_ e: Expr?) -> Expr? {
+        guard let e else { return nil }
+        switch e {
+        case .not(let a): return .not(rewriteM(a)!)
+        case .or(let a, let b): return .or(rewriteM(a)!, rewriteM(b)!)
+        case .and(let a, let b): return .and(rewriteM(a)!, rewriteM(b)!)
+        case .symbol(let s) where s === symbolMod: return .and(e, .symbol(modulesSymbol ?? symbolNo))
+        default: return e
+        }
+    }
+
+    private func finalize(_ parent: Menu, insideChoice: Bool) {
+        let sym = parent.symbol
+        if !parent.children.isEmpty {
+            for menu in parent.children {
+                let basedep = Expr.and(parent.dep, rewriteM(menu.dep))
+                menu.dep = basedep
+                let props: [Property] = menu.symbol.map { $0.properties } ?? (menu.prompt.map { [$0] } ?? [])
+                for prop in props where prop.menu === menu {
+                    let dep = Expr.and(basedep, rewriteM(prop.visibleExpr))
+                    prop.visibleExpr = dep
+                    if (prop.type == .select || prop.type == .imply), let es = prop.symbol, let ms = menu.symbol {
+                        let term = Expr.and(.symbol(ms), dep)
+                        if prop.type == .select {
+                            es.revDep.expr = Expr.or(es.revDep.expr, term)
+                        } else {
+                            es.implied.expr = Expr.or(es.implied.expr, term)
+                        }
+                    }
+                }
+            }
+            for menu in parent.children { finalize(menu, insideChoice: sym?.isChoice ?? false) }
+        } else if !insideChoice, let sym {
+            sym.dirDep.expr = Expr.or(sym.dirDep.expr, parent.dep)
+        }
+        // Flatten `if` blocks (menus without a prompt text) into their parent.
+        var flattened = [Menu]()
+        for menu in parent.children {
+            flattened.append(menu)
+            if !menu.children.isEmpty && menu.prompt?.text == nil {
+                for child in menu.children { child.parent = parent }
+                flattened += menu.children
+                menu.children = []
+            }
+        }
+        parent.children = flattened
+        if let sym, !sym.warned {
+            if sym.type == .unknown {
+                stderr("\(parent.file):\(parent.line):warning: config symbol defined without type\n")
+            }
+            sym.warned = true
+        }
+    }
+
+    // MARK: visibility
+
+    /// `menu_is_visible()`.
+    func isVisible(_ menu: Menu) -> Bool {
+        guard let prompt = menu.prompt else { return false }
+        if let v = menu.visibility, value(v) == .no { return false }
+        let visible: Tristate
+        if let sym = menu.symbol {
+            calcValue(sym)
+            visible = prompt.visibleTri
+        } else {
+            prompt.visibleTri = value(prompt.visibleExpr)
+            visible = prompt.visibleTri
+        }
+        if visible != .no { return true }
+        guard let sym = menu.symbol, sym.currTri != .no else { return false }
+        return menu.children.contains { isVisible($0) }
+    }
+}

@@ -1,0 +1,303 @@
+/// Tokens of the Kconfig language (`%token` in `scripts/kconfig/parser.y`).
+enum Token: Equatable {
+    case word(String), wordQuote(String), helpText(String), assignVal(String)
+    case eol, eof
+    case bool, choice, comment, config, defBool, defTristate, `default`, depends, endchoice, endif, endmenu
+    case help, hex, `if`, imply, int, mainmenu, menu, menuconfig, modules, on, prompt, range, select
+    case source, string, transitional, tristate, visible
+    case or, and, equal, unequal, less, lessEqual, greater, greaterEqual, not, openParen, closeParen
+    case colonEqual, plusEqual
+}
+
+/// The Kconfig lexer, a hand-written port of `scripts/kconfig/lexer.l`: the same token
+/// rules, the same states (strings, help text, assignment values), the same macro
+/// expansion points, line counting and warnings.
+final class Lexer {
+    struct Buffer {
+        var bytes: [UInt8]
+        var pos: Int
+        var lineno: Int
+        var filename: String
+        /// The line of the `source` statement that opened the next buffer.
+        var sourceLineno: Int
+    }
+
+    enum State { case initial, assignVal, help }
+
+    var stack: [Buffer] = []
+    var current: Buffer
+    var state = State.initial
+    private var prevToken = Token.eol
+    private var prevPrevToken = Token.eol
+    /// The line of the current statement (`cur_lineno`).
+    private(set) var statementLine = 1
+    let preprocessor: Preprocessor
+    let warn: (String) -> Void
+    let srctree: String?
+
+    static let keywords: [String: Token] = [
+        "bool": .bool, "choice": .choice, "comment": .comment, "config": .config, "def_bool": .defBool,
+        "def_tristate": .defTristate, "default": .default, "depends": .depends, "endchoice": .endchoice,
+        "endif": .endif, "endmenu": .endmenu, "help": .help, "hex": .hex, "if": .if, "imply": .imply,
+        "int": .int, "mainmenu": .mainmenu, "menu": .menu, "menuconfig": .menuconfig, "modules": .modules,
+        "on": .on, "prompt": .prompt, "range": .range, "select": .select, "source": .source,
+        "string": .string, "transitional": .transitional, "tristate": .tristate, "visible": .visible,
+    ]
+
+    /// The `{n}` class of lexer.l, plus `$` for the word rule that expands.
+    static func isWordByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F
+            || b == 0x2D || b == 0x24
+    }
+
+    init(file: String, bytes: [UInt8], srctree: String?, preprocessor: Preprocessor, warn: @escaping (String) -> Void) {
+        current = Buffer(bytes: bytes, pos: 0, lineno: 1, filename: file, sourceLineno: 0)
+        self.srctree = srctree
+        self.preprocessor = preprocessor
+        self.warn = warn
+    }
+
+    var filename: String { current.filename }
+    var lineno: Int { current.lineno }
+
+    /// `zconf_nextfile()`.
+    func pushFile(_ name: String, bytes: [UInt8]) throws(KconfigError) {
+        var saved = current
+        saved.sourceLineno = statementLine
+        stack.append(saved)
+        if stack.contains(where: { $0.filename == name }) {
+            var message = "Recursive inclusion detected.\nInclusion path:\n  current file : \(name)\n"
+            for buf in ([saved] + stack.dropLast().reversed()) {
+                message += "  included from: \(buf.filename):\(buf.sourceLineno)\n"
+            }
+            throw KconfigError(message: message, file: name, line: 0, raw: true)
+        }
+        current = Buffer(bytes: bytes, pos: 0, lineno: 1, filename: name, sourceLineno: 0)
+    }
+
+    /// The second-stage lexer (`yylex()`): drops blank statements, tracks the statement
+    /// line, and switches to the assignment-value state after `WORD =`.
+    func next() throws -> Token {
+        var token: Token
+        repeat {
+            token = try raw()
+            if prevToken == .eol || isHelpText(prevToken) {
+                if token == .eol { continue }
+                statementLine = current.lineno
+            }
+            break
+        } while true
+        if prevPrevToken == .eol, case .word = prevToken,
+           token == .equal || token == .colonEqual || token == .plusEqual {
+            state = .assignVal
+        }
+        prevPrevToken = prevToken
+        prevToken = token
+        return token
+    }
+
+    private func isHelpText(_ t: Token) -> Bool {
+        if case .helpText = t { return true }
+        return false
+    }
+
+    func startHelp() { state = .help }
+
+    private func peekByte(_ offset: Int = 0) -> UInt8? {
+        let i = current.pos + offset
+        return i < current.bytes.count ? current.bytes[i] : nil
+    }
+
+    private func endOfFile() -> Token {
+        state = .initial
+        if prevToken != .eol && !isHelpText(prevToken) {
+            warn("\(current.filename):\(current.lineno):warning: no new line at end of file\n")
+        }
+        if let parent = stack.popLast() {
+            current = parent
+            return .eol
+        }
+        return .eof
+    }
+
+    private func raw() throws -> Token {
+        switch state {
+        case .assignVal: return assignValue()
+        case .help: return helpText()
+        case .initial: break
+        }
+        while true {
+            guard let c = peekByte() else { return endOfFile() }
+            switch c {
+            case UInt8(ascii: "#"):
+                while let b = peekByte(), b != 0x0A { current.pos += 1 }
+            case 0x20, 0x09:
+                current.pos += 1
+            case UInt8(ascii: "\\") where peekByte(1) == 0x0A:
+                current.pos += 2
+                current.lineno += 1
+            case 0x0A:
+                current.pos += 1
+                current.lineno += 1
+                return .eol
+            case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                current.pos += 1
+                return try quoted(open: c)
+            case _ where Self.isWordByte(c):
+                var end = current.pos
+                var hasDollar = false
+                while end < current.bytes.count && Self.isWordByte(current.bytes[end]) {
+                    if current.bytes[end] == UInt8(ascii: "$") { hasDollar = true }
+                    end += 1
+                }
+                if hasDollar {
+                    let (value, stop) = try preprocessor.expandToken(current.bytes, from: current.pos)
+                    current.pos = stop
+                    if !value.isEmpty { return .word(value) }
+                    continue
+                }
+                let word = String(decoding: current.bytes[current.pos..<end], as: UTF8.self)
+                current.pos = end
+                return Self.keywords[word] ?? .word(word)
+            default:
+                let c1 = peekByte(1)
+                let two: Token? = switch (c, c1) {
+                case (UInt8(ascii: "|"), UInt8(ascii: "|")): .or
+                case (UInt8(ascii: "&"), UInt8(ascii: "&")): .and
+                case (UInt8(ascii: "!"), UInt8(ascii: "=")): .unequal
+                case (UInt8(ascii: "<"), UInt8(ascii: "=")): .lessEqual
+                case (UInt8(ascii: ">"), UInt8(ascii: "=")): .greaterEqual
+                case (UInt8(ascii: ":"), UInt8(ascii: "=")): .colonEqual
+                case (UInt8(ascii: "+"), UInt8(ascii: "=")): .plusEqual
+                default: nil
+                }
+                if let two {
+                    current.pos += 2
+                    return two
+                }
+                current.pos += 1
+                switch c {
+                case UInt8(ascii: "="): return .equal
+                case UInt8(ascii: "<"): return .less
+                case UInt8(ascii: ">"): return .greater
+                case UInt8(ascii: "!"): return .not
+                case UInt8(ascii: "("): return .openParen
+                case UInt8(ascii: ")"): return .closeParen
+                default:
+                    warn("\(current.filename):\(current.lineno):warning: ignoring unsupported character '\(Character(UnicodeScalar(c)))'\n")
+                }
+            }
+        }
+    }
+
+    /// The STRING state: quotes, backslash escapes, and `$(...)` expanded in place.
+    private func quoted(open: UInt8) throws -> Token {
+        var text = [UInt8]()
+        while true {
+            guard let c = peekByte() else {
+                state = .initial
+                return .wordQuote(String(decoding: text, as: UTF8.self))
+            }
+            switch c {
+            case UInt8(ascii: "$"):
+                let (value, stop) = try preprocessor.expandDollar(current.bytes, at: current.pos + 1)
+                text += Array(value.utf8)
+                current.pos = stop
+            case UInt8(ascii: "\\"):
+                current.pos += 1
+                if let n = peekByte(), n != 0x0A {
+                    text.append(n)
+                    current.pos += 1
+                }
+            case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                current.pos += 1
+                if c == open { return .wordQuote(String(decoding: text, as: UTF8.self)) }
+                text.append(c)
+            case 0x0A:
+                warn("\(current.filename):\(statementLine):warning: multi-line strings not supported\n")
+                return .wordQuote(String(decoding: text, as: UTF8.self))
+            default:
+                text.append(c)
+                current.pos += 1
+            }
+        }
+    }
+
+    /// The ASSIGN_VAL state: the rest of the line after leading blanks.
+    private func assignValue() -> Token {
+        while let c = peekByte(), c == 0x20 || c == 0x09 { current.pos += 1 }
+        guard let c = peekByte() else { return endOfFile() }
+        if c == 0x0A {
+            current.pos += 1
+            current.lineno += 1
+            state = .initial
+            return .eol
+        }
+        let start = current.pos
+        while let b = peekByte(), b != 0x0A { current.pos += 1 }
+        return .assignVal(String(decoding: current.bytes[start..<current.pos], as: UTF8.self))
+    }
+
+    /// The HELP state: indented lines, with indentation relative to the first line.
+    private func helpText() -> Token {
+        var text = [UInt8]()
+        var firstTS = 0
+        var lastTS = 0
+        func finish() -> Token {
+            state = .initial
+            return .helpText(String(decoding: text, as: UTF8.self))
+        }
+        while true {
+            guard peekByte() != nil else { return finish() }
+            // [ \t]+ at the start of a line
+            var ts = 0
+            var p = current.pos
+            while p < current.bytes.count, current.bytes[p] == 0x20 || current.bytes[p] == 0x09 {
+                ts = current.bytes[p] == 0x09 ? (ts & ~7) + 8 : ts + 1
+                p += 1
+            }
+            let atEnd = p >= current.bytes.count
+            let nextIsNewline = !atEnd && current.bytes[p] == 0x0A
+            if nextIsNewline {
+                // [ \t]*\n, ending the help when the next line starts with a non-blank.
+                current.pos = p + 1
+                current.lineno += 1
+                if let n = peekByte(), n != 0x20 && n != 0x09 && n != 0x0A { return finish() }
+                text.append(0x0A)
+                continue
+            }
+            if p > current.pos {
+                lastTS = ts
+                current.pos = p
+                if firstTS != 0 {
+                    if ts < firstTS { return finish() }
+                    var extra = ts - firstTS
+                    while extra > 8 {
+                        text += Array(repeating: 0x20, count: 8)
+                        extra -= 8
+                    }
+                    text += Array(repeating: 0x20, count: extra)
+                }
+            }
+            if atEnd { return finish() }
+            // [^ \t\n].*  : the text, trailing blanks removed
+            let start = current.pos
+            while let b = peekByte(), b != 0x0A { current.pos += 1 }
+            var end = current.pos
+            while end > start, current.bytes[end - 1] == 0x20 || current.bytes[end - 1] == 0x09 { end -= 1 }
+            text += current.bytes[start..<end]
+            if firstTS == 0 { firstTS = lastTS }
+        }
+    }
+}
+
+/// A fatal error from reading a Kconfig tree, worded as the kernel's tools word it.
+public struct KconfigError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var file: String
+    public var line: Int
+    /// True when `message` is the complete output (multi-line kernel messages).
+    var raw = false
+
+    public var description: String { raw ? message : "\(file):\(line): \(message)" }
+}

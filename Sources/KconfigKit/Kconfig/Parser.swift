@@ -1,0 +1,516 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A recursive-descent port of `scripts/kconfig/parser.y` (7.2 grammar, which also
+/// accepts 6.12 trees), building the menu tree and symbol table as `menu.c` does.
+final class Parser {
+    let lexer: Lexer
+    let tree: KconfigTree
+    private var lookahead: Token?
+    private var currentEntry: Menu
+    private var currentMenu: Menu
+    private var currentChoice: Menu?
+    private(set) var errors = 0
+    let readFile: (String) throws(KconfigError) -> [UInt8]
+
+    init(lexer: Lexer, tree: KconfigTree, readFile: @escaping (String) throws(KconfigError) -> [UInt8]) {
+        self.lexer = lexer
+        self.tree = tree
+        self.currentEntry = tree.rootMenu
+        self.currentMenu = tree.rootMenu
+        self.readFile = readFile
+    }
+
+    // MARK: tokens
+
+    private func peek() throws -> Token {
+        if let t = lookahead { return t }
+        let t = try lexer.next()
+        lookahead = t
+        return t
+    }
+
+    private func take() throws -> Token {
+        let t = try peek()
+        lookahead = nil
+        return t
+    }
+
+    private var file: String { lexer.filename }
+    private var line: Int { lexer.statementLine }
+
+    private func error(_ message: String) {
+        errors += 1
+        tree.stderr("\(file):\(line): \(message)\n")
+    }
+
+    /// Skips to the end of the statement after a syntax error, as bison's `error T_EOL` does.
+    private func recover(_ message: String) throws {
+        error(message)
+        while true {
+            let t = try take()
+            if t == .eol || t == .eof { return }
+        }
+    }
+
+    private func expectEOL() throws {
+        let t = try peek()
+        if t == .eol {
+            lookahead = nil
+            return
+        }
+        if t == .eof { return }
+        try recover("syntax error")
+    }
+
+    private func word() throws -> String? {
+        if case .word(let w) = try peek() {
+            lookahead = nil
+            return w
+        }
+        return nil
+    }
+
+    private func quoted() throws -> String? {
+        if case .wordQuote(let w) = try peek() {
+            lookahead = nil
+            return w
+        }
+        return nil
+    }
+
+    // MARK: menu building (menu.c)
+
+    private func addEntry(_ symbol: Symbol?, _ type: MenuType) {
+        let menu = Menu(type: type, symbol: symbol, parent: currentMenu, file: file, line: line)
+        currentMenu.children.append(menu)
+        currentEntry = menu
+        symbol?.menus.append(menu)
+    }
+
+    private func beginChildren() -> Menu {
+        currentMenu = currentEntry
+        return currentMenu
+    }
+
+    private func endChildren() {
+        currentMenu = currentMenu.parent ?? tree.rootMenu
+    }
+
+    private func addProperty(_ type: PropertyType, _ expr: Expr?, _ dep: Expr?) -> Property {
+        let prop = Property(type: type, expr: expr, visible: dep, menu: currentEntry, file: file, line: line)
+        currentEntry.symbol?.properties.append(prop)
+        return prop
+    }
+
+    private func addPrompt(_ type: PropertyType, _ text: String, _ dep: Expr?) {
+        let prop = addProperty(type, nil, dep)
+        var text = Substring(text)
+        if let first = text.first, first.isWhitespace {
+            warn(prop, "leading whitespace ignored")
+            text = text.drop(while: { $0.isWhitespace })
+        }
+        if currentEntry.prompt != nil { warn(prop, "prompt redefined") }
+        if type == .prompt {
+            var m = currentEntry.parent
+            while let menu = m {
+                if let v = menu.visibility { prop.visibleExpr = Expr.and(prop.visibleExpr, v) }
+                m = menu.parent
+            }
+        }
+        currentEntry.prompt = prop
+        prop.text = String(text)
+    }
+
+    private func warn(_ prop: Property, _ message: String) {
+        tree.stderr("\(prop.file):\(prop.line):warning: \(message)\n")
+    }
+
+    private func setType(_ type: SymbolType) {
+        guard let sym = currentEntry.symbol else { return }
+        if sym.type == type { return }
+        if sym.type == .unknown {
+            sym.type = type
+            return
+        }
+        tree.stderr("\(currentEntry.file):\(currentEntry.line):warning: ignoring type redefinition of '\(sym.name ?? "<choice>")' from '\(sym.type.name)' to '\(type.name)'\n")
+    }
+
+    /// `expr_trans_compare(cond, E_EQUAL, &symbol_no)`: yes exactly when `cond` is n.
+    static func isNo(_ e: Expr, _ tree: KconfigTree) -> Expr {
+        if case .symbol(let s) = e { return .compare(.equal, s, tree.symbolNo) }
+        return .isNo(e)
+    }
+
+    // MARK: grammar
+
+    func parseInput() throws {
+        if try peek() == .mainmenu {
+            lookahead = nil
+            if let text = try quoted() {
+                addPrompt(.menu, text, nil)
+                try expectEOL()
+            } else {
+                try recover("syntax error")
+            }
+        }
+        try statements(inChoice: false, end: nil)
+    }
+
+    /// stmt_list / stmt_list_in_choice, until `end` (or end of input).
+    private func statements(inChoice: Bool, end: Token?) throws {
+        while true {
+            let t = try peek()
+            switch t {
+            case .eof:
+                if let end { error("unexpected end of file, expected '\(end)'") }
+                return
+            case .endmenu, .endchoice, .endif:
+                return
+            case .config: try configStatement(menuconfig: false)
+            case .comment: try commentStatement()
+            case .if: try ifStatement(inChoice: inChoice)
+            case .menuconfig where !inChoice: try configStatement(menuconfig: true)
+            case .choice where !inChoice: try choiceStatement()
+            case .menu where !inChoice: try menuStatement()
+            case .source where !inChoice: try sourceStatement()
+            case .word(let name) where !inChoice:
+                lookahead = nil
+                let op = try peek()
+                let flavor: Preprocessor.Flavor
+                switch op {
+                case .equal: flavor = .recursive
+                case .colonEqual: flavor = .simple
+                case .plusEqual: flavor = .append
+                default:
+                    try recover("unknown statement \"\(name)\"")
+                    continue
+                }
+                lookahead = nil
+                var value = ""
+                if case .assignVal(let v) = try peek() {
+                    value = v
+                    lookahead = nil
+                }
+                do {
+                    try tree.preprocessor.add(name: name, value: value, flavor: flavor)
+                } catch let failure as Preprocessor.Failure {
+                    throw KconfigError(message: failure.message, file: file, line: line, raw: true)
+                }
+                try expectEOL()
+            default:
+                try recover("invalid statement")
+            }
+        }
+    }
+
+    private func endStatement(_ expected: Token, _ name: String, opened: Menu) throws -> Bool {
+        let t = try take()
+        let found: String = switch t {
+        case .endmenu: "menu"
+        case .endchoice: "choice"
+        case .endif: "if"
+        default: "?"
+        }
+        try expectEOL()
+        if t != expected {
+            error("unexpected '\(found)' within \(name) block")
+            return false
+        }
+        if opened.file != file {
+            error("'\(found)' in different file than '\(name)'")
+            tree.stderr("\(opened.file):\(opened.line): location of the '\(name)'\n")
+            return false
+        }
+        return true
+    }
+
+    private func configStatement(menuconfig: Bool) throws {
+        lookahead = nil
+        guard let name = try word() else { return try recover("syntax error") }
+        try expectEOL()
+        addEntry(tree.lookup(name), menuconfig ? .menu : .normal)
+        try configOptions()
+        let entry = currentEntry
+        if menuconfig {
+            if let prompt = entry.prompt { prompt.type = .menu } else { error("menuconfig statement without prompt") }
+        }
+        if let choice = currentChoice, let sym = entry.symbol {
+            if entry.prompt == nil {
+                tree.stderr("\(entry.file):\(entry.line): error: choice member must have a prompt\n")
+                errors += 1
+            }
+            if sym.type != .boolean {
+                tree.stderr("\(entry.file):\(entry.line): error: choice member must be bool\n")
+                errors += 1
+            }
+            if !sym.isChoiceMember {
+                sym.isChoiceMember = true
+                choice.choiceMembers.append(sym)
+            }
+        }
+    }
+
+    private func ifExpr() throws -> Expr? {
+        if try peek() == .if {
+            lookahead = nil
+            return try expression()
+        }
+        return nil
+    }
+
+    private func configOptions() throws {
+        while true {
+            switch try peek() {
+            case .bool, .tristate, .int, .hex, .string:
+                let t = try take()
+                let type: SymbolType = switch t {
+                case .bool: .boolean
+                case .tristate: .tristate
+                case .int: .int
+                case .hex: .hex
+                default: .string
+                }
+                if let text = try quoted() { addPrompt(.prompt, text, try ifExpr()) }
+                try expectEOL()
+                setType(type)
+            case .prompt:
+                lookahead = nil
+                guard let text = try quoted() else { try recover("syntax error"); continue }
+                addPrompt(.prompt, text, try ifExpr())
+                try expectEOL()
+            case .transitional:
+                lookahead = nil
+                try expectEOL()
+                currentEntry.symbol?.isTransitional = true
+            case .default, .defBool, .defTristate:
+                let t = try take()
+                let e = try expression()
+                _ = addProperty(.default, e, try ifExpr())
+                if t == .defBool { setType(.boolean) }
+                if t == .defTristate { setType(.tristate) }
+                try expectEOL()
+            case .select, .imply:
+                let t = try take()
+                guard let name = try word() else { try recover("syntax error"); continue }
+                _ = addProperty(t == .select ? .select : .imply, .symbol(tree.lookup(name)), try ifExpr())
+                try expectEOL()
+            case .range:
+                lookahead = nil
+                let a = try symbolOperand(), b = try symbolOperand()
+                guard let a, let b else { try recover("syntax error"); continue }
+                _ = addProperty(.range, .range(a, b), try ifExpr())
+                try expectEOL()
+            case .modules:
+                lookahead = nil
+                try expectEOL()
+                if let existing = tree.modulesSymbol {
+                    error("symbol '\(currentEntry.symbol?.name ?? "")' redefines option 'modules' already defined by symbol '\(existing.name ?? "")'")
+                }
+                tree.modulesSymbol = currentEntry.symbol
+            case .depends: try dependsOn()
+            case .help: try helpOption()
+            default: return
+            }
+        }
+    }
+
+    private func dependsOn() throws {
+        lookahead = nil
+        guard try take() == .on else { return try recover("syntax error") }
+        let e = try expression()
+        let condition = try ifExpr()
+        try expectEOL()
+        guard let e else { return }
+        var dep = e
+        if let condition { dep = .or(e, Self.isNo(condition, tree)) }
+        currentEntry.dep = Expr.and(currentEntry.dep, dep)
+    }
+
+    private func helpOption() throws {
+        lookahead = nil
+        guard try peek() == .eol else { return try recover("syntax error") }
+        lookahead = nil
+        lexer.startHelp()
+        guard case .helpText(let text) = try take() else { return }
+        let name = currentEntry.symbol?.name ?? "<choice>"
+        if currentEntry.help != nil { error("'\(name)' defined with more than one help text") }
+        if text.allSatisfy({ $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }) {
+            error("'\(name)' defined with blank help text")
+        }
+        currentEntry.help = text
+    }
+
+    private func choiceStatement() throws {
+        lookahead = nil
+        try expectEOL()
+        let sym = tree.newChoiceSymbol()
+        addEntry(sym, .choice)
+        setType(.boolean)
+        let entry = currentEntry
+        choiceOptions: while true {
+            switch try peek() {
+            case .prompt, .bool:
+                lookahead = nil
+                guard let text = try quoted() else {
+                    // 6.12 also accepts a bare `bool` in a choice.
+                    try expectEOL()
+                    continue
+                }
+                addPrompt(.prompt, text, try ifExpr())
+                try expectEOL()
+            case .default:
+                lookahead = nil
+                guard let name = try word() else { try recover("syntax error"); continue }
+                _ = addProperty(.default, .symbol(tree.lookup(name)), try ifExpr())
+                try expectEOL()
+            case .depends: try dependsOn()
+            case .help: try helpOption()
+            default: break choiceOptions
+            }
+        }
+        if entry.prompt == nil {
+            tree.stderr("\(entry.file):\(entry.line): error: choice must have a prompt\n")
+            errors += 1
+        }
+        let opened = beginChildren()
+        let saved = currentChoice
+        currentChoice = entry
+        try statements(inChoice: true, end: .endchoice)
+        currentChoice = saved
+        if try peek() == .eof { return }
+        if try endStatement(.endchoice, "choice", opened: opened) { endChildren() }
+    }
+
+    private func ifStatement(inChoice: Bool) throws {
+        lookahead = nil
+        let e = try expression()
+        try expectEOL()
+        addEntry(nil, .if)
+        if let e { currentEntry.dep = Expr.and(currentEntry.dep, e) }
+        let opened = beginChildren()
+        try statements(inChoice: inChoice, end: .endif)
+        if try peek() == .eof { return }
+        if try endStatement(.endif, "if", opened: opened) { endChildren() }
+    }
+
+    private func menuStatement() throws {
+        lookahead = nil
+        guard let text = try quoted() else { return try recover("syntax error") }
+        try expectEOL()
+        addEntry(nil, .menu)
+        addPrompt(.menu, text, nil)
+        menuOptions: while true {
+            switch try peek() {
+            case .visible:
+                lookahead = nil
+                let e = try ifExpr()
+                try expectEOL()
+                currentEntry.visibility = Expr.and(currentEntry.visibility, e)
+            case .depends: try dependsOn()
+            default: break menuOptions
+            }
+        }
+        let opened = beginChildren()
+        try statements(inChoice: false, end: .endmenu)
+        if try peek() == .eof { return }
+        if try endStatement(.endmenu, "menu", opened: opened) { endChildren() }
+    }
+
+    private func commentStatement() throws {
+        lookahead = nil
+        guard let text = try quoted() else { return try recover("syntax error") }
+        try expectEOL()
+        addEntry(nil, .comment)
+        addPrompt(.comment, text, nil)
+        while try peek() == .depends { try dependsOn() }
+    }
+
+    private func sourceStatement() throws {
+        lookahead = nil
+        guard let name = try quoted() else { return try recover("syntax error") }
+        // The EOL is consumed without reading ahead: the next token comes from the new file.
+        if try peek() != .eol { return try recover("syntax error") }
+        lookahead = nil
+        let bytes: [UInt8]
+        do {
+            bytes = try readFile(name)
+        } catch {
+            throw KconfigError(message: "can't open file \"\(name)\"", file: file, line: line)
+        }
+        try lexer.pushFile(name, bytes: bytes)
+    }
+
+    // MARK: expressions
+
+    private func symbolOperand() throws -> Symbol? {
+        switch try peek() {
+        case .word(let w):
+            lookahead = nil
+            return tree.lookup(w)
+        case .wordQuote(let w):
+            lookahead = nil
+            return tree.lookup(w, const: true)
+        default:
+            return nil
+        }
+    }
+
+    func expression() throws -> Expr? {
+        guard var left = try andExpression() else { return nil }
+        while try peek() == .or {
+            lookahead = nil
+            guard let right = try andExpression() else { return nil }
+            left = .or(left, right)
+        }
+        return left
+    }
+
+    private func andExpression() throws -> Expr? {
+        guard var left = try unary() else { return nil }
+        while try peek() == .and {
+            lookahead = nil
+            guard let right = try unary() else { return nil }
+            left = .and(left, right)
+        }
+        return left
+    }
+
+    private func unary() throws -> Expr? {
+        switch try peek() {
+        case .not:
+            lookahead = nil
+            return try unary().map { .not($0) }
+        case .openParen:
+            lookahead = nil
+            let e = try expression()
+            guard try take() == .closeParen else {
+                try recover("syntax error")
+                return nil
+            }
+            return e
+        default:
+            guard let a = try symbolOperand() else {
+                try recover("syntax error")
+                return nil
+            }
+            let op: Expr.Comparison? = switch try peek() {
+            case .equal: .equal
+            case .unequal: .unequal
+            case .less: .less
+            case .lessEqual: .lessEqual
+            case .greater: .greater
+            case .greaterEqual: .greaterEqual
+            default: nil
+            }
+            guard let op else { return .symbol(a) }
+            lookahead = nil
+            guard let b = try symbolOperand() else {
+                try recover("syntax error")
+                return nil
+            }
+            return .compare(op, a, b)
+        }
+    }
+}

@@ -1,0 +1,140 @@
+/// Kconfig symbol types (`enum symbol_type` in `scripts/kconfig/expr.h`).
+public enum SymbolType: Sendable {
+    case unknown, boolean, tristate, int, hex, string
+
+    /// The name the kernel prints (`sym_type_name()` in `symbol.c`).
+    public var name: String {
+        switch self {
+        case .boolean: "bool"
+        case .tristate: "tristate"
+        case .int: "integer"
+        case .hex: "hex"
+        case .string: "string"
+        case .unknown: "unknown"
+        }
+    }
+}
+
+/// A Kconfig symbol: a `config` or `menuconfig` entry, a choice (no name), or a
+/// constant that appears in an expression. Mirrors `struct symbol` in
+/// `scripts/kconfig/expr.h`, whose evaluation state (`curr`, `visible`, the cached
+/// dependency values and the flags) the engine updates as `symbol.c` does.
+public final class Symbol: @unchecked Sendable {
+    public let name: String?
+    public internal(set) var type: SymbolType = .unknown
+    let isConst: Bool
+
+    // struct symbol_value curr
+    var currVal: String = ""
+    var currTri: Tristate = .no
+    // def[S_DEF_USER]
+    var userVal: String = ""
+    var userTri: Tristate = .no
+    var hasUserValue = false
+
+    var visible: Tristate = .no
+    var properties: [Property] = []
+    var menus: [Menu] = []
+    /// Set for members of a choice, in the order the parser linked them (choice_link).
+    var choiceMenu: Menu?
+    var isChoiceMember = false
+
+    var dirDep = ExprValue()
+    var revDep = ExprValue()
+    var implied = ExprValue()
+
+    // flags
+    var valid = false
+    var write = false
+    var written = false
+    var warned = false
+    public internal(set) var isTransitional = false
+    var checking = false
+    var checked = false
+
+    init(name: String?, isConst: Bool = false) {
+        self.name = name
+        self.isConst = isConst
+        if let name { currVal = name }
+    }
+
+    /// A choice is a symbol with no name (`sym_is_choice()` in `lkc.h`).
+    public var isChoice: Bool { name == nil }
+
+    public var tristateValue: Tristate { currTri }
+
+    /// `sym_get_string_value()`: y/m/n for booleans and tristates, else the value string.
+    public var stringValue: String {
+        switch type {
+        case .boolean, .tristate: currTri.description
+        default: currVal
+        }
+    }
+}
+
+/// An expression with its cached value, as `struct expr_value` holds one.
+struct ExprValue {
+    var expr: Expr?
+    var tri: Tristate = .no
+}
+
+/// Property kinds (`enum prop_type`).
+enum PropertyType: Sendable {
+    case prompt, comment, menu, `default`, select, imply, range, symbol
+}
+
+/// A property of a symbol or menu: a prompt, default, select, imply or range, with its
+/// visibility condition and where it was defined (`struct property`).
+final class Property: @unchecked Sendable {
+    var type: PropertyType
+    var text: String?
+    var expr: Expr?
+    var visibleExpr: Expr?
+    var visibleTri: Tristate = .no
+    unowned(unsafe) var menu: Menu
+    let file: String
+    let line: Int
+
+    init(type: PropertyType, expr: Expr?, visible: Expr?, menu: Menu, file: String, line: Int) {
+        self.type = type
+        self.expr = expr
+        self.visibleExpr = visible
+        self.menu = menu
+        self.file = file
+        self.line = line
+    }
+
+    /// `prop_get_symbol()`.
+    var symbol: Symbol? {
+        if case .symbol(let s) = expr { return s }
+        return nil
+    }
+}
+
+enum MenuType: Sendable {
+    case normal, menu, choice, comment, `if`
+}
+
+/// A node of the menu tree (`struct menu`): every config, menu, choice, comment and if.
+public final class Menu: @unchecked Sendable {
+    let type: MenuType
+    let symbol: Symbol?
+    weak var parent: Menu?
+    var children: [Menu] = []
+    var prompt: Property?
+    var dep: Expr?
+    var visibility: Expr?
+    var help: String?
+    let file: String
+    let line: Int
+    /// choice_members, in the order the parser linked them.
+    var choiceMembers: [Symbol] = []
+
+    init(type: MenuType, symbol: Symbol?, parent: Menu?, file: String, line: Int) {
+        self.type = type
+        self.symbol = symbol
+        self.parent = parent
+        self.file = file
+        self.line = line
+    }
+}

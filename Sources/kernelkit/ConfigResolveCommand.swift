@@ -1,0 +1,80 @@
+import ArgumentParser
+import KconfigKit
+import KernelKitCore
+
+struct ConfigResolveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resolve",
+        abstract: "Resolve a config through a kernel tree's Kconfig, as the kernel's conf does.",
+        discussion: """
+        Reads the Kconfig files of KSRC for ARCH (what you would pass to make ARCH=) and
+        writes the .config that `make ARCH=… <mode>` would write, with the environment
+        make gives conf (KERNELVERSION, CC, LD, their version texts…).
+
+        Modes (exactly one):
+          --olddefconfig CONFIG   keep CONFIG's values, new symbols get their defaults
+          --defconfig FILE        start from a defconfig (e.g. arch/x86/configs/x86_64_defconfig)
+          --alldefconfig          every symbol at its default
+          --allnoconfig, --allyesconfig, --allmodconfig
+
+        Examples:
+          kernelkit config resolve --tree /usr/src/linux --arch x86_64 \\
+              --defconfig arch/x86/configs/x86_64_defconfig -o .config
+          kernelkit config resolve --tree /usr/src/linux --arch arm64 --set CROSS_COMPILE=aarch64-linux-gnu- \\
+              --olddefconfig my.config -o new.config
+        """
+    )
+
+    @Option(help: "The kernel source tree.") var tree: String
+    @Option(help: "The architecture, as make's ARCH=.") var arch: String
+    @Option(help: "The top Kconfig file, relative to the tree.") var kconfig = "Kconfig"
+    @Option(name: .customLong("set"), help: "A make variable, NAME=VALUE (CROSS_COMPILE=…, LLVM=1, CC=…).")
+    var variables: [String] = []
+    @Option(name: .customLong("olddefconfig"), help: "Resolve this config, as make olddefconfig.") var olddefconfig: String?
+    @Option(name: .customLong("defconfig"), help: "Resolve this defconfig, as make *_defconfig.") var defconfig: String?
+    @Flag(name: .customLong("alldefconfig")) var alldefconfig = false
+    @Flag(name: .customLong("allnoconfig")) var allnoconfig = false
+    @Flag(name: .customLong("allyesconfig")) var allyesconfig = false
+    @Flag(name: .customLong("allmodconfig")) var allmodconfig = false
+    @Option(name: .shortAndLong, help: "Where to write the .config (default: standard output).") var output: String?
+
+    func validate() throws {
+        let modes = [olddefconfig != nil, defconfig != nil, alldefconfig, allnoconfig, allyesconfig, allmodconfig]
+        if modes.filter({ $0 }).count != 1 {
+            throw ValidationError("give exactly one mode: --olddefconfig, --defconfig, --alldefconfig, --allnoconfig, --allyesconfig or --allmodconfig")
+        }
+    }
+
+    func run() throws {
+        try Terminal.run {
+            var overrides: [String: String] = [:]
+            for v in variables {
+                guard let eq = v.firstIndex(of: "=") else {
+                    throw KernelKitError(.usage, "--set expects NAME=VALUE, got '\(v)'")
+                }
+                overrides[String(v[..<eq])] = String(v[v.index(after: eq)...])
+            }
+            let mode: KconfigResolver.Mode
+            if let olddefconfig {
+                mode = .olddefconfig(olddefconfig)
+            } else if let defconfig {
+                mode = .defconfig(defconfig)
+            } else if allnoconfig {
+                mode = .allnoconfig
+            } else if allyesconfig {
+                mode = .allyesconfig
+            } else if allmodconfig {
+                mode = .allmodconfig
+            } else {
+                mode = .alldefconfig
+            }
+            let result = try KconfigResolver(srctree: tree, arch: arch, kconfig: kconfig, overrides: overrides).resolve(mode)
+            Terminal.error(result.stderr)
+            if let output {
+                try AtomicFile.write(Array(result.config.utf8), to: output)
+            } else {
+                Terminal.write(result.config)
+            }
+        }
+    }
+}
