@@ -2,13 +2,15 @@
 # Installs the Debian packages that KernelKit's build and tests need, and lays out the
 # real tools that the tests use as oracles under .build/oracles/ (never committed):
 #   linux-6.12/scripts/...   the kernel's diffconfig and merge_config.sh (linux-source-6.12)
-#   debian-6.12/*.config     Debian's real 6.12 configs (linux-config-6.12)
+#   debian-6.12/*.config     Debian's real 6.12 configs (linux-config-6.12, amd64 and arm64)
+#   linux-6.12-tree/         the whole 6.12 kernel tree (Kconfig files, conf, dummy-tools)
+#   linux-7.2-tree/          the whole 7.2 kernel tree, from Debian's unstable suite
 # Idempotent: a second run does nothing but check.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 oracles="${KERNELKIT_ORACLES:-$root/.build/oracles}"
 
-packages=(linux-source-6.12 linux-config-6.12 python3 xz-utils dash)
+packages=(linux-source-6.12 linux-config-6.12 python3 xz-utils dash make gcc flex bison bc python3-pytest)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -39,4 +41,48 @@ for f in /usr/src/linux-config-6.12/config.*.xz; do
   out="$oracles/debian-6.12/$(basename "$f" .xz | sed 's/^config\.//').config"
   [ -s "$out" ] || xz -dc "$f" > "$out"
 done
+
+# Debian's arm64 configs: the arm64 build of linux-config-6.12, fetched with its own
+# lists directory so that the system's apt state is left alone.
+if [ ! -s "$oracles/debian-6.12/arm64_none_arm64.config" ]; then
+  echo "setup: fetching linux-config-6.12 for arm64" >&2
+  lists="$oracles/.apt-arm64/lists"; mkdir -p "$lists/partial" "$oracles/.apt-arm64/dl"
+  apt-get -qq -o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o Dir::State::Lists="$lists" update
+  (cd "$oracles/.apt-arm64/dl" && apt-get -qq -o APT::Architecture=arm64 -o APT::Architectures::=arm64 \
+     -o Dir::State::Lists="$lists" download linux-config-6.12:arm64)
+  rm -rf "$oracles/.apt-arm64/x" && dpkg-deb -x "$oracles"/.apt-arm64/dl/linux-config-6.12_*_arm64.deb "$oracles/.apt-arm64/x"
+  for f in "$oracles"/.apt-arm64/x/usr/src/linux-config-6.12/config.arm64*.xz; do
+    xz -dc "$f" > "$oracles/debian-6.12/$(basename "$f" .xz | sed 's/^config\.//').config"
+  done
+fi
+
+# The whole 6.12 tree, for resolving through its Kconfig and running its conf.
+if [ ! -f "$oracles/linux-6.12-tree/.version" ] || [ "$(cat "$oracles/linux-6.12-tree/.version")" != "$version" ]; then
+  echo "setup: unpacking the whole linux-source-6.12 tree" >&2
+  rm -rf "$oracles/linux-6.12-tree" && mkdir -p "$oracles/linux-6.12-tree"
+  tar -xf /usr/src/linux-source-6.12.tar.xz -C "$oracles/linux-6.12-tree" --strip-components=1
+  echo "$version" > "$oracles/linux-6.12-tree/.version"
+fi
+
+# linux-source-7.2 from Debian's unstable suite, through a separate sources list whose
+# URI is taken from this system's own apt sources (no mirror is named here).
+if [ ! -f "$oracles/linux-7.2-tree/Makefile" ]; then
+  echo "setup: fetching linux-source-7.2 from unstable" >&2
+  uri=""
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] && uri="${uri:-$(awk '/^URIs:/ {print $2; exit}' "$f")}"
+  done
+  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+    uri="$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)"
+  fi
+  sid="$oracles/.apt-sid"; mkdir -p "$sid/lists/partial" "$sid/dl"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri sid main" > "$sid/sources.list"
+  opts=(-o Dir::Etc::SourceList="$sid/sources.list" -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$sid/lists")
+  apt-get -qq "${opts[@]}" update
+  (cd "$sid/dl" && apt-get -qq "${opts[@]}" download linux-source-7.2)
+  rm -rf "$sid/x" && dpkg-deb -x "$sid"/dl/linux-source-7.2_*_all.deb "$sid/x"
+  rm -rf "$oracles/linux-7.2-tree" && mkdir -p "$oracles/linux-7.2-tree"
+  tar -xf "$sid"/x/usr/src/linux-source-7.2.tar.xz -C "$oracles/linux-7.2-tree" --strip-components=1
+  rm -rf "$sid/x" "$sid/dl"
+fi
 echo "setup: oracles ready in $oracles" >&2

@@ -69,7 +69,7 @@ struct ConfigResolveCommand: ParsableCommand {
                 mode = .alldefconfig
             }
             let result = try KconfigResolver(srctree: tree, arch: arch, kconfig: kconfig, overrides: overrides).resolve(mode)
-            Terminal.error(result.stderr)
+            if !result.stderr.isEmpty { Terminal.error(result.stderr) }
             if let output {
                 try AtomicFile.write(Array(result.config.utf8), to: output)
             } else {

@@ -33,6 +33,14 @@ enum Oracles {
     static var shouldRun: Bool { present || required }
 
     static func debianConfig(_ flavour: String) -> String { "\(debianConfigs)/\(flavour).config" }
+
+    /// Whole kernel trees, unpacked by scripts/setup-oracles.sh.
+    static let tree612 = "\(directory)/linux-6.12-tree"
+    static let tree72 = "\(directory)/linux-7.2-tree"
+    static var treesPresent: Bool {
+        FileManager.default.fileExists(atPath: "\(tree612)/Makefile") && FileManager.default.fileExists(atPath: "\(tree72)/Makefile")
+    }
+    static var treesShouldRun: Bool { treesPresent || required }
 }
 
 struct ProcessResult {

@@ -65,15 +65,55 @@ public enum KconfigEnvironment {
         env["BINDGEN"] = "bindgen"
         env["PAHOLE"] = "pahole"
         env["PYTHON3"] = "python3"
+        if arch == "um" {
+            // arch/um/Makefile exports SUBARCH (scripts/subarch.include: the host's arch)
+            // and HEADER_ARCH, which arch/um/Kconfig sources from.
+            let subarch = overrides["SUBARCH"] ?? hostSubarch()
+            env["SUBARCH"] = subarch
+            env["HEADER_ARCH"] = ["x86", "x86_64", "i386"].contains(subarch) ? "x86" : subarch
+        }
         for (k, v) in overrides { env[k] = v }
         if !llvm.isEmpty && !cross.isEmpty { env["CLANG_FLAGS"] = "--target=\(cross.dropLast())" }
-        // Exported by the Makefile from $(shell ...), with LC_ALL=C.
+        // Exported by the Makefile as $(subst $(pound),,$(shell ...)): '#' characters removed.
         let cc = env["CC"] ?? "gcc"
         env["CC_VERSION_TEXT"] = Preprocessor.runShell("LC_ALL=C \(cc) --version 2>/dev/null | head -n 1",
-                                                        environment: env, directory: srctree)
+                                                        environment: env, directory: srctree).filter { $0 != "#" }
         env["RUSTC_VERSION_TEXT"] = Preprocessor.runShell("\(env["RUSTC"] ?? "rustc") --version 2>/dev/null",
-                                                           environment: env, directory: srctree)
+                                                           environment: env, directory: srctree).filter { $0 != "#" }
+        // 7.x also exports PAHOLE_VERSION = $(shell $(srctree)/scripts/pahole-version.sh $(PAHOLE)).
+        if makefileExports(srctree: srctree, "PAHOLE_VERSION") {
+            env["PAHOLE_VERSION"] = Preprocessor.runShell("./scripts/pahole-version.sh \(env["PAHOLE"] ?? "pahole")",
+                                                          environment: env, directory: srctree)
+        }
         return env
+    }
+
+    /// SUBARCH as scripts/subarch.include derives it from `uname -m`.
+    static func hostSubarch() -> String {
+        var u = utsname()
+        uname(&u)
+        let machine = withUnsafeBytes(of: u.machine) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        switch machine {
+        case "x86_64", "i386", "i486", "i586", "i686": return "x86"
+        case "aarch64", "arm64": return "arm64"
+        case "s390x": return "s390"
+        case "sun4u": return "sparc64"
+        default:
+            if machine.hasPrefix("arm") || machine == "sa110" { return "arm" }
+            if machine.hasPrefix("ppc") { return "powerpc" }
+            if machine.hasPrefix("mips") { return "mips" }
+            if machine.hasPrefix("riscv") { return "riscv" }
+            if machine.hasPrefix("loongarch") { return "loongarch" }
+            return machine
+        }
+    }
+
+    /// True when the tree's top Makefile exports `name` (the set grows across versions).
+    static func makefileExports(srctree: String, _ name: String) -> Bool {
+        guard let bytes = try? InputFile.readText("\(srctree)/Makefile") else { return false }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").contains {
+            $0.hasPrefix("export ") && $0.split(separator: " ").contains(Substring(name))
+        }
     }
 }
 

@@ -1,0 +1,135 @@
+import Foundation
+import KconfigKit
+import Testing
+
+/// The Kconfig engine against the kernel's own `conf`, run through `make` on the same
+/// tree in the same test: the .config files must be identical, byte for byte.
+@Suite("Kconfig: identical to the kernel's conf", .serialized,
+       .enabled(if: Oracles.treesShouldRun, "needs the kernel trees from scripts/setup-oracles.sh"))
+struct KconfigOracleTests {
+    /// One make output directory per tree for the whole run, so conf is built once.
+    nonisolated(unsafe) static var outputDirectories: [String: String] = [:]
+
+    /// Runs `make O=… ARCH=arch [CROSS_COMPILE=…] target` and returns the .config it wrote.
+    static func conf(tree: String, arch: String, target: String, dummyTools: Bool,
+                     startingFrom config: String? = nil) throws -> Data {
+        let out: String
+        if let existing = outputDirectories[tree] {
+            out = existing
+        } else {
+            out = NSTemporaryDirectory() + "kernelkit-conf-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            outputDirectories[tree] = out
+        }
+        try? FileManager.default.removeItem(atPath: "\(out)/.config")
+        if let config { try FileManager.default.copyItem(atPath: config, toPath: "\(out)/.config") }
+        var args = ["-s", "-C", tree, "O=\(out)", "ARCH=\(arch)"]
+        if dummyTools { args.append("CROSS_COMPILE=\(tree)/scripts/dummy-tools/") }
+        args.append(target)
+        let r = try run("/usr/bin/make", args)
+        #expect(r.status == 0, "make \(args.joined(separator: " ")): \(r.err)")
+        return try Data(contentsOf: URL(fileURLWithPath: "\(out)/.config"))
+    }
+
+    static func ours(tree: String, arch: String, dummyTools: Bool, _ mode: KconfigResolver.Mode) throws -> Data {
+        let overrides = dummyTools ? ["CROSS_COMPILE": "\(tree)/scripts/dummy-tools/"] : [:]
+        let result = try KconfigResolver(srctree: tree, arch: arch, overrides: overrides).resolve(mode)
+        return Data(result.config.utf8)
+    }
+
+    static func expectIdentical(_ ours: Data, _ theirs: Data, _ label: String) {
+        #expect(theirs.count > 1000, "\(label): conf wrote too little")
+        if ours != theirs {
+            let a = String(decoding: theirs, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            let b = String(decoding: ours, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            let first = (0..<min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
+            Issue.record("\(label): differs from conf at line \(first + 1): conf '\(first < a.count ? a[first] : "<end>")', ours '\(first < b.count ? b[first] : "<end>")'")
+        }
+    }
+
+    /// A fixed sample of arch defconfigs across 9 architectures (the script
+    /// scripts/kconfig-defconfigs.py runs all of them). x86 uses the host's gcc, so its
+    /// compiler probes are real; the others use the kernel's scripts/dummy-tools.
+    static let defconfigs: [(String, String, String)] = [
+        ("x86_64", "x86", "x86_64_defconfig"), ("i386", "x86", "i386_defconfig"),
+        ("arm64", "arm64", "defconfig"), ("arm", "arm", "multi_v7_defconfig"),
+        ("riscv", "riscv", "defconfig"), ("powerpc", "powerpc", "ppc64_defconfig"),
+        ("s390", "s390", "defconfig"), ("mips", "mips", "malta_defconfig"),
+        ("loongarch", "loongarch", "loongson3_defconfig"), ("sparc64", "sparc", "sparc64_defconfig"),
+    ]
+
+    @Test("6.12 arch defconfigs", arguments: defconfigs)
+    func defconfig612(arch: String, srcarch: String, name: String) throws {
+        let tree = Oracles.tree612
+        let dummy = srcarch != "x86"
+        let theirs = try Self.conf(tree: tree, arch: arch, target: name, dummyTools: dummy)
+        let ours = try Self.ours(tree: tree, arch: arch, dummyTools: dummy, .defconfig("arch/\(srcarch)/configs/\(name)"))
+        Self.expectIdentical(ours, theirs, "\(arch) \(name)")
+    }
+
+    @Test("7.2 defconfigs, with 6.18's transitional symbols in the tree", arguments: [
+        ("x86_64", "x86", "x86_64_defconfig"), ("arm64", "arm64", "defconfig"), ("riscv", "riscv", "defconfig"),
+    ])
+    func defconfig72(arch: String, srcarch: String, name: String) throws {
+        let tree = Oracles.tree72
+        let dummy = srcarch != "x86"
+        let theirs = try Self.conf(tree: tree, arch: arch, target: name, dummyTools: dummy)
+        let ours = try Self.ours(tree: tree, arch: arch, dummyTools: dummy, .defconfig("arch/\(srcarch)/configs/\(name)"))
+        Self.expectIdentical(ours, theirs, "7.2 \(arch) \(name)")
+    }
+
+    @Test("olddefconfig of Debian's real 6.12 configs", arguments: [
+        ("x86_64", "amd64_none_amd64"), ("x86_64", "amd64_none_cloud-amd64"),
+        ("arm64", "arm64_none_arm64"), ("arm64", "arm64_none_cloud-arm64"),
+    ])
+    func olddefconfigDebian(arch: String, flavour: String) throws {
+        let tree = Oracles.tree612
+        let config = Oracles.debianConfig(flavour)
+        let dummy = arch != "x86_64"
+        let theirs = try Self.conf(tree: tree, arch: arch, target: "olddefconfig", dummyTools: dummy, startingFrom: config)
+        let ours = try Self.ours(tree: tree, arch: arch, dummyTools: dummy, .olddefconfig(config))
+        Self.expectIdentical(ours, theirs, "olddefconfig \(flavour)")
+    }
+
+    @Test("olddefconfig of Azure Linux's 6.18 configs against the 7.2 tree", arguments: [
+        ("x86_64", RealConfigs.azl4_618_x86), ("arm64", RealConfigs.azl4_618_arm),
+    ])
+    func olddefconfigAzure(arch: String, config: String) throws {
+        let tree = Oracles.tree72
+        let dummy = arch != "x86_64"
+        let theirs = try Self.conf(tree: tree, arch: arch, target: "olddefconfig", dummyTools: dummy, startingFrom: config)
+        let ours = try Self.ours(tree: tree, arch: arch, dummyTools: dummy, .olddefconfig(config))
+        Self.expectIdentical(ours, theirs, "olddefconfig \(config)")
+    }
+
+    @Test("allnoconfig, allyesconfig, allmodconfig and alldefconfig", arguments: [
+        "allnoconfig", "allyesconfig", "allmodconfig", "alldefconfig",
+    ], ["x86_64", "arm64"])
+    func allConfigs(target: String, arch: String) throws {
+        let tree = Oracles.tree612
+        let dummy = arch != "x86_64"
+        let mode: KconfigResolver.Mode = switch target {
+        case "allnoconfig": .allnoconfig
+        case "allyesconfig": .allyesconfig
+        case "allmodconfig": .allmodconfig
+        default: .alldefconfig
+        }
+        let theirs = try Self.conf(tree: tree, arch: arch, target: target, dummyTools: dummy)
+        let ours = try Self.ours(tree: tree, arch: arch, dummyTools: dummy, mode)
+        Self.expectIdentical(ours, theirs, "\(target) \(arch)")
+    }
+
+    @Test("the CLI writes the same file, atomically, and reports bad trees")
+    func cli() throws {
+        let dir = try TemporaryDirectory()
+        let tree = Oracles.tree612
+        let theirs = try Self.conf(tree: tree, arch: "x86_64", target: "x86_64_defconfig", dummyTools: false)
+        let r = try kernelkit(["config", "resolve", "--tree", tree, "--arch", "x86_64",
+                               "--defconfig", "arch/x86/configs/x86_64_defconfig", "-o", "\(dir.path)/out.config"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(try dir.read("out.config") == theirs)
+        let bad = try kernelkit(["config", "resolve", "--tree", dir.path, "--arch", "x86_64", "--alldefconfig"])
+        #expect(bad.status == 2)
+        #expect(bad.err.contains("Makefile"), "\(bad.err)")
+    }
+}
