@@ -157,6 +157,26 @@ public struct MergeConfig: Sendable {
         return Result(config: tmp, messages: messages, redefinitions: redefinitions, strictViolated: violated)
     }
 
+    /// The check merge_config.sh makes after `make alldefconfig`: every option the merged
+    /// fragments set must have the same lines (`grep -w`) in the final .config, else
+    /// "Value requested for CONFIG_X not in final .config" with the requested and actual lines.
+    public func unmetRequests(merged: [UInt8], final: [UInt8]) -> (messages: [UInt8], symbols: [String]) {
+        var out = [UInt8]()
+        var symbols = [String]()
+        for cfg in optionsSet(by: merged) {
+            let requested = TextLines.joined(TextLines.grepWord(cfg, in: merged))
+            let actual = TextLines.joined(TextLines.grepWord(cfg, in: final))
+            if requested == actual { continue }
+            let name = String(decoding: cfg, as: UTF8.self)
+            symbols.append(name)
+            out += ShellEcho.echo([.quoted(Array("Value requested for \(name) not in final .config".utf8))])
+            out += ShellEcho.echo([.quoted(Array("Requested value:  ".utf8) + requested)])
+            out += ShellEcho.echo([.quoted(Array("Actual value:     ".utf8) + actual)])
+            out += ShellEcho.echo([.quoted([])])
+        }
+        return (out, symbols)
+    }
+
     /// The closing lines the script prints after writing `-m` output to `path`.
     public static func writtenMessage(path: String) -> [UInt8] {
         ShellEcho.echo([.quoted(Array("#".utf8))])

@@ -112,11 +112,15 @@ struct ConfigMergeCommand: ParsableCommand {
         ./.config, and is written atomically: an interrupted merge leaves the old file.
         A missing BASE is created empty, as merge_config.sh does.
 
-        Without -m, merge_config.sh resolves the result through Kconfig (make
-        alldefconfig); that needs the Kconfig engine, which is not in this release.
+        Without -m the merged file is resolved through the Kconfig of --tree for --arch,
+        as merge_config.sh does with `make KCONFIG_ALLCONFIG=<merged> alldefconfig`
+        (allnoconfig with -n), and every value that did not survive is reported:
+        "Value requested for CONFIG_X not in final .config", with the requested and
+        actual lines. The exit status is then 1 if any value was dropped.
 
         Examples:
           kernelkit config merge -m base.config hyperv.fragment azure.fragment
+          kernelkit config merge --tree /usr/src/linux --arch x86_64 base.config hyperv.fragment
           kernelkit config merge -m -y -O build/ base.config debug.fragment
           kernelkit config merge -m -s base.config policy.fragment || echo "redefined"
         """
@@ -137,6 +141,10 @@ struct ConfigMergeCommand: ParsableCommand {
     @Option(name: .customShort("O"), help: "Directory to put the generated .config in.")
     var outputDirectory: String?
 
+    @Option(help: "Without -m: the kernel tree to resolve through.") var tree: String?
+    @Option(help: "Without -m: the architecture, as make's ARCH=.") var arch: String?
+    @Flag(help: "Without -m: use the kernel's scripts/dummy-tools instead of a real toolchain.") var dummyTools = false
+
     @Argument(help: "The base config.")
     var base: String
     @Argument(help: "Fragments to merge, in order.")
@@ -144,10 +152,10 @@ struct ConfigMergeCommand: ParsableCommand {
 
     func run() throws {
         try Terminal.run {
-            guard mergeOnly else {
+            if !mergeOnly && (tree == nil || arch == nil) {
                 throw KernelKitError(.usage, """
-                    merging without -m resolves the result through Kconfig (make alldefconfig), \
-                    which needs the Kconfig engine; it is not in this release. Use -m for a text merge.
+                    merging without -m resolves the result through a kernel tree's Kconfig: \
+                    give --tree KSRC and --arch ARCH, or use -m for a text merge
                     """)
             }
             let prefix = ConfigFile.environmentPrefix
@@ -170,8 +178,25 @@ struct ConfigMergeCommand: ParsableCommand {
                                                     strict: strict, quiet: quiet), prefix: prefix)
             let result = merger.merge(base: baseInput, fragments: inputs) { Terminal.write(bytes: $0) }
             if result.strictViolated { throw ExitCode(1) }
-            try AtomicFile.write(result.config, to: output)
-            Terminal.write(bytes: MergeConfig.writtenMessage(path: output))
+            guard let tree, let arch, !mergeOnly else {
+                try AtomicFile.write(result.config, to: output)
+                Terminal.write(bytes: MergeConfig.writtenMessage(path: output))
+                return
+            }
+            let resolver = KconfigResolver(srctree: tree, arch: arch,
+                                           overrides: dummyTools ? ["CROSS_COMPILE": "\(tree)/scripts/dummy-tools/"] : [:],
+                                           probeCacheDirectory: ProbeCache.defaultDirectory)
+            let resolved = try resolver.resolve(allno ? .allnoconfig : .alldefconfig,
+                                                allConfig: (name: output, bytes: result.config))
+            if !resolved.stderr.isEmpty { Terminal.error(resolved.stderr) }
+            let final = Array(resolved.config.utf8)
+            try AtomicFile.write(final, to: output)
+            // conf names the file as it was told it: $KCONFIG_CONFIG, or .config in the output directory.
+            let written = getenv("KCONFIG_CONFIG").map { String(cString: $0) } ?? ".config"
+            Terminal.write("#\n# configuration written to \(written)\n#\n")
+            let check = merger.unmetRequests(merged: result.config, final: final)
+            Terminal.write(bytes: check.messages)
+            if !check.symbols.isEmpty { throw ExitCode(1) }
         }
     }
 }

@@ -37,6 +37,10 @@ struct ConfigResolveCommand: ParsableCommand {
     @Flag(name: .customLong("allyesconfig")) var allyesconfig = false
     @Flag(name: .customLong("allmodconfig")) var allmodconfig = false
     @Option(name: .shortAndLong, help: "Where to write the .config (default: standard output).") var output: String?
+    @Flag(help: "Use the kernel's scripts/dummy-tools instead of a real toolchain (CROSS_COMPILE=KSRC/scripts/dummy-tools/).")
+    var dummyTools = false
+    @Flag(help: "Run every compiler probe ($(shell,…)) instead of using cached results.")
+    var noProbeCache = false
 
     func validate() throws {
         let modes = [olddefconfig != nil, defconfig != nil, alldefconfig, allnoconfig, allyesconfig, allmodconfig]
@@ -54,6 +58,7 @@ struct ConfigResolveCommand: ParsableCommand {
                 }
                 overrides[String(v[..<eq])] = String(v[v.index(after: eq)...])
             }
+            if dummyTools { overrides["CROSS_COMPILE"] = "\(tree)/scripts/dummy-tools/" }
             let mode: KconfigResolver.Mode
             if let olddefconfig {
                 mode = .olddefconfig(olddefconfig)
@@ -68,7 +73,9 @@ struct ConfigResolveCommand: ParsableCommand {
             } else {
                 mode = .alldefconfig
             }
-            let result = try KconfigResolver(srctree: tree, arch: arch, kconfig: kconfig, overrides: overrides).resolve(mode)
+            let resolver = KconfigResolver(srctree: tree, arch: arch, kconfig: kconfig, overrides: overrides,
+                                           probeCacheDirectory: noProbeCache ? nil : ProbeCache.defaultDirectory)
+            let result = try resolver.resolve(mode)
             if !result.stderr.isEmpty { Terminal.error(result.stderr) }
             if let output {
                 try AtomicFile.write(Array(result.config.utf8), to: output)

@@ -133,3 +133,42 @@ struct KconfigOracleTests {
         #expect(bad.err.contains("Makefile"), "\(bad.err)")
     }
 }
+
+/// `kernelkit config merge` without -m against merge_config.sh, which runs
+/// `make KCONFIG_ALLCONFIG=… alldefconfig` and then checks every requested value.
+@Suite("merge through Kconfig: identical to merge_config.sh", .serialized,
+       .enabled(if: Oracles.treesShouldRun, "needs the kernel trees from scripts/setup-oracles.sh"))
+struct MergeResolveOracleTests {
+    @Test("Debian's cloud config with a Hyper-V fragment, some values dropped by dependencies", arguments: [false, true])
+    func mergeResolve(allno: Bool) throws {
+        let tree = Oracles.tree612
+        let dir = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: "\(dir.path)/script", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(dir.path)/ours", withIntermediateDirectories: true)
+        let base = try dir.write("base", String(decoding: try Data(contentsOf: URL(fileURLWithPath: RealConfigs.debianCloud)), as: UTF8.self))
+        let frag = try dir.write("frag", """
+            CONFIG_HYPERV=y
+            CONFIG_HYPERV_NET=y
+            CONFIG_HYPERV_STORAGE=m
+            CONFIG_KPROBES=y
+            CONFIG_NOT_A_SYMBOL=y
+            CONFIG_DRM_HYPERV=m
+            # CONFIG_MODULES is not set
+
+            """)
+        let flags = allno ? ["-n"] : []
+        let script = try run("/bin/sh", [Oracles.mergeConfig] + flags + ["-O", "\(dir.path)/script", base, frag],
+                             environment: ["ARCH": "x86_64"], in: tree)
+        #expect(script.status == 0, "\(script.err)")
+        let ours = try kernelkit(["config", "merge"] + flags + ["--tree", tree, "--arch", "x86_64", "-O", "\(dir.path)/ours", base, frag])
+        #expect(ours.status == 1, "values were dropped, so kernelkit exits 1 (merge_config.sh exits 0)")
+        #expect(try dir.read("ours/.config") == (try dir.read("script/.config")))
+        // make's own build chatter ("  HOSTCC ...") is not conf's and is not reproduced.
+        let scriptLines = script.out.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("  ") && !$0.hasPrefix("make") }
+            .joined(separator: "\n").replacingOccurrences(of: "\(dir.path)/script", with: "OUT")
+        let ourLines = ours.out.replacingOccurrences(of: "\(dir.path)/ours", with: "OUT")
+        #expect(ourLines == scriptLines)
+        #expect(ours.out.contains("Value requested for CONFIG_NOT_A_SYMBOL not in final .config"))
+    }
+}

@@ -71,6 +71,14 @@ do {
     }
     print("| merge -m of the 6.18 config onto the 6.6 one (8530-line fragment) | \(format3(merge)) |")
     }
+    if wanted("kconfig"), let tree = args.first(where: { $0.hasPrefix("--tree=") }).map({ String($0.dropFirst(7)) }) {
+        // Parse and evaluate the whole x86 tree, probes served from a warm cache.
+        let cacheDir = "/tmp/kernelkit-bench-probes"
+        let resolver = KconfigResolver(srctree: tree, arch: "x86_64", probeCacheDirectory: cacheDir)
+        _ = try resolver.resolve(.alldefconfig)
+        let t = try measure(max(iterations / 10, 5)) { _ = try resolver.resolve(.defconfig("arch/x86/configs/x86_64_defconfig")) }
+        print("| parse and evaluate the whole 6.12 x86 Kconfig tree, x86_64_defconfig (warm probe cache) | \(format3(t)) |")
+    }
 } catch {
     print("benchmark failed: \(error)")
     exit(1)

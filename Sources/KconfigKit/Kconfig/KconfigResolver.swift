@@ -22,25 +22,45 @@ public struct KconfigResolver: Sendable {
     public let arch: String
     public let kconfig: String
     public let overrides: [String: String]
+    /// Where compiler probe results are cached; nil runs every probe.
+    public let probeCacheDirectory: String?
 
-    public init(srctree: String, arch: String, kconfig: String = "Kconfig", overrides: [String: String] = [:]) {
+    public init(srctree: String, arch: String, kconfig: String = "Kconfig", overrides: [String: String] = [:],
+                probeCacheDirectory: String? = nil) {
         self.srctree = srctree
         self.arch = arch
         self.kconfig = kconfig
         self.overrides = overrides
+        self.probeCacheDirectory = probeCacheDirectory
     }
 
-    public func resolve(_ mode: Mode) throws(KernelKitError) -> Result {
+    /// Resolves `mode`; for the all*config modes, `allConfig` holds the bytes that
+    /// `KCONFIG_ALLCONFIG` would name (values that stay fixed), as merge_config.sh uses it.
+    public func resolve(_ mode: Mode, allConfig: (name: String, bytes: [UInt8])? = nil) throws(KernelKitError) -> Result {
         let env = try KconfigEnvironment.make(srctree: srctree, arch: arch, overrides: overrides)
         let tree: KconfigTree
         do {
-            tree = try KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: env)
+            let root = self.srctree
+            let cache = probeCacheDirectory.map { ProbeCache(srctree: root, environment: env, directory: $0) }
+            let shell: (String) -> String = { command in
+                let run = { (c: String) in Preprocessor.runShell(c, environment: env, directory: root) }
+                return cache?.result(of: command, run: run) ?? run(command)
+            }
+            tree = try KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: env, shell: shell)
+            cache?.save()
         } catch {
             throw KernelKitError(.malformedLine, error.description, at: SourceLocation(file: error.file, line: error.line))
         }
         func read(_ path: String) throws(KernelKitError) -> [UInt8] {
             let full = path.hasPrefix("/") || InputFile.exists(path) ? path : "\(srctree)/\(path)"
             return try InputFile.readBytes(full)
+        }
+        if let allConfig {
+            switch mode {
+            case .alldefconfig, .allnoconfig, .allyesconfig, .allmodconfig:
+                tree.readUserValues(bytes: allConfig.bytes, name: allConfig.name)
+            default: break
+            }
         }
         switch mode {
         case .olddefconfig(let path):

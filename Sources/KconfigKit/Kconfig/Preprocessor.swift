@@ -208,11 +208,11 @@ final class Preprocessor {
         posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
         posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
         posix_spawn_file_actions_addclose(&actions, pipeFDs[1])
-        // Run in the tree, as conf runs there under make; the outer shell only changes directory.
-        let argv: [UnsafeMutablePointer<CChar>?] = [
-            strdup("sh"), strdup("-c"), strdup("cd -- \"$1\" && exec /bin/sh -c \"$2\""), strdup("sh"),
-            strdup(directory), strdup(command), nil,
-        ]
+        // Run in the tree, as conf runs there under make: one shell changes directory,
+        // then runs the command as its own line (so the command parses as it would alone).
+        let quotedDirectory = "'" + directory.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+        let script = "cd -- \(quotedDirectory) || exit 1\n\(command)"
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("sh"), strdup("-c"), strdup(script), nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             for p in argv { free(p) }

@@ -1,0 +1,126 @@
+import KernelKitCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A cache of `$(shell,…)` results, the compiler probes that dominate conf's run time
+/// (about 800 process launches for x86).
+///
+/// A cache file belongs to one tree and one toolchain: its name hashes the tree's
+/// absolute path, the environment conf sees (only the variables make exports for it, and
+/// PATH), and the identity (path, size, modification time) of every tool those variables
+/// name. A new compiler binary therefore starts a new cache file. Entries map the exact
+/// command text to its output. Files live under `$XDG_CACHE_HOME/kernelkit/kconfig-probes`
+/// (default `~/.cache/…`) and are written atomically.
+public final class ProbeCache: @unchecked Sendable {
+    public let path: String
+    private var entries: [String: String] = [:]
+    private var dirty = false
+    public private(set) var hits = 0
+    public private(set) var misses = 0
+
+    /// The environment variables that can change a probe's result.
+    static let keyVariables = [
+        "ARCH", "SRCARCH", "CC", "LD", "AR", "NM", "OBJCOPY", "OBJDUMP", "READELF", "STRIP", "HOSTCC", "HOSTCXX",
+        "RUSTC", "BINDGEN", "PAHOLE", "PYTHON3", "CLANG_FLAGS", "CROSS_COMPILE", "KERNELVERSION", "PATH",
+        "USERCFLAGS", "USERLDFLAGS", "LLVM", "SUBARCH", "HEADER_ARCH",
+    ]
+
+    public init(srctree: String, environment: [String: String], directory: String? = nil) {
+        let dir = directory ?? ProbeCache.defaultDirectory
+        var key = "v1\n" + (ProbeCache.realPath(srctree) ?? srctree) + "\n"
+        for name in Self.keyVariables {
+            key += "\(name)=\(environment[name] ?? "")\n"
+        }
+        for tool in ["CC", "LD", "RUSTC", "PAHOLE", "BINDGEN", "HOSTCC"] {
+            if let command = environment[tool]?.split(separator: " ").first {
+                key += "\(tool):" + ProbeCache.identity(of: String(command), path: environment["PATH"] ?? "") + "\n"
+            }
+        }
+        path = "\(dir)/\(ProbeCache.fnv(key)).cache"
+        load()
+    }
+
+    public static var defaultDirectory: String {
+        if let x = getenv("XDG_CACHE_HOME"), x.pointee != 0 { return String(cString: x) + "/kernelkit/kconfig-probes" }
+        if let h = getenv("HOME") { return String(cString: h) + "/.cache/kernelkit/kconfig-probes" }
+        return "/tmp/kernelkit-kconfig-probes"
+    }
+
+    static func fnv(_ s: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    static func realPath(_ p: String) -> String? {
+        guard let r = realpath(p, nil) else { return nil }
+        defer { free(r) }
+        return String(cString: r)
+    }
+
+    /// A tool's identity: where PATH finds it, its size and modification time.
+    static func identity(of command: String, path: String) -> String {
+        let candidates = command.contains("/") ? [command] : path.split(separator: ":").map { "\($0)/\(command)" }
+        for c in candidates {
+            var st = stat()
+            if stat(c, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG {
+                return "\(realPath(c) ?? c) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)"
+            }
+        }
+        return "missing"
+    }
+
+    /// The result of `command`, running it with `run` on a miss.
+    public func result(of command: String, run: (String) -> String) -> String {
+        if let hit = entries[command] {
+            hits += 1
+            return hit
+        }
+        misses += 1
+        let value = run(command)
+        entries[command] = value
+        dirty = true
+        return value
+    }
+
+    private func load() {
+        guard let bytes = try? InputFile.readBytes(path) else { return }
+        // Records: <length>:<command><length>:<result>, lengths in decimal bytes.
+        var i = 0
+        func field() -> String? {
+            var n = 0
+            while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 {
+                n = n * 10 + Int(bytes[i] - 0x30)
+                i += 1
+            }
+            guard i < bytes.count, bytes[i] == UInt8(ascii: ":"), i + 1 + n <= bytes.count else { return nil }
+            let s = String(decoding: bytes[(i + 1)..<(i + 1 + n)], as: UTF8.self)
+            i += 1 + n
+            return s
+        }
+        while i < bytes.count {
+            guard let k = field(), let v = field() else { entries = [:]; return }
+            entries[k] = v
+        }
+    }
+
+    /// Writes new entries back (atomically); a cache that cannot be written is only slower.
+    public func save() {
+        guard dirty else { return }
+        var out = [UInt8]()
+        for (k, v) in entries.sorted(by: { $0.key < $1.key }) {
+            for s in [k, v] {
+                out += Array("\(s.utf8.count):".utf8) + Array(s.utf8)
+            }
+        }
+        var dir = ""
+        for part in path.split(separator: "/").dropLast() {
+            dir += "/" + part
+            mkdir(dir, 0o755)
+        }
+        try? AtomicFile.write(out, to: path)
+        dirty = false
+    }
+}
