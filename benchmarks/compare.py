@@ -30,23 +30,76 @@ def timed(cmd, cwd=None, env=None):
 def row(name, peer_label, peer, ours, runs, setup=None, same=None):
     """Alternate peer and ours `runs` times; returns a Markdown table row."""
     if setup:
-        setup()
+        setup("peer")
     _, a = timed(peer["cmd"], peer.get("cwd"), peer.get("env"))
     if setup:
-        setup()
+        setup("ours")
     _, b = timed(ours["cmd"], ours.get("cwd"), ours.get("env"))
     if a.returncode != b.returncode or (same or (lambda x, y: x.stdout == y.stdout))(a, b) is False:
         sys.exit(f"{name}: outputs differ (exit {a.returncode} vs {b.returncode}); not timing a wrong answer")
     pt, ot = [], []
     for _ in range(runs):
         if setup:
-            setup()
+            setup("peer")
         pt.append(timed(peer["cmd"], peer.get("cwd"), peer.get("env"))[0])
         if setup:
-            setup()
+            setup("ours")
         ot.append(timed(ours["cmd"], ours.get("cwd"), ours.get("env"))[0])
     p, o = statistics.median(pt), statistics.median(ot)
     return f"| {name} | {peer_label} | {p * 1000:.1f} ms | {o * 1000:.1f} ms | **{p / o:.1f}×** |"
+
+
+def resolve_rows(kk, tree, runs):
+    """olddefconfig of Debian's cloud-amd64 config through the 6.12 x86 tree: the
+    kernel's conf (built by make, run with the environment make gives it) against
+    kernelkit with a cold and with a warm probe cache."""
+    work = tempfile.mkdtemp(prefix="kernelkit-bench-conf-")
+    try:
+        src = os.path.join(args_oracles(tree), "debian-6.12", "amd64_none_cloud-amd64.config")
+        shutil.copy(src, os.path.join(work, ".config"))
+        subprocess.run(["make", "-s", "-C", tree, f"O={work}", "ARCH=x86_64", "olddefconfig"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        conf = os.path.join(work, "scripts", "kconfig", "conf")
+        sh = lambda c: subprocess.run(c, shell=True, cwd=tree, stdout=subprocess.PIPE).stdout.decode().strip()
+        # conf runs in the output directory, as under make O=, so that it writes its
+        # include/config there and never into the tree.
+        env = dict(os.environ, srctree=os.path.abspath(tree), objtree=work, ARCH="x86_64", SRCARCH="x86", KERNELVERSION=sh(
+            "make -s kernelversion"), CC="gcc", LD="ld", AR="ar", NM="nm", OBJCOPY="objcopy", RUSTC="rustc",
+            BINDGEN="bindgen", PAHOLE="pahole", PYTHON3="python3", HOSTCC="gcc",
+            CC_VERSION_TEXT=sh("LC_ALL=C gcc --version 2>/dev/null | head -n 1").replace("#", ""),
+            RUSTC_VERSION_TEXT=sh("rustc --version 2>/dev/null").replace("#", ""),
+            KCONFIG_CONFIG=os.path.join(work, "conf.config"))
+        cache = os.path.join(work, "probe-cache")
+        # conf reads and rewrites its KCONFIG_CONFIG, so the peer gets a fresh copy each run;
+        # the cold rows empty kernelkit's probe cache before each of its runs.
+        def reset(who):
+            if who == "peer":
+                shutil.copy(src, os.path.join(work, "conf.config"))
+
+        def cold(who):
+            reset(who)
+            if who == "ours":
+                shutil.rmtree(cache, ignore_errors=True)
+        peer = {"cmd": [conf, "--olddefconfig", "Kconfig"], "cwd": work, "env": env}
+        ours = {"cmd": [kk, "config", "resolve", "--tree", tree, "--arch", "x86_64", "--olddefconfig", src,
+                        "-o", os.path.join(work, "ours.config")], "env": dict(os.environ, XDG_CACHE_HOME=cache)}
+
+        def same(a, b):
+            with open(os.path.join(work, "conf.config"), "rb") as f1, open(os.path.join(work, "ours.config"), "rb") as f2:
+                return f1.read() == f2.read()
+        n = max(5, runs // 4)
+        return [row("olddefconfig, Debian cloud-amd64 on the 6.12 x86 tree, cold probe cache", "scripts/kconfig/conf",
+                    peer, ours, n, setup=cold, same=same),
+                row("olddefconfig, same, warm probe cache", "scripts/kconfig/conf", peer, ours, n, setup=reset, same=same)]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+ORACLES = [None]
+
+
+def args_oracles(tree):
+    return ORACLES[0]
 
 
 def main():
@@ -56,6 +109,7 @@ def main():
     ap.add_argument("--runs", type=int, default=21)
     ap.add_argument("--only")
     args = ap.parse_args()
+    ORACLES[0] = os.path.abspath(args.oracles)
     kk = os.path.abspath(args.kernelkit)
     scripts = os.path.join(args.oracles, "linux-6.12", "scripts")
     fixtures = os.path.join(ROOT, "Tests", "Fixtures", "configs")
@@ -99,6 +153,9 @@ def main():
                              "env": env}, max(5, args.runs // 3), same=same))
         finally:
             shutil.rmtree(work)
+    tree = os.path.join(args.oracles, "linux-6.12-tree")
+    if want("resolve") and os.path.exists(os.path.join(tree, "Makefile")):
+        rows += resolve_rows(kk, tree, args.runs)
     print("| operation | peer | peer median | KernelKit median | speed-up |")
     print("|---|---|---:|---:|---:|")
     for r in rows:

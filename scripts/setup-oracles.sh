@@ -85,4 +85,9 @@ if [ ! -f "$oracles/linux-7.2-tree/Makefile" ]; then
   tar -xf "$sid"/x/usr/src/linux-source-7.2.tar.xz -C "$oracles/linux-7.2-tree" --strip-components=1
   rm -rf "$sid/x" "$sid/dl"
 fi
+# The oracles run conf with O=, so the trees must stay clean ("source tree is not clean");
+# remove what a conf run in the tree itself would have left.
+for t in "$oracles/linux-6.12-tree" "$oracles/linux-7.2-tree"; do
+  rm -rf "$t/.config" "$t/.config.old" "$t/include/config" "$t/include/generated"
+done
 echo "setup: oracles ready in $oracles" >&2
