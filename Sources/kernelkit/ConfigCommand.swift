@@ -184,7 +184,7 @@ struct ConfigMergeCommand: ParsableCommand {
                 return
             }
             let resolver = KconfigResolver(srctree: tree, arch: arch,
-                                           overrides: dummyTools ? ["CROSS_COMPILE": "\(tree)/scripts/dummy-tools/"] : [:],
+                                           overrides: dummyTools ? ["CROSS_COMPILE": "\(ProbeCache.realPath(tree) ?? tree)/scripts/dummy-tools/"] : [:],
                                            probeCacheDirectory: ProbeCache.defaultDirectory)
             let resolved = try resolver.resolve(allno ? .allnoconfig : .alldefconfig,
                                                 allConfig: (name: output, bytes: result.config))

@@ -58,7 +58,7 @@ struct ConfigResolveCommand: ParsableCommand {
                 }
                 overrides[String(v[..<eq])] = String(v[v.index(after: eq)...])
             }
-            if dummyTools { overrides["CROSS_COMPILE"] = "\(tree)/scripts/dummy-tools/" }
+            if dummyTools { overrides["CROSS_COMPILE"] = "\(ProbeCache.realPath(tree) ?? tree)/scripts/dummy-tools/" }
             let mode: KconfigResolver.Mode
             if let olddefconfig {
                 mode = .olddefconfig(olddefconfig)

@@ -49,7 +49,8 @@ public struct KconfigResolver: Sendable {
             tree = try KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: env, shell: shell)
             cache?.save()
         } catch {
-            throw KernelKitError(.malformedLine, error.description, at: SourceLocation(file: error.file, line: error.line))
+            // The kernel's wording, which already names the file and line.
+            throw KernelKitError(.malformedLine, error.description)
         }
         func read(_ path: String) throws(KernelKitError) -> [UInt8] {
             let full = path.hasPrefix("/") || InputFile.exists(path) ? path : "\(srctree)/\(path)"

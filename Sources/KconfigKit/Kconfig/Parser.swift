@@ -137,10 +137,47 @@ final class Parser {
         tree.stderr("\(currentEntry.file):\(currentEntry.line):warning: ignoring type redefinition of '\(sym.name ?? "<choice>")' from '\(sym.type.name)' to '\(type.name)'\n")
     }
 
-    /// `expr_trans_compare(cond, E_EQUAL, &symbol_no)`: yes exactly when `cond` is n.
+    /// `expr_trans_compare(cond, E_EQUAL, &symbol_no)`, as `menu_add_dep()` uses it for
+    /// `depends on X if COND`.
     static func isNo(_ e: Expr, _ tree: KconfigTree) -> Expr {
-        if case .symbol(let s) = e { return .compare(.equal, s, tree.symbolNo) }
-        return .isNo(e)
+        transCompare(e, equal: true, tree.symbolNo, tree)
+    }
+
+    /// `expr_trans_compare()` in `scripts/kconfig/expr.c`, reproduced structurally: it is
+    /// not value-preserving for tristates (`!A = n` becomes `A != n`, true for A = m), and
+    /// conf's results depend on exactly this form.
+    static func transCompare(_ e: Expr, equal: Bool, _ sym: Symbol, _ tree: KconfigTree) -> Expr {
+        switch e {
+        case .and(let a, let b), .or(let a, let b):
+            let e1 = transCompare(a, equal: true, sym, tree), e2 = transCompare(b, equal: true, sym, tree)
+            var isAnd = false
+            if case .and = e { isAnd = true }
+            var r: Expr
+            if sym === tree.symbolYes {
+                r = isAnd ? .and(e1, e2) : .or(e1, e2)
+            } else if sym === tree.symbolNo {
+                r = isAnd ? .or(e1, e2) : .and(e1, e2)
+            } else {
+                r = e
+            }
+            if !equal { r = .not(r) }
+            return r
+        case .not(let a):
+            return transCompare(a, equal: !equal, sym, tree)
+        case .compare:
+            if equal {
+                if sym === tree.symbolYes { return e }
+                if sym === tree.symbolMod { return .symbol(tree.symbolNo) }
+                return .not(e)
+            }
+            if sym === tree.symbolYes { return .not(e) }
+            if sym === tree.symbolMod { return .symbol(tree.symbolYes) }
+            return e
+        case .symbol(let s):
+            return .compare(equal ? .equal : .unequal, s, sym)
+        case .isNo, .range:
+            return e
+        }
     }
 
     // MARK: grammar

@@ -54,7 +54,7 @@ public final class ProbeCache: @unchecked Sendable {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    static func realPath(_ p: String) -> String? {
+    public static func realPath(_ p: String) -> String? {
         guard let r = realpath(p, nil) else { return nil }
         defer { free(r) }
         return String(cString: r)
