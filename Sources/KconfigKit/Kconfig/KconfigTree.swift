@@ -88,11 +88,13 @@ public final class KconfigTree: @unchecked Sendable {
     ///   - environment: the environment conf sees (see ``KconfigEnvironment``).
     public static func load(srctree: String, kconfig: String = "Kconfig", environment: [String: String],
                             shell: ((String) -> String)? = nil) throws(KconfigError) -> KconfigTree {
-        var outText = "", errText = ""
         let pre = Preprocessor(environment: environment,
                                shell: shell ?? { Preprocessor.runShell($0, environment: environment, directory: srctree) },
-                               stdout: { outText += $0 }, stderr: { errText += $0 })
+                               stdout: { _ in }, stderr: { _ in })
         let tree = KconfigTree(preprocessor: pre)
+        // One stream each for everything the lexer, preprocessor and parser print, in order.
+        pre.stdout = { [unowned tree] in tree.stdout($0) }
+        pre.stderr = { [unowned tree] in tree.stderr($0) }
         if let p = environment["CONFIG_"] { tree.prefix = p }
         func read(_ name: String) throws(KconfigError) -> [UInt8] {
             let path = name.hasPrefix("/") ? name : "\(srctree)/\(name)"
@@ -103,23 +105,25 @@ public final class KconfigTree: @unchecked Sendable {
             }
         }
         let bytes = try read(kconfig)
-        let lexer = Lexer(file: kconfig, bytes: bytes, srctree: srctree, preprocessor: pre, warn: { errText += $0 })
+        let lexer = Lexer(file: kconfig, bytes: bytes, srctree: srctree, preprocessor: pre,
+                          warn: { [unowned tree] in tree.stderr($0) })
         pre.location = { (lexer.filename, lexer.lineno) }
         let parser = Parser(lexer: lexer, tree: tree, readFile: read)
+        func failure(_ message: String) -> KconfigError {
+            var e = KconfigError(message: tree.standardError + message, file: lexer.filename, line: lexer.lineno, raw: true)
+            e.partialStdout = tree.standardOutput
+            return e
+        }
         do {
             try parser.parseInput()
         } catch let e as KconfigError {
-            throw e
-        } catch let failure as Preprocessor.Failure {
-            throw KconfigError(message: failure.message, file: lexer.filename, line: lexer.lineno, raw: true)
+            throw failure(e.raw ? e.message : e.description + "\n")
+        } catch let f as Preprocessor.Failure {
+            throw failure(f.message + "\n")
         } catch {
-            throw KconfigError(message: "\(error)", file: lexer.filename, line: lexer.lineno)
+            throw failure("\(lexer.filename):\(lexer.lineno): \(error)\n")
         }
-        tree.standardOutput = outText
-        tree.standardError = errText
-        if parser.errors > 0 {
-            throw KconfigError(message: tree.standardError, file: kconfig, line: 0, raw: true)
-        }
+        if parser.errors > 0 { throw failure("") }
         if tree.modulesSymbol == nil { tree.modulesSymbol = tree.symbolNo }
         if tree.rootMenu.prompt == nil {
             let p = Property(type: .menu, expr: nil, visible: nil, menu: tree.rootMenu, file: kconfig, line: 0)
@@ -127,6 +131,11 @@ public final class KconfigTree: @unchecked Sendable {
             tree.rootMenu.prompt = p
         }
         tree.finalize(tree.rootMenu, insideChoice: false)
+        if tree.checkAfterParse() > 0 {
+            var e = KconfigError(message: tree.standardError, file: kconfig, line: 0, raw: true)
+            e.partialStdout = tree.standardOutput
+            throw e
+        }
         return tree
     }
 

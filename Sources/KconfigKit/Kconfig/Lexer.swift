@@ -25,6 +25,8 @@ final class Lexer {
     enum State { case initial, assignVal, help }
 
     var stack: [Buffer] = []
+    /// Every file read so far, with where it was first sourced (`file_lookup()` in util.c).
+    private var included: [String: (String, Int)] = [:]
     var current: Buffer
     var state = State.initial
     private var prevToken = Token.eol
@@ -52,6 +54,7 @@ final class Lexer {
 
     init(file: String, bytes: [UInt8], srctree: String?, preprocessor: Preprocessor, warn: @escaping (String) -> Void) {
         current = Buffer(bytes: bytes, pos: 0, lineno: 1, filename: file, sourceLineno: 0)
+        included[file] = ("", 0)
         self.srctree = srctree
         self.preprocessor = preprocessor
         self.warn = warn
@@ -72,6 +75,12 @@ final class Lexer {
             }
             throw KconfigError(message: message, file: name, line: 0, raw: true)
         }
+        if let (parent, line) = included[name] {
+            throw KconfigError(message: "\(saved.filename):\(statementLine): error: repeated inclusion of \(name)\n"
+                                   + "\(parent):\(line): note: location of first inclusion of \(name)\n",
+                               file: name, line: 0, raw: true)
+        }
+        included[name] = (saved.filename, statementLine)
         current = Buffer(bytes: bytes, pos: 0, lineno: 1, filename: name, sourceLineno: 0)
     }
 
@@ -297,7 +306,9 @@ public struct KconfigError: Error, CustomStringConvertible, Sendable {
     public var file: String
     public var line: Int
     /// True when `message` is the complete output (multi-line kernel messages).
-    var raw = false
+    public var raw = false
+    /// What the parse printed on standard output before failing ($(info,…)).
+    public var partialStdout = ""
 
     public var description: String { raw ? message : "\(file):\(line): \(message)" }
 }

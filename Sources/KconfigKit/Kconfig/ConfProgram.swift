@@ -1,0 +1,57 @@
+import KernelKitCore
+
+/// The non-interactive modes of the kernel's `conf` program (`scripts/kconfig/conf.c`,
+/// `main()`), with its exit status and messages: what `make *config` runs. Used by
+/// `kernelkit config resolve` and to run the kernel's own Kconfig selftests.
+public enum ConfProgram {
+    public enum Mode: Sendable {
+        case olddefconfig
+        case defconfig(String)
+        case alldefconfig, allnoconfig, allyesconfig, allmodconfig
+    }
+
+    public struct Run: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+        /// The .config conf wrote, nil when it failed.
+        public var config: String?
+    }
+
+    /// Runs `conf --MODE KCONFIG` with `srctree` and `environment`; `dotConfig` is the
+    /// existing `.config` (for olddefconfig), `allConfig` the KCONFIG_ALLCONFIG file.
+    public static func run(_ mode: Mode, kconfig: String = "Kconfig", srctree: String,
+                           environment: [String: String], dotConfig: [UInt8]? = nil,
+                           allConfig: [UInt8]? = nil, silent: Bool = false) -> Run {
+        let tree: KconfigTree
+        do {
+            tree = try KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: environment)
+        } catch {
+            return Run(status: 1, stdout: error.partialStdout, stderr: error.raw ? error.message : error.description + "\n",
+                       config: nil)
+        }
+        let configName = environment["KCONFIG_CONFIG"] ?? ".config"
+        switch mode {
+        case .olddefconfig:
+            tree.readConfig(bytes: dotConfig ?? [], name: configName)
+        case .defconfig(let name):
+            guard let bytes = try? InputFile.readBytes(name.hasPrefix("/") ? name : "\(srctree)/\(name)") else {
+                return Run(status: 1, stdout: tree.standardOutput,
+                           stderr: tree.standardError + "***\n*** Can't find default configuration \"\(name)\"!\n***\n", config: nil)
+            }
+            tree.readConfig(bytes: bytes, name: name)
+            tree.setAllNewSymbols(.defaults)
+        case .alldefconfig, .allnoconfig, .allyesconfig, .allmodconfig:
+            if let allConfig { tree.readUserValues(bytes: allConfig, name: environment["KCONFIG_ALLCONFIG"] ?? "") }
+            switch mode {
+            case .allnoconfig: tree.setAllNewSymbols(.no)
+            case .allyesconfig: tree.setAllNewSymbols(.yes)
+            case .allmodconfig: tree.setAllNewSymbols(.module)
+            default: tree.setAllNewSymbols(.defaults)
+            }
+        }
+        let config = tree.writeConfig()
+        if !silent { tree.stdout("#\n# configuration written to \(configName)\n#\n") }
+        return Run(status: 0, stdout: tree.standardOutput, stderr: tree.standardError, config: config)
+    }
+}
