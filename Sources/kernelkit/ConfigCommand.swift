@@ -9,7 +9,8 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Read, diff and merge kernel .config files and fragments.",
-        subcommands: [ConfigDiffCommand.self, ConfigMergeCommand.self, ConfigResolveCommand.self]
+        subcommands: [ConfigDiffCommand.self, ConfigMergeCommand.self, ConfigResolveCommand.self,
+                      ConfigSavedefconfigCommand.self, ConfigListnewconfigCommand.self]
     )
 }
 

@@ -25,11 +25,7 @@ struct ConfigResolveCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "The kernel source tree.") var tree: String
-    @Option(help: "The architecture, as make's ARCH=.") var arch: String
-    @Option(help: "The top Kconfig file, relative to the tree.") var kconfig = "Kconfig"
-    @Option(name: .customLong("set"), help: "A make variable, NAME=VALUE (CROSS_COMPILE=…, LLVM=1, CC=…).")
-    var variables: [String] = []
+    @OptionGroup var treeOptions: TreeOptions
     @Option(name: .customLong("olddefconfig"), help: "Resolve this config, as make olddefconfig.") var olddefconfig: String?
     @Option(name: .customLong("defconfig"), help: "Resolve this defconfig, as make *_defconfig.") var defconfig: String?
     @Flag(name: .customLong("alldefconfig")) var alldefconfig = false
@@ -37,10 +33,6 @@ struct ConfigResolveCommand: ParsableCommand {
     @Flag(name: .customLong("allyesconfig")) var allyesconfig = false
     @Flag(name: .customLong("allmodconfig")) var allmodconfig = false
     @Option(name: .shortAndLong, help: "Where to write the .config (default: standard output).") var output: String?
-    @Flag(help: "Use the kernel's scripts/dummy-tools instead of a real toolchain (CROSS_COMPILE=KSRC/scripts/dummy-tools/).")
-    var dummyTools = false
-    @Flag(help: "Run every compiler probe ($(shell,…)) instead of using cached results.")
-    var noProbeCache = false
 
     func validate() throws {
         let modes = [olddefconfig != nil, defconfig != nil, alldefconfig, allnoconfig, allyesconfig, allmodconfig]
@@ -51,14 +43,6 @@ struct ConfigResolveCommand: ParsableCommand {
 
     func run() throws {
         try Terminal.run {
-            var overrides: [String: String] = [:]
-            for v in variables {
-                guard let eq = v.firstIndex(of: "=") else {
-                    throw KernelKitError(.usage, "--set expects NAME=VALUE, got '\(v)'")
-                }
-                overrides[String(v[..<eq])] = String(v[v.index(after: eq)...])
-            }
-            if dummyTools { overrides["CROSS_COMPILE"] = "\(ProbeCache.realPath(tree) ?? tree)/scripts/dummy-tools/" }
             let mode: KconfigResolver.Mode
             if let olddefconfig {
                 mode = .olddefconfig(olddefconfig)
@@ -73,15 +57,85 @@ struct ConfigResolveCommand: ParsableCommand {
             } else {
                 mode = .alldefconfig
             }
-            let resolver = KconfigResolver(srctree: tree, arch: arch, kconfig: kconfig, overrides: overrides,
-                                           probeCacheDirectory: noProbeCache ? nil : ProbeCache.defaultDirectory)
-            let result = try resolver.resolve(mode)
-            if !result.stderr.isEmpty { Terminal.error(result.stderr) }
-            if let output {
-                try AtomicFile.write(Array(result.config.utf8), to: output)
-            } else {
-                Terminal.write(result.config)
-            }
+            try treeOptions.run(mode, output: output)
         }
+    }
+}
+
+/// The options every command that reads a kernel tree's Kconfig shares.
+struct TreeOptions: ParsableArguments {
+    @Option(help: "The kernel source tree.") var tree: String
+    @Option(help: "The architecture, as make's ARCH=.") var arch: String
+    @Option(help: "The top Kconfig file, relative to the tree.") var kconfig = "Kconfig"
+    @Option(name: .customLong("set"), help: "A make variable, NAME=VALUE (CROSS_COMPILE=…, LLVM=1, CC=…).")
+    var variables: [String] = []
+    @Flag(help: "Use the kernel's scripts/dummy-tools instead of a real toolchain (CROSS_COMPILE=KSRC/scripts/dummy-tools/).")
+    var dummyTools = false
+    @Flag(help: "Run every compiler probe ($(shell,…)) instead of using cached results.")
+    var noProbeCache = false
+
+    func resolver() throws -> KconfigResolver {
+        var overrides: [String: String] = [:]
+        for v in variables {
+            guard let eq = v.firstIndex(of: "=") else {
+                throw KernelKitError(.usage, "--set expects NAME=VALUE, got '\(v)'")
+            }
+            overrides[String(v[..<eq])] = String(v[v.index(after: eq)...])
+        }
+        if dummyTools { overrides["CROSS_COMPILE"] = "\(ProbeCache.realPath(tree) ?? tree)/scripts/dummy-tools/" }
+        return KconfigResolver(srctree: tree, arch: arch, kconfig: kconfig, overrides: overrides,
+                               probeCacheDirectory: noProbeCache ? nil : ProbeCache.defaultDirectory)
+    }
+
+    /// Resolves and writes the result to `output` (atomically) or standard output.
+    func run(_ mode: KconfigResolver.Mode, output: String?) throws {
+        let result = try resolver().resolve(mode)
+        if !result.stderr.isEmpty { Terminal.error(result.stderr) }
+        if let output {
+            try AtomicFile.write(Array(result.config.utf8), to: output)
+        } else {
+            Terminal.write(result.config)
+        }
+    }
+}
+
+struct ConfigSavedefconfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "savedefconfig",
+        abstract: "Write the minimal defconfig for a config, as make savedefconfig does.",
+        discussion: """
+        Only values that differ from what Kconfig would choose by itself are kept, so the
+        result is the smallest file that resolves back to the same config.
+
+        Example:
+          kernelkit config savedefconfig --tree /usr/src/linux --arch x86_64 .config -o defconfig
+        """
+    )
+    @OptionGroup var treeOptions: TreeOptions
+    @Argument(help: "The config to reduce.") var config: String
+    @Option(name: .shortAndLong, help: "Where to write (default: standard output).") var output: String?
+
+    func run() throws {
+        try Terminal.run { try treeOptions.run(.savedefconfig(config), output: output) }
+    }
+}
+
+struct ConfigListnewconfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "listnewconfig",
+        abstract: "List the symbols a config has no value for, as make listnewconfig does.",
+        discussion: """
+        These are the questions `make oldconfig` would ask: visible, changeable symbols
+        that the config does not mention, each with the value it would get.
+
+        Example:
+          kernelkit config listnewconfig --tree /usr/src/linux-7.2 --arch x86_64 azl-6.18.config
+        """
+    )
+    @OptionGroup var treeOptions: TreeOptions
+    @Argument(help: "The config to check.") var config: String
+
+    func run() throws {
+        try Terminal.run { try treeOptions.run(.listnewconfig(config), output: nil) }
     }
 }

@@ -13,6 +13,12 @@ struct KconfigOracleTests {
     /// Runs `make O=… ARCH=arch [CROSS_COMPILE=…] target` and returns the .config it wrote.
     static func conf(tree: String, arch: String, target: String, dummyTools: Bool,
                      startingFrom config: String? = nil) throws -> Data {
+        try confRun(tree: tree, arch: arch, target: target, dummyTools: dummyTools, startingFrom: config).config
+    }
+
+    /// Runs make and returns the .config, the defconfig (for savedefconfig) and stdout.
+    static func confRun(tree: String, arch: String, target: String, dummyTools: Bool,
+                        startingFrom config: String? = nil) throws -> (config: Data, defconfig: Data?, stdout: Data) {
         let out: String
         if let existing = outputDirectories[tree] {
             out = existing
@@ -26,9 +32,11 @@ struct KconfigOracleTests {
         var args = ["-s", "-C", tree, "O=\(out)", "ARCH=\(arch)"]
         if dummyTools { args.append("CROSS_COMPILE=\(tree)/scripts/dummy-tools/") }
         args.append(target)
+        try? FileManager.default.removeItem(atPath: "\(out)/defconfig")
         let r = try run("/usr/bin/make", args)
         #expect(r.status == 0, "make \(args.joined(separator: " ")): \(r.err)")
-        return try Data(contentsOf: URL(fileURLWithPath: "\(out)/.config"))
+        return (try Data(contentsOf: URL(fileURLWithPath: "\(out)/.config")),
+                try? Data(contentsOf: URL(fileURLWithPath: "\(out)/defconfig")), r.stdout)
     }
 
     static func ours(tree: String, arch: String, dummyTools: Bool, _ mode: KconfigResolver.Mode) throws -> Data {
@@ -117,6 +125,34 @@ struct KconfigOracleTests {
         let theirs = try Self.conf(tree: tree, arch: arch, target: target, dummyTools: dummy)
         let ours = try Self.ours(tree: tree, arch: arch, dummyTools: dummy, mode)
         Self.expectIdentical(ours, theirs, "\(target) \(arch)")
+    }
+
+    @Test("savedefconfig", arguments: [
+        ("6.12", "x86_64", RealConfigs.debianCloud), ("6.12", "arm64", RealConfigs.debianArm64Cloud),
+        ("7.2", "x86_64", RealConfigs.azl4_618_x86),
+    ])
+    func savedefconfig(version: String, arch: String, config: String) throws {
+        let tree = version == "6.12" ? Oracles.tree612 : Oracles.tree72
+        let dummy = arch != "x86_64"
+        let theirs = try Self.confRun(tree: tree, arch: arch, target: "savedefconfig", dummyTools: dummy, startingFrom: config)
+        let overrides = dummy ? ["CROSS_COMPILE": "\(tree)/scripts/dummy-tools/"] : [:]
+        let ours = try KconfigResolver(srctree: tree, arch: arch, overrides: overrides).resolve(.savedefconfig(config))
+        let want = try #require(theirs.defconfig)
+        #expect(want.count > 500)
+        Self.expectIdentical(Data(ours.config.utf8), want, "savedefconfig \(config)")
+    }
+
+    @Test("listnewconfig of older configs against the 7.2 tree", arguments: [
+        ("x86_64", RealConfigs.azl4_618_x86), ("arm64", RealConfigs.debianArm64Cloud),
+    ])
+    func listnewconfig(arch: String, config: String) throws {
+        let tree = Oracles.tree72
+        let dummy = arch != "x86_64"
+        let theirs = try Self.confRun(tree: tree, arch: arch, target: "listnewconfig", dummyTools: dummy, startingFrom: config)
+        let overrides = dummy ? ["CROSS_COMPILE": "\(tree)/scripts/dummy-tools/"] : [:]
+        let ours = try KconfigResolver(srctree: tree, arch: arch, overrides: overrides).resolve(.listnewconfig(config))
+        #expect(theirs.stdout.count > 100)
+        #expect(Data(ours.config.utf8) == theirs.stdout)
     }
 
     @Test("the CLI writes the same file, atomically, and reports bad trees")

@@ -135,6 +135,7 @@ enum RealConfigs {
     static let debianAmd64 = Oracles.debianConfig("amd64_none_amd64")
     static let debianCloud = Oracles.debianConfig("amd64_none_cloud-amd64")
     static let debianRT = Oracles.debianConfig("amd64_rt_amd64")
+    static let debianArm64Cloud = Oracles.debianConfig("arm64_none_cloud-arm64")
 
     static let bundled = [azl3_66_x86, azl3_66_arm, azl3hwe_618_x86, azl3hwe_618_arm, host_618, azl4_618_x86, azl4_618_arm]
     static let debian = [debianAmd64, debianCloud, debianRT]

@@ -244,3 +244,96 @@ extension KconfigTree {
         return out
     }
 }
+
+extension KconfigTree {
+    /// `sym_is_changeable()`.
+    func isChangeable(_ sym: Symbol) -> Bool { !sym.isChoice && sym.visible > sym.revDep.tri }
+
+    /// `sym_get_string_default()`: the value the symbol would have with no user setting.
+    func stringDefault(_ sym: Symbol) -> String {
+        calcVisibility(sym)
+        if let m = modulesSymbol { calcValue(m) }
+        var val = Tristate.no
+        var str = ""
+        if let prop = sym.properties.first(where: { p in
+            guard p.type == .default else { return false }
+            p.visibleTri = value(p.visibleExpr)
+            return p.visibleTri != .no
+        }) {
+            switch sym.type {
+            case .boolean, .tristate:
+                val = Self.and(value(prop.expr), prop.visibleTri)
+            default:
+                if let ds = prop.symbol {
+                    calcValue(ds)
+                    str = ds.currVal
+                }
+            }
+        }
+        val = Self.or(val, sym.revDep.tri)
+        if val == .module && !sym.isChoiceMember && (modulesSymbol?.currTri ?? .no) == .no { val = .yes }
+        if sym.type == .boolean && val == .module { val = .yes }
+        if val < sym.implied.tri { val = sym.implied.tri }
+        switch sym.type {
+        case .boolean, .tristate: return val.description
+        case .int: return str.isEmpty ? "0" : str
+        case .hex: return str.isEmpty ? "0x0" : str
+        default: return str
+        }
+    }
+
+    /// The `.config` line for a symbol (`__print_symbol()`); nil for unknown types.
+    /// `unsetAsComment` is OUTPUT_N_AS_UNSET (.config files); false is OUTPUT_N (listnewconfig).
+    func configLine(_ sym: Symbol, unsetAsComment: Bool = true) -> String? {
+        let name = sym.name ?? ""
+        switch sym.type {
+        case .unknown: return nil
+        case .boolean, .tristate:
+            if sym.currTri == .no && unsetAsComment { return "# \(prefix)\(name) is not set" }
+            return "\(prefix)\(name)=\(sym.currTri)"
+        case .string:
+            var r = "\""
+            for c in sym.currVal {
+                if c == "\"" || c == "\\" { r.append("\\") }
+                r.append(c)
+            }
+            return "\(prefix)\(name)=\(r)\""
+        case .int, .hex: return "\(prefix)\(name)=\(sym.currVal)"
+        }
+    }
+
+    /// `conf_write_defconfig()`: the minimal defconfig (make savedefconfig).
+    public func writeDefconfig() -> String {
+        clearAllValid()
+        var out = ""
+        for menu in subEntries(rootMenu) {
+            guard let sym = menu.symbol, !sym.isChoice, !sym.written else { continue }
+            calcValue(sym)
+            sym.written = true
+            guard sym.write else { continue }
+            sym.write = false
+            if !isChangeable(sym) { continue }
+            if sym.stringValue == stringDefault(sym) { continue }
+            if let choice = choiceMenu(of: sym), let ds = choiceDefault(choice), ds === sym, sym.currTri == .yes { continue }
+            if let line = configLine(sym) { out += line + "\n" }
+        }
+        for sym in symbols { sym.written = false }
+        return out
+    }
+
+    /// `check_conf()` in listnewconfig mode: the visible, changeable symbols that the
+    /// config read had no value for, with the value they get.
+    public func listNewConfig() -> String {
+        var out = ""
+        func visit(_ menu: Menu) {
+            if !isVisible(menu) { return }
+            if let sym = menu.symbol, !sym.hasUserValue, isChangeable(sym), sym.name != nil,
+               let line = configLine(sym, unsetAsComment: false) {
+                out += line + "\n"
+            }
+            for child in menu.children { visit(child) }
+        }
+        visit(rootMenu)
+        return out
+    }
+}

@@ -203,7 +203,7 @@ extension KconfigTree {
     }
 
     /// `sym_choice_default()`.
-    private func choiceDefault(_ choice: Menu) -> Symbol? {
+    func choiceDefault(_ choice: Menu) -> Symbol? {
         guard let csym = choice.symbol else { return nil }
         for prop in csym.properties where prop.type == .default {
             prop.visibleTri = value(prop.visibleExpr)

@@ -8,6 +8,10 @@ public struct KconfigResolver: Sendable {
         case olddefconfig(String)
         case defconfig(String)
         case alldefconfig, allnoconfig, allyesconfig, allmodconfig
+        /// `make savedefconfig` of this config: the result is the minimal defconfig.
+        case savedefconfig(String)
+        /// `make listnewconfig` of this config: the result lists the new symbols.
+        case listnewconfig(String)
     }
 
     public struct Result: Sendable {
@@ -64,6 +68,12 @@ public struct KconfigResolver: Sendable {
             }
         }
         switch mode {
+        case .savedefconfig(let path):
+            tree.readConfig(bytes: try read(path), name: path)
+            return Result(config: tree.writeDefconfig(), stdout: tree.standardOutput, stderr: tree.standardError)
+        case .listnewconfig(let path):
+            tree.readConfig(bytes: try read(path), name: path)
+            return Result(config: tree.listNewConfig(), stdout: tree.standardOutput, stderr: tree.standardError)
         case .olddefconfig(let path):
             tree.readConfig(bytes: try read(path), name: path)
         case .defconfig(let path):
