@@ -45,13 +45,25 @@ final class Parser {
         tree.stderr("\(file):\(line): \(message)\n")
     }
 
-    /// Skips to the end of the statement after a syntax error, as bison's `error T_EOL` does.
-    private func recover(_ message: String) throws {
-        error(message)
+    /// Thrown after bison-style error recovery: unwinds to the enclosing statement list,
+    /// as the grammar's `stmt_list error T_EOL` rules do.
+    struct Recovered: Error {}
+    /// Thrown when the input ends inside a menu, choice or if block.
+    struct Aborted: Error {}
+
+    /// A syntax error: bison's "syntax error" (yyerror), then the message of the error
+    /// rule that recovers ("invalid statement", or `unknown statement "X"`), then the rest
+    /// of the statement is skipped up to its end of line.
+    private func recover(_ ruleMessage: String = "invalid statement") throws -> Never {
+        error("syntax error")
         while true {
-            let t = try take()
-            if t == .eol || t == .eof { return }
+            let t = try peek()
+            if t == .eof { throw Aborted() }
+            lookahead = nil
+            if t == .eol { break }
         }
+        error(ruleMessage)
+        throw Recovered()
     }
 
     private func expectEOL() throws {
@@ -60,8 +72,12 @@ final class Parser {
             lookahead = nil
             return
         }
-        if t == .eof { return }
-        try recover("syntax error")
+        if t == .eof {
+            // The last statement of the top file has no newline: bison wanted T_EOL.
+            error("syntax error")
+            throw Aborted()
+        }
+        try recover()
     }
 
     private func word() throws -> String? {
@@ -185,60 +201,81 @@ final class Parser {
     func parseInput() throws {
         if try peek() == .mainmenu {
             lookahead = nil
-            if let text = try quoted() {
+            do {
+                guard let text = try quoted() else { try recover() }
                 addPrompt(.menu, text, nil)
                 try expectEOL()
-            } else {
-                try recover("syntax error")
-            }
+            } catch is Recovered {}
         }
-        try statements(inChoice: false, end: nil)
+        do {
+            try statements(inChoice: false, end: nil)
+        } catch is Aborted {
+            errors += 1
+        }
     }
 
     /// stmt_list / stmt_list_in_choice, until `end` (or end of input).
     private func statements(inChoice: Bool, end: Token?) throws {
         while true {
-            let t = try peek()
-            switch t {
-            case .eof:
-                if let end { error("unexpected end of file, expected '\(end)'") }
-                return
-            case .endmenu, .endchoice, .endif:
-                return
-            case .config: try configStatement(menuconfig: false)
-            case .comment: try commentStatement()
-            case .if: try ifStatement(inChoice: inChoice)
-            case .menuconfig where !inChoice: try configStatement(menuconfig: true)
-            case .choice where !inChoice: try choiceStatement()
-            case .menu where !inChoice: try menuStatement()
-            case .source where !inChoice: try sourceStatement()
-            case .word(let name) where !inChoice:
-                lookahead = nil
-                let op = try peek()
-                let flavor: Preprocessor.Flavor
-                switch op {
-                case .equal: flavor = .recursive
-                case .colonEqual: flavor = .simple
-                case .plusEqual: flavor = .append
-                default:
-                    try recover("unknown statement \"\(name)\"")
-                    continue
-                }
-                lookahead = nil
-                var value = ""
-                if case .assignVal(let v) = try peek() {
-                    value = v
+            do {
+                let t = try peek()
+                switch t {
+                case .eof:
+                    if end != nil {
+                        // bison: a syntax error at the end of input, then the destructor
+                        // of every open block ("missing end statement for this entry").
+                        error("syntax error")
+                        throw Aborted()
+                    }
+                    return
+                case .endmenu, .endchoice, .endif:
+                    if end != nil { return }
+                    try recover()
+                case .config: try configStatement(menuconfig: false)
+                case .comment: try commentStatement()
+                case .if: try ifStatement(inChoice: inChoice)
+                case .menuconfig where !inChoice: try configStatement(menuconfig: true)
+                case .choice where !inChoice: try choiceStatement()
+                case .menu where !inChoice: try menuStatement()
+                case .source where !inChoice: try sourceStatement()
+                case .word(let name) where !inChoice:
                     lookahead = nil
+                    let flavor: Preprocessor.Flavor
+                    switch try peek() {
+                    case .equal: flavor = .recursive
+                    case .colonEqual: flavor = .simple
+                    case .plusEqual: flavor = .append
+                    default: try recover("unknown statement \"\(name)\"")
+                    }
+                    lookahead = nil
+                    var value = ""
+                    if case .assignVal(let v) = try peek() {
+                        value = v
+                        lookahead = nil
+                    }
+                    do {
+                        try tree.preprocessor.add(name: name, value: value, flavor: flavor)
+                    } catch let failure as Preprocessor.Failure {
+                        throw KconfigError(message: failure.message + "\n", file: file, line: line, raw: true)
+                    }
+                    try expectEOL()
+                default:
+                    try recover()
                 }
-                do {
-                    try tree.preprocessor.add(name: name, value: value, flavor: flavor)
-                } catch let failure as Preprocessor.Failure {
-                    throw KconfigError(message: failure.message, file: file, line: line, raw: true)
-                }
-                try expectEOL()
-            default:
-                try recover("invalid statement")
+            } catch is Recovered {
+                continue
             }
+        }
+    }
+
+    /// Runs a block's body; if the input ends inside it, reports the block as bison's
+    /// %destructor does and passes the abort on.
+    private func block(_ entry: Menu, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch is Aborted {
+            tree.stderr("\(entry.file):\(entry.line): missing end statement for this entry\n")
+            throw Aborted()
         }
     }
 
@@ -265,7 +302,7 @@ final class Parser {
 
     private func configStatement(menuconfig: Bool) throws {
         lookahead = nil
-        guard let name = try word() else { return try recover("syntax error") }
+        guard let name = try word() else { try recover() }
         try expectEOL()
         addEntry(tree.lookup(name), menuconfig ? .menu : .normal)
         try configOptions()
@@ -314,7 +351,7 @@ final class Parser {
                 setType(type)
             case .prompt:
                 lookahead = nil
-                guard let text = try quoted() else { try recover("syntax error"); continue }
+                guard let text = try quoted() else { try recover() }
                 addPrompt(.prompt, text, try ifExpr())
                 try expectEOL()
             case .transitional:
@@ -330,13 +367,13 @@ final class Parser {
                 try expectEOL()
             case .select, .imply:
                 let t = try take()
-                guard let name = try word() else { try recover("syntax error"); continue }
+                guard let name = try word() else { try recover() }
                 _ = addProperty(t == .select ? .select : .imply, .symbol(tree.lookup(name)), try ifExpr())
                 try expectEOL()
             case .range:
                 lookahead = nil
                 let a = try symbolOperand(), b = try symbolOperand()
-                guard let a, let b else { try recover("syntax error"); continue }
+                guard let a, let b else { try recover() }
                 _ = addProperty(.range, .range(a, b), try ifExpr())
                 try expectEOL()
             case .modules:
@@ -355,7 +392,8 @@ final class Parser {
 
     private func dependsOn() throws {
         lookahead = nil
-        guard try take() == .on else { return try recover("syntax error") }
+        guard try peek() == .on else { try recover() }
+        lookahead = nil
         let e = try expression()
         let condition = try ifExpr()
         try expectEOL()
@@ -367,7 +405,7 @@ final class Parser {
 
     private func helpOption() throws {
         lookahead = nil
-        guard try peek() == .eol else { return try recover("syntax error") }
+        guard try peek() == .eol else { try recover() }
         lookahead = nil
         lexer.startHelp()
         guard case .helpText(let text) = try take() else { return }
@@ -399,7 +437,7 @@ final class Parser {
                 try expectEOL()
             case .default:
                 lookahead = nil
-                guard let name = try word() else { try recover("syntax error"); continue }
+                guard let name = try word() else { try recover() }
                 _ = addProperty(.default, .symbol(tree.lookup(name)), try ifExpr())
                 try expectEOL()
             case .depends: try dependsOn()
@@ -414,9 +452,8 @@ final class Parser {
         let opened = beginChildren()
         let saved = currentChoice
         currentChoice = entry
-        try statements(inChoice: true, end: .endchoice)
+        try block(entry) { try statements(inChoice: true, end: .endchoice) }
         currentChoice = saved
-        if try peek() == .eof { return }
         if try endStatement(.endchoice, "choice", opened: opened) { endChildren() }
     }
 
@@ -427,14 +464,13 @@ final class Parser {
         addEntry(nil, .if)
         if let e { currentEntry.dep = Expr.and(currentEntry.dep, e) }
         let opened = beginChildren()
-        try statements(inChoice: inChoice, end: .endif)
-        if try peek() == .eof { return }
+        try block(opened) { try statements(inChoice: inChoice, end: .endif) }
         if try endStatement(.endif, "if", opened: opened) { endChildren() }
     }
 
     private func menuStatement() throws {
         lookahead = nil
-        guard let text = try quoted() else { return try recover("syntax error") }
+        guard let text = try quoted() else { try recover() }
         try expectEOL()
         addEntry(nil, .menu)
         addPrompt(.menu, text, nil)
@@ -450,14 +486,13 @@ final class Parser {
             }
         }
         let opened = beginChildren()
-        try statements(inChoice: false, end: .endmenu)
-        if try peek() == .eof { return }
+        try block(opened) { try statements(inChoice: false, end: .endmenu) }
         if try endStatement(.endmenu, "menu", opened: opened) { endChildren() }
     }
 
     private func commentStatement() throws {
         lookahead = nil
-        guard let text = try quoted() else { return try recover("syntax error") }
+        guard let text = try quoted() else { try recover() }
         try expectEOL()
         addEntry(nil, .comment)
         addPrompt(.comment, text, nil)
@@ -466,9 +501,9 @@ final class Parser {
 
     private func sourceStatement() throws {
         lookahead = nil
-        guard let name = try quoted() else { return try recover("syntax error") }
+        guard let name = try quoted() else { try recover() }
         // The EOL is consumed without reading ahead: the next token comes from the new file.
-        if try peek() != .eol { return try recover("syntax error") }
+        if try peek() != .eol { try recover() }
         lookahead = nil
         let bytes: [UInt8]
         do {
@@ -522,16 +557,11 @@ final class Parser {
         case .openParen:
             lookahead = nil
             let e = try expression()
-            guard try take() == .closeParen else {
-                try recover("syntax error")
-                return nil
-            }
+            guard try peek() == .closeParen else { try recover() }
+            lookahead = nil
             return e
         default:
-            guard let a = try symbolOperand() else {
-                try recover("syntax error")
-                return nil
-            }
+            guard let a = try symbolOperand() else { try recover() }
             let op: Expr.Comparison? = switch try peek() {
             case .equal: .equal
             case .unequal: .unequal
@@ -543,10 +573,7 @@ final class Parser {
             }
             guard let op else { return .symbol(a) }
             lookahead = nil
-            guard let b = try symbolOperand() else {
-                try recover("syntax error")
-                return nil
-            }
+            guard let b = try symbolOperand() else { try recover() }
             return .compare(op, a, b)
         }
     }

@@ -1,0 +1,54 @@
+import Foundation
+import KconfigKit
+import Testing
+
+/// Bad Kconfig input and bad .config values, through KernelKit and through the real
+/// conf of the 7.2 tree: the same exit status, the same messages, the same result.
+@Suite("Kconfig bad input: the same errors and warnings as conf", .serialized,
+       .enabled(if: Oracles.treesShouldRun, "needs the 7.2 tree"))
+struct KconfigBadInputTests {
+    nonisolated(unsafe) static var confBinary: String?
+
+    /// conf, built by make from the 7.2 tree in a scratch output directory.
+    static func conf() throws -> String {
+        if let c = confBinary { return c }
+        let out = NSTemporaryDirectory() + "kernelkit-conf-bin-\(UUID().uuidString)"
+        let r = try run("/usr/bin/make", ["-s", "-C", Oracles.tree72, "O=\(out)", "ARCH=x86_64", "allnoconfig"])
+        #expect(r.status == 0, "\(r.err)")
+        confBinary = "\(out)/scripts/kconfig/conf"
+        return confBinary!
+    }
+
+    static let cases: [(String, String, String?)] = [
+        ("unclosed parenthesis", "config A\n\tbool \"a\"\n\tdepends on (B\n\nconfig B\n\tbool \"b\"\n", nil),
+        ("unknown option", "config A\n\tbool \"a\"\n\tfrobnicate\nconfig B\n\tint \"b\"\n", nil),
+        ("mismatched end", "menu \"m\"\nconfig A\n\tbool \"a\"\nendif\n", nil),
+        ("missing endmenu", "menu \"m\"\nconfig A\n\tbool \"a\"\nif A\nconfig B\n\tbool \"b\"\n", nil),
+        ("stray endif", "config A\n\tbool \"a\"\nendif\nconfig B\n\tbool \"b\"\n", nil),
+        ("missing source", "config A\n\tbool \"a\"\nsource \"nope\"\n", nil),
+        ("dependency loop", "config A\n\tbool \"a\"\n\tdepends on B\nconfig B\n\tbool \"b\"\n\tselect A\n", nil),
+        ("bad if expression", "if A &&\nconfig B\n\tbool \"b\"\nendif\nconfig A\n\tbool \"a\"\n", nil),
+        ("invalid values in .config", "config NR\n\tint \"n\"\n\tdefault 4\n\trange 1 8\nconfig T\n\ttristate \"t\"\nconfig S\n\tstring \"s\"\n",
+         "CONFIG_NR=abc\nCONFIG_T=q\nCONFIG_UNKNOWN=y\nCONFIG_S=\"unterminated\nCONFIG_NR=99\nnot a config line\n"),
+        ("multi-line string, missing newline at end", "config A\n\tbool \"a\n\tdefault y", nil),
+    ]
+
+    @Test("conf's behaviour on bad input", arguments: cases)
+    func badInput(label: String, kconfig: String, dotConfig: String?) throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("Kconfig", kconfig)
+        if let dotConfig { try dir.write(".config", dotConfig) }
+        var env = ProcessInfo.processInfo.environment
+        env["srctree"] = dir.path
+        env["KCONFIG_WARN_UNKNOWN_SYMBOLS"] = "1"
+        let theirs = try run(try Self.conf(), ["--olddefconfig", "Kconfig"],
+                             environment: ["srctree": dir.path, "KCONFIG_WARN_UNKNOWN_SYMBOLS": "1"], in: dir.path)
+        let ours = ConfProgram.run(.olddefconfig, srctree: dir.path, environment: env,
+                                   dotConfig: dotConfig.map { Array($0.utf8) })
+        #expect(ours.status == theirs.status, "\(label): exit \(ours.status) vs conf's \(theirs.status)")
+        #expect(ours.stderr == theirs.err, "\(label):\nours:\n\(ours.stderr)\nconf's:\n\(theirs.err)")
+        if theirs.status == 0 {
+            #expect(ours.config == String(decoding: try dir.read(".config"), as: UTF8.self), "\(label)")
+        }
+    }
+}
