@@ -10,7 +10,8 @@ struct ConfigCommand: ParsableCommand {
         commandName: "config",
         abstract: "Read, diff and merge kernel .config files and fragments.",
         subcommands: [ConfigDiffCommand.self, ConfigMergeCommand.self, ConfigResolveCommand.self,
-                      ConfigSavedefconfigCommand.self, ConfigListnewconfigCommand.self]
+                      ConfigSavedefconfigCommand.self, ConfigListnewconfigCommand.self,
+                      ConfigWhyCommand.self, ConfigShowCommand.self]
     )
 }
 

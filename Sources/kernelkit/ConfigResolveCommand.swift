@@ -139,3 +139,63 @@ struct ConfigListnewconfigCommand: ParsableCommand {
         try Terminal.run { try treeOptions.run(.listnewconfig(config), output: nil) }
     }
 }
+
+struct ConfigShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show a symbol: type, prompts, where it is defined, dependencies, selects, help.",
+        discussion: """
+        Example:
+          kernelkit config show --tree /usr/src/linux --arch x86_64 HYPERV_NET
+        """
+    )
+    @OptionGroup var treeOptions: TreeOptions
+    @Argument(help: "The symbol, with or without CONFIG_.") var symbol: String
+
+    func run() throws {
+        try Terminal.run {
+            let tree = try treeOptions.resolver().loadTree()
+            let name = symbol.hasPrefix("CONFIG_") ? String(symbol.dropFirst(7)) : symbol
+            guard let text = tree.describe(name) else {
+                throw KernelKitError(.usage, "no symbol \(name) in this tree for \(treeOptions.arch)")
+            }
+            Terminal.write(text)
+        }
+    }
+}
+
+struct ConfigWhyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "why",
+        abstract: "Explain a symbol's value in a config, and what would change it.",
+        discussion: """
+        Resolves CONFIG (olddefconfig) through the tree and tells where the symbol's value
+        comes from (the config itself, a default, a select, an imply, a choice), prints its
+        dependencies with their values, and follows unmet dependencies down to their leaves.
+        With --want it finds a minimal set of option changes that gives that value and checks
+        it by resolving again.
+
+        Examples:
+          kernelkit config why --tree /usr/src/linux --arch x86_64 --config .config HYPERV_NET
+          kernelkit config why --tree /usr/src/linux --arch x86_64 --config .config DRM_HYPERV --want y
+        """
+    )
+    @OptionGroup var treeOptions: TreeOptions
+    @Option(help: "The config to explain (default: the tree's defaults, as alldefconfig).") var config: String?
+    @Option(help: "The value you want (y, m, n, or a number or string).") var want: String?
+    @Argument(help: "The symbol, with or without CONFIG_.") var symbol: String
+
+    func run() throws {
+        try Terminal.run {
+            let tree = try treeOptions.resolver().loadTree()
+            let name = symbol.hasPrefix("CONFIG_") ? String(symbol.dropFirst(7)) : symbol
+            let bytes = try config.map { try InputFile.readText($0) } ?? []
+            guard let explanation = tree.explain(name, configBytes: bytes, configName: config ?? "(defaults)", wanted: want) else {
+                throw KernelKitError(.usage, "no symbol \(name) in this tree for \(treeOptions.arch)")
+            }
+            if !tree.standardError.isEmpty { Terminal.error(tree.standardError) }
+            Terminal.write(explanation.text(prefix: tree.prefix))
+            if let want, !explanation.verified && explanation.value != want { throw ExitCode(1) }
+        }
+    }
+}

@@ -147,6 +147,43 @@ struct KconfigOracleTests {
         #expect(Data(ours.config.utf8) == theirs.stdout)
     }
 
+    @Test("why --want: the suggested changes really give the value, checked with conf", arguments: [
+        ("DRM_HYPERV", "y"), ("DRM_HYPERV", "m"), ("HYPERV_NET", "y"),
+    ])
+    func whyWant(symbol: String, want: String) throws {
+        let tree = Oracles.tree612
+        let config = RealConfigs.debianCloud
+        let r = try kernelkit(["config", "why", "--tree", tree, "--arch", "x86_64", "--config", config, symbol, "--want", want])
+        #expect(r.status == 0, "\(r.out)\(r.err)")
+        #expect(r.out.contains("(verified:"))
+        // Apply the suggested lines to the config and let the kernel's conf resolve it.
+        let lines = r.out.split(separator: "\n").drop { !$0.hasPrefix("To get") }.dropFirst()
+            .prefix { $0.hasPrefix("  CONFIG_") || $0.hasPrefix("  # CONFIG_") }.map { $0.dropFirst(2) }
+        #expect(!lines.isEmpty)
+        let dir = try TemporaryDirectory()
+        let changed = try dir.write("changed.config",
+                                    String(decoding: try Data(contentsOf: URL(fileURLWithPath: config)), as: UTF8.self)
+                                        + lines.joined(separator: "\n") + "\n")
+        let resolved = String(decoding: try Self.conf(tree: tree, arch: "x86_64", target: "olddefconfig",
+                                                      dummyTools: false, startingFrom: changed), as: UTF8.self)
+        #expect(resolved.contains("\nCONFIG_\(symbol)=\(want)\n"), "conf did not give \(symbol)=\(want) with \(lines)")
+    }
+
+    @Test("show: definition site and prompt, as the Kconfig file has them")
+    func show() throws {
+        let tree = Oracles.tree612
+        let r = try kernelkit(["config", "show", "--tree", tree, "--arch", "x86_64", "CONFIG_HYPERV_NET"])
+        #expect(r.status == 0, "\(r.err)")
+        let kconfig = String(decoding: try Data(contentsOf: URL(fileURLWithPath: "\(tree)/drivers/net/hyperv/Kconfig")), as: UTF8.self)
+        let lines = kconfig.split(separator: "\n", omittingEmptySubsequences: false)
+        let defLine = try #require(lines.firstIndex { $0 == "config HYPERV_NET" }) + 1
+        #expect(r.out.contains("Defined at drivers/net/hyperv/Kconfig:\(defLine)"))
+        #expect(r.out.contains("Type  : tristate"))
+        #expect(r.out.contains("Prompt: Microsoft Hyper-V virtual network driver"))
+        let missing = try kernelkit(["config", "show", "--tree", tree, "--arch", "x86_64", "NO_SUCH_SYMBOL"])
+        #expect(missing.status == 2)
+    }
+
     @Test("the CLI writes the same file, atomically, and reports bad trees")
     func cli() throws {
         let dir = try TemporaryDirectory()

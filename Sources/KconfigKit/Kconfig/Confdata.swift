@@ -13,6 +13,7 @@ extension KconfigTree {
         confWarnings = 0
         for sym in symbols {
             sym.hasUserValue = false
+            sym.userLocation = nil
             sym.userVal = ""
             sym.userTri = .no
             sym.valid = false
@@ -65,6 +66,7 @@ extension KconfigTree {
             }
             if sym.hasUserValue { confWarning(name, lineno, "override: reassigning to symbol \(symName)") }
             if !setUserValue(sym, val, file: name, line: lineno) { continue }
+            sym.userLocation = (name, lineno)
             if let choice = choiceMenu(of: sym), let i = choice.choiceMembers.firstIndex(where: { $0 === sym }) {
                 // list_move(): the last assignment read goes to the front, so it wins.
                 choice.choiceMembers.remove(at: i)

@@ -40,9 +40,9 @@ public struct KconfigResolver: Sendable {
 
     /// Resolves `mode`; for the all*config modes, `allConfig` holds the bytes that
     /// `KCONFIG_ALLCONFIG` would name (values that stay fixed), as merge_config.sh uses it.
-    public func resolve(_ mode: Mode, allConfig: (name: String, bytes: [UInt8])? = nil) throws(KernelKitError) -> Result {
+    /// Loads the tree (environment, probes) once, for explanations and repeated work.
+    public func loadTree() throws(KernelKitError) -> KconfigTree {
         let env = try KconfigEnvironment.make(srctree: srctree, arch: arch, overrides: overrides)
-        let tree: KconfigTree
         do {
             let root = self.srctree
             let cache = probeCacheDirectory.map { ProbeCache(srctree: root, environment: env, directory: $0) }
@@ -50,12 +50,16 @@ public struct KconfigResolver: Sendable {
                 let run = { (c: String) in Preprocessor.runShell(c, environment: env, directory: root) }
                 return cache?.result(of: command, run: run) ?? run(command)
             }
-            tree = try KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: env, shell: shell)
+            let tree = try KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: env, shell: shell)
             cache?.save()
+            return tree
         } catch {
-            // The kernel's wording, which already names the file and line.
             throw KernelKitError(.malformedLine, error.description)
         }
+    }
+
+    public func resolve(_ mode: Mode, allConfig: (name: String, bytes: [UInt8])? = nil) throws(KernelKitError) -> Result {
+        let tree = try loadTree()
         func read(_ path: String) throws(KernelKitError) -> [UInt8] {
             let full = path.hasPrefix("/") || InputFile.exists(path) ? path : "\(srctree)/\(path)"
             return try InputFile.readBytes(full)

@@ -20,7 +20,7 @@ public final class KconfigTree: @unchecked Sendable {
     let preprocessor: Preprocessor
     /// Everything conf would print, in order.
     public private(set) var standardOutput = ""
-    public private(set) var standardError = ""
+    public internal(set) var standardError = ""
     /// The prefix of written symbols (`CONFIG_`, or the `CONFIG_` environment variable).
     public var prefix = "CONFIG_"
     var changed = true

@@ -31,6 +31,8 @@ public final class Symbol: @unchecked Sendable {
     var userVal: String = ""
     var userTri: Tristate = .no
     var hasUserValue = false
+    /// Where the user value was read from, for explanations.
+    var userLocation: (String, Int)?
 
     var visible: Tristate = .no
     var properties: [Property] = []
