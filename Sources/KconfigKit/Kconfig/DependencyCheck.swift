@@ -165,9 +165,16 @@ extension KconfigTree {
                             stderr("\(prop.file):\(prop.line): error: defaults for choice values not supported\n")
                             errors += 1
                         }
-                        if prop.menu !== child && prop.type == .prompt {
+                        guard prop.menu !== child && prop.type == .prompt else { continue }
+                        switch choicePromptRule {
+                        case .anotherEntry:
                             stderr("\(prop.file):\(prop.line): error: choice value must not have a prompt in another entry\n")
                             errors += 1
+                        case .outsideGroup where prop.menu.parent !== child.parent:
+                            stderr("\(prop.file):\(prop.line): error: choice value has a prompt outside its choice group\n")
+                            errors += 1
+                        case .outsideGroup:
+                            break
                         }
                     }
                 }

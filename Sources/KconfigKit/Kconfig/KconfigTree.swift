@@ -25,6 +25,12 @@ public final class KconfigTree: @unchecked Sendable {
     public var prefix = "CONFIG_"
     var changed = true
     var confWarnings = 0
+    /// How strictly choice members with prompts in other entries are checked; it depends
+    /// on the tree's own conf (read from its scripts/kconfig/parser.y; the newest by
+    /// default). 7.x: "choice value must not have a prompt in another entry"; 6.12 only
+    /// rejects prompts outside the choice group, so a member defined twice is fine.
+    enum ChoicePromptRule { case anotherEntry, outsideGroup }
+    var choicePromptRule = ChoicePromptRule.anotherEntry
 
     func stderr(_ text: String) { standardError += text }
     func stdout(_ text: String) { standardOutput += text }
@@ -129,6 +135,11 @@ public final class KconfigTree: @unchecked Sendable {
             let p = Property(type: .menu, expr: nil, visible: nil, menu: tree.rootMenu, file: kconfig, line: 0)
             p.text = "Main menu"
             tree.rootMenu.prompt = p
+        }
+        if let parser = try? InputFile.readBytes("\(srctree)/scripts/kconfig/parser.y") {
+            if String(decoding: parser, as: UTF8.self).contains("prompt outside its choice group") {
+                tree.choicePromptRule = .outsideGroup
+            }
         }
         tree.finalize(tree.rootMenu, insideChoice: false)
         if tree.checkAfterParse() > 0 {
