@@ -59,6 +59,18 @@ struct KconfigSelftests {
         #expect((r.config ?? "").contains(try expected("transitional", "expected_config")))
     }
 
+    @Test("warn_changed_input: user values that Kconfig changed are listed, for olddefconfig and savedefconfig")
+    func warnChangedInput() throws {
+        let env = ["KCONFIG_WARN_CHANGED_INPUT": "1"]
+        let old = try conf("warn_changed_input", .olddefconfig, dotConfig: "config", env: env)
+        #expect(old.status == 0)
+        #expect(old.stderr.contains(try expected("warn_changed_input", "expected_stderr")))
+        #expect((old.config ?? "").contains(try expected("warn_changed_input", "expected_config")))
+        let save = try conf("warn_changed_input", .savedefconfig, dotConfig: "config", env: env)
+        #expect(save.stderr.contains(try expected("warn_changed_input", "expected_stderr")))
+        #expect(save.config == (try expected("warn_changed_input", "expected_defconfig")))
+    }
+
     @Test("err_transitional: transitional symbols can only have help sections")
     func errTransitional() throws {
         let r = try conf("err_transitional", .olddefconfig)

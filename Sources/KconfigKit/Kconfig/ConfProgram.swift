@@ -6,6 +6,8 @@ import KernelKitCore
 public enum ConfProgram {
     public enum Mode: Sendable {
         case olddefconfig
+        /// `--savedefconfig=FILE`: the result's `config` is the defconfig written.
+        case savedefconfig
         case defconfig(String)
         case alldefconfig, allnoconfig, allyesconfig, allmodconfig
     }
@@ -34,6 +36,10 @@ public enum ConfProgram {
         switch mode {
         case .olddefconfig:
             tree.readConfig(bytes: dotConfig ?? [], name: configName)
+        case .savedefconfig:
+            tree.readConfig(bytes: dotConfig ?? [], name: configName)
+            let defconfig = tree.writeDefconfig()
+            return Run(status: 0, stdout: tree.standardOutput, stderr: tree.standardError, config: defconfig)
         case .defconfig(let name):
             guard let bytes = try? InputFile.readBytes(name.hasPrefix("/") ? name : "\(srctree)/\(name)") else {
                 return Run(status: 1, stdout: tree.standardOutput,

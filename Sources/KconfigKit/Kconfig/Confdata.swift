@@ -194,11 +194,34 @@ extension KconfigTree {
         clearAllValid()
     }
 
+    /// `conf_append_changed_input_warning()`: with KCONFIG_WARN_CHANGED_INPUT set, conf
+    /// lists the user values that Kconfig changed.
+    private func changedInputWarning(_ sym: Symbol, _ text: inout String) {
+        guard sym.hasUserValue, sym.type != .unknown else { return }
+        let user: String
+        let changed: Bool
+        switch sym.type {
+        case .boolean, .tristate:
+            user = sym.userTri.description
+            changed = sym.userTri != sym.currTri
+        default:
+            user = sym.userVal
+            changed = user != sym.currVal
+        }
+        guard changed else { return }
+        if text.isEmpty { text = "warning: user-provided values changed by Kconfig:\n" }
+        text += "  \(prefix)\(sym.name ?? ""): \(user) -> \(sym.stringValue)\n"
+    }
+
+    private var warnChangedInput: Bool { !(environmentValue("KCONFIG_WARN_CHANGED_INPUT") ?? "").isEmpty }
+
     /// `conf_write()`: the .config text conf would write.
     public func writeConfig() -> String {
         var out = "#\n# Automatically generated file; DO NOT EDIT.\n# \(rootMenu.prompt?.text ?? "")\n#\n"
         if !changed { clearAllValid() }
         var needNewline = false
+        var changedInput = ""
+        let warnChanged = warnChangedInput
         func escape(_ s: String) -> String {
             var r = "\""
             for c in s {
@@ -211,6 +234,7 @@ extension KconfigTree {
             if let sym = menu.symbol {
                 if !sym.isChoice && !sym.written {
                     calcValue(sym)
+                    if warnChanged { changedInputWarning(sym, &changedInput) }
                     sym.written = true
                     if sym.write {
                         if needNewline {
@@ -243,6 +267,7 @@ extension KconfigTree {
         }
         for menu in rootMenu.children { visit(menu) }
         for sym in symbols { sym.written = false }
+        stderr(changedInput)
         return out
     }
 }
@@ -308,9 +333,12 @@ extension KconfigTree {
     public func writeDefconfig() -> String {
         clearAllValid()
         var out = ""
+        var changedInput = ""
+        let warnChanged = warnChangedInput
         for menu in subEntries(rootMenu) {
             guard let sym = menu.symbol, !sym.isChoice, !sym.written else { continue }
             calcValue(sym)
+            if warnChanged { changedInputWarning(sym, &changedInput) }
             sym.written = true
             guard sym.write else { continue }
             sym.write = false
@@ -320,6 +348,7 @@ extension KconfigTree {
             if let line = configLine(sym) { out += line + "\n" }
         }
         for sym in symbols { sym.written = false }
+        stderr(changedInput)
         return out
     }
 
