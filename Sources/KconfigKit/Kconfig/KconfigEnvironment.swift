@@ -43,7 +43,8 @@ public enum KconfigEnvironment {
     /// The environment for `make ARCH=arch` in `srctree`, with `overrides` applied as
     /// make command-line variables (`CROSS_COMPILE=`, `CC=`, `LLVM=1`…).
     public static func make(srctree: String, arch: String, overrides: [String: String] = [:],
-                            base: [String: String] = ProcessEnvironment.current) throws(KernelKitError) -> [String: String] {
+                            base: [String: String] = ProcessEnvironment.current,
+                            shell: ((String, [String: String]) -> String)? = nil) throws(KernelKitError) -> [String: String] {
         var env = base
         let cross = overrides["CROSS_COMPILE"] ?? base["CROSS_COMPILE"] ?? ""
         let llvm = overrides["LLVM"] ?? ""
@@ -75,15 +76,15 @@ public enum KconfigEnvironment {
         for (k, v) in overrides { env[k] = v }
         if !llvm.isEmpty && !cross.isEmpty { env["CLANG_FLAGS"] = "--target=\(cross.dropLast())" }
         // Exported by the Makefile as $(subst $(pound),,$(shell ...)): '#' characters removed.
+        // They run through `shell` (the probe cache) when given: each costs a process.
+        let base = env
+        let run = shell ?? { Preprocessor.runShell($0, environment: $1, directory: srctree) }
         let cc = env["CC"] ?? "gcc"
-        env["CC_VERSION_TEXT"] = Preprocessor.runShell("LC_ALL=C \(cc) --version 2>/dev/null | head -n 1",
-                                                        environment: env, directory: srctree).filter { $0 != "#" }
-        env["RUSTC_VERSION_TEXT"] = Preprocessor.runShell("\(env["RUSTC"] ?? "rustc") --version 2>/dev/null",
-                                                           environment: env, directory: srctree).filter { $0 != "#" }
+        env["CC_VERSION_TEXT"] = run("LC_ALL=C \(cc) --version 2>/dev/null | head -n 1", base).filter { $0 != "#" }
+        env["RUSTC_VERSION_TEXT"] = run("\(env["RUSTC"] ?? "rustc") --version 2>/dev/null", base).filter { $0 != "#" }
         // 7.x also exports PAHOLE_VERSION = $(shell $(srctree)/scripts/pahole-version.sh $(PAHOLE)).
         if makefileExports(srctree: srctree, "PAHOLE_VERSION") {
-            env["PAHOLE_VERSION"] = Preprocessor.runShell("./scripts/pahole-version.sh \(env["PAHOLE"] ?? "pahole")",
-                                                          environment: env, directory: srctree)
+            env["PAHOLE_VERSION"] = run("./scripts/pahole-version.sh \(env["PAHOLE"] ?? "pahole")", base)
         }
         return env
     }

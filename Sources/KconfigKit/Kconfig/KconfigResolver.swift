@@ -42,10 +42,16 @@ public struct KconfigResolver: Sendable {
     /// `KCONFIG_ALLCONFIG` would name (values that stay fixed), as merge_config.sh uses it.
     /// Loads the tree (environment, probes) once, for explanations and repeated work.
     public func loadTree() throws(KernelKitError) -> KconfigTree {
-        let env = try KconfigEnvironment.make(srctree: srctree, arch: arch, overrides: overrides)
+        let root = self.srctree
+        // The cache is keyed by the environment before the version texts are added, so the
+        // texts themselves (two more processes) can come from it.
+        var cache: ProbeCache? = nil
+        let env = try KconfigEnvironment.make(srctree: srctree, arch: arch, overrides: overrides) { command, base in
+            if cache == nil, let dir = probeCacheDirectory { cache = ProbeCache(srctree: root, environment: base, directory: dir) }
+            let run = { (c: String) in Preprocessor.runShell(c, environment: base, directory: root) }
+            return cache?.result(of: command, run: run) ?? run(command)
+        }
         do {
-            let root = self.srctree
-            let cache = probeCacheDirectory.map { ProbeCache(srctree: root, environment: env, directory: $0) }
             let shell: (String) -> String = { command in
                 let run = { (c: String) in Preprocessor.runShell(c, environment: env, directory: root) }
                 return cache?.result(of: command, run: run) ?? run(command)
