@@ -21,3 +21,4 @@ echo
 "$bin/kernelkit-benchmarks" --iterations 200 --root="$root" --only=diffconfig | tail -1
 "$bin/kernelkit-benchmarks" --iterations 200 --root="$root" --only=diff | tail -1
 "$bin/kernelkit-benchmarks" --iterations 5 --root="$root" --only=merge | tail -1
+"$bin/kernelkit-benchmarks" --iterations 50 --root="$root" --only=kconfig --tree="${KERNELKIT_ORACLES:-$root/.build/oracles}/linux-6.12-tree" | tail -1
