@@ -7,9 +7,8 @@ import Testing
 /// directory, KCONFIG_DEFCONFIG_LIST is empty, and results are compared with the
 /// expected_* files that ship with the kernel (produced by the kernel's conf).
 ///
-/// Cases that need conf's interactive prompts (oldconfig/oldaskconfig answering
-/// questions) are not run here; where a test's Kconfig has nothing to ask, the
-/// non-interactive mode gives conf's result.
+/// oldconfig/oldaskconfig are answered as conftest.py answers them (the keys, then Enter
+/// until conf exits), with stdin not a terminal so that answers are echoed.
 @Suite("Kconfig: the kernel's own selftests", .enabled(if: Oracles.treesShouldRun, "needs the 7.2 tree"))
 struct KconfigSelftests {
     static let root = "\(Oracles.tree72)/scripts/kconfig/tests"
@@ -69,6 +68,29 @@ struct KconfigSelftests {
         let save = try conf("warn_changed_input", .savedefconfig, dotConfig: "config", env: env)
         #expect(save.stderr.contains(try expected("warn_changed_input", "expected_stderr")))
         #expect(save.config == (try expected("warn_changed_input", "expected_defconfig")))
+    }
+
+    /// conftest.py feeds the keys, then Enter until conf exits.
+    static func keys(_ s: String) -> [UInt8] { Array((s + String(repeating: "\n", count: 200)).utf8) }
+
+    @Test("oldconfig and oldaskconfig: the prompts conf prints, answered as conftest.py answers")
+    func interactive() throws {
+        // transitional: symbols with transitional defaults are not asked, except when the
+        // conditional default is 'no'.
+        let t = try conf("transitional", .oldconfig(input: Self.keys("n\n")), dotConfig: "initial_config")
+        #expect(t.status == 0)
+        #expect(t.stdout.contains(try expected("transitional", "expected_stdout")), "\(t.stdout)")
+        let c = try conf("choice", .oldaskconfig(input: Self.keys("")))
+        #expect(c.stdout.contains(try expected("choice", "oldask0_expected_stdout")), "\(c.stdout)")
+        // new_choice_with_dep is not run: its expected indentation comes from the automatic
+        // submenus menu_finalize() builds ("Choice ?" depends on A, so conf nests it under
+        // A), which need the kernel's expression simplification; not implemented yet.
+        let w = try conf("no_write_if_dep_unmet", .oldaskconfig(input: Self.keys("n")), dotConfig: "config")
+        #expect(w.config == (try expected("no_write_if_dep_unmet", "expected_config")), "\(w.config ?? "")")
+        for k in 1...3 {
+            let d = try conf("conditional_dep", .oldconfig(input: Self.keys("")), dotConfig: "test_config\(k)")
+            #expect(d.config == (try expected("conditional_dep", "expected_config\(k)")))
+        }
     }
 
     @Test("err_transitional: transitional symbols can only have help sections")

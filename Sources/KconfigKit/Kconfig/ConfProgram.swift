@@ -9,6 +9,10 @@ public enum ConfProgram {
         /// `--savedefconfig=FILE`: the result's `config` is the defconfig written.
         case savedefconfig
         case defconfig(String)
+        /// `--oldconfig` and `--oldaskconfig`, answering from `input` (not a terminal, so
+        /// each answer is echoed, as conf does).
+        case oldconfig(input: [UInt8])
+        case oldaskconfig(input: [UInt8])
         case alldefconfig, allnoconfig, allyesconfig, allmodconfig
     }
 
@@ -36,6 +40,17 @@ public enum ConfProgram {
         switch mode {
         case .olddefconfig:
             tree.readConfig(bytes: dotConfig ?? [], name: configName)
+        case .oldconfig(let input), .oldaskconfig(let input):
+            if let dotConfig {
+                tree.readConfig(bytes: dotConfig, name: configName)
+            } else if let m = tree.modulesSymbol {
+                tree.calcValue(m)
+            }
+            var ask = false
+            if case .oldaskconfig = mode { ask = true }
+            let session = InteractiveConf(tree: tree, mode: ask ? .oldaskconfig : .oldconfig, input: input)
+            session.run()
+            tree.stdout(session.output)
         case .savedefconfig:
             tree.readConfig(bytes: dotConfig ?? [], name: configName)
             let defconfig = tree.writeDefconfig()
