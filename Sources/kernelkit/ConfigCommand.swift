@@ -11,7 +11,7 @@ struct ConfigCommand: ParsableCommand {
         abstract: "Read, diff and merge kernel .config files and fragments.",
         subcommands: [ConfigDiffCommand.self, ConfigMergeCommand.self, ConfigResolveCommand.self,
                       ConfigSavedefconfigCommand.self, ConfigListnewconfigCommand.self,
-                      ConfigWhyCommand.self, ConfigShowCommand.self]
+                      ConfigOldconfigCommand.self, ConfigWhyCommand.self, ConfigShowCommand.self]
     )
 }
 

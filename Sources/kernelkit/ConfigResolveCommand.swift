@@ -1,6 +1,9 @@
 import ArgumentParser
 import KconfigKit
 import KernelKitCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct ConfigResolveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -196,6 +199,36 @@ struct ConfigWhyCommand: ParsableCommand {
             if !tree.standardError.isEmpty { Terminal.error(tree.standardError) }
             Terminal.write(explanation.text(prefix: tree.prefix))
             if let want, !explanation.verified && explanation.value != want { throw ExitCode(1) }
+        }
+    }
+}
+
+struct ConfigOldconfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "oldconfig",
+        abstract: "Update a config for a tree, asking about new symbols, as make oldconfig does.",
+        discussion: """
+        Asks conf's questions for every symbol CONFIG has no value for, on standard output,
+        and reads the answers from standard input (Enter takes the default; '?' shows help).
+        When standard input is not a terminal, each answer is echoed, as conf does.
+
+        Example:
+          kernelkit config oldconfig --tree /usr/src/linux-7.2 --arch x86_64 old.config -o new.config
+          yes '' | kernelkit config oldconfig --tree /usr/src/linux-7.2 --arch x86_64 old.config -o new.config
+        """
+    )
+    @OptionGroup var treeOptions: TreeOptions
+    @Argument(help: "The config to update.") var config: String
+    @Option(name: .shortAndLong, help: "Where to write the .config (default: overwrite CONFIG).") var output: String?
+
+    func run() throws {
+        try Terminal.run {
+            let interactive = isatty(0) == 1 && isatty(1) == 1
+            let answers: @Sendable () -> String? = { readLine(strippingNewline: false) }
+            let result = try treeOptions.resolver().resolve(.oldconfig(config, answers: answers, interactive: interactive))
+            Terminal.write(result.stdout)
+            if !result.stderr.isEmpty { Terminal.error(result.stderr) }
+            try AtomicFile.write(Array(result.config.utf8), to: output ?? config)
         }
     }
 }

@@ -184,6 +184,27 @@ struct KconfigOracleTests {
         #expect(missing.status == 2)
     }
 
+    @Test("oldconfig answering every question with Enter writes the same .config as make oldconfig")
+    func oldconfig() throws {
+        let tree = Oracles.tree72
+        let config = RealConfigs.azl4_618_x86
+        let dir = try TemporaryDirectory()
+        let enter = Data(String(repeating: "\n", count: 400).utf8)
+        // make oldconfig, fed the same answers.
+        let out = NSTemporaryDirectory() + "kernelkit-oldconfig-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try FileManager.default.copyItem(atPath: config, toPath: "\(out)/.config")
+        let theirs = try run("/usr/bin/make", ["-s", "-C", tree, "O=\(out)", "ARCH=x86_64", "oldconfig"], input: enter)
+        #expect(theirs.status == 0)
+        let copy = try dir.write("old.config", String(decoding: try Data(contentsOf: URL(fileURLWithPath: config)), as: UTF8.self))
+        let ours = try run(Paths.kernelkit, ["config", "oldconfig", "--tree", tree, "--arch", "x86_64", copy, "-o", "\(dir.path)/new.config"],
+                           input: enter)
+        #expect(ours.status == 0, "\(ours.err)")
+        #expect(try dir.read("new.config") == (try Data(contentsOf: URL(fileURLWithPath: "\(out)/.config"))))
+        #expect(ours.out.contains("Proxy Execution (SCHED_PROXY_EXEC) [N/y/?] (NEW) \n"))
+    }
+
     @Test("the CLI writes the same file, atomically, and reports bad trees")
     func cli() throws {
         let dir = try TemporaryDirectory()

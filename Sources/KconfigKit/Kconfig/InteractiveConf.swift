@@ -7,37 +7,51 @@ final class InteractiveConf {
 
     let tree: KconfigTree
     var mode: Mode
-    private var input: [UInt8]
-    private var inputPosition = 0
+    /// The next answer line (with its newline), nil at end of input.
+    private let answers: () -> String?
     private let inputIsTerminal: Bool
+    /// Called with each piece of output as it is produced, for a live terminal session.
+    var echo: ((String) -> Void)?
     private var indent = 1
     private var line = ""
     private var rootEntry: Menu?
     private var restarts = 0
     private(set) var output = ""
 
-    init(tree: KconfigTree, mode: Mode, input: [UInt8], inputIsTerminal: Bool = false) {
+    init(tree: KconfigTree, mode: Mode, answers: @escaping () -> String?, inputIsTerminal: Bool = false) {
         self.tree = tree
         self.mode = mode
-        self.input = input
+        self.answers = answers
         self.inputIsTerminal = inputIsTerminal
     }
 
-    private func out(_ s: String) { output += s }
+    /// Answers taken from a buffer, line by line.
+    convenience init(tree: KconfigTree, mode: Mode, input: [UInt8]) {
+        var position = 0
+        self.init(tree: tree, mode: mode, answers: {
+            guard position < input.count else { return nil }
+            var end = position
+            while end < input.count && input[end] != 0x0A { end += 1 }
+            if end < input.count { end += 1 }
+            defer { position = end }
+            return String(decoding: input[position..<end], as: UTF8.self)
+        })
+    }
+
+    private func out(_ s: String) {
+        output += s
+        echo?(s)
+    }
     private func spaces(_ n: Int) -> String { n > 0 ? String(repeating: " ", count: n) : "" }
     /// printf("%*c", n, c): the character right-aligned in a field of n.
     private func padded(_ c: Character, _ n: Int) -> String { spaces(n - 1) + String(c) }
 
     /// `xfgets()`: one line of input, echoed when input is not a terminal.
     private func readLine() {
-        if inputPosition >= input.count {
-            tree.stderr("\nError in reading or end of file.\n")
+        if let next = answers() {
+            line = next
         } else {
-            var end = inputPosition
-            while end < input.count && input[end] != 0x0A { end += 1 }
-            if end < input.count { end += 1 }
-            line = String(decoding: input[inputPosition..<end], as: UTF8.self)
-            inputPosition = end
+            tree.stderr("\nError in reading or end of file.\n")
         }
         if !inputIsTerminal { out(line) }
     }

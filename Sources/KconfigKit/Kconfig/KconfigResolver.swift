@@ -12,6 +12,10 @@ public struct KconfigResolver: Sendable {
         case savedefconfig(String)
         /// `make listnewconfig` of this config: the result lists the new symbols.
         case listnewconfig(String)
+        /// `make oldconfig` of this config, answering conf's questions from `answers`;
+        /// the result's `stdout` holds the questions (and the answers, echoed unless
+        /// `interactive`), `config` the new .config.
+        case oldconfig(String, answers: @Sendable () -> String?, interactive: Bool)
     }
 
     public struct Result: Sendable {
@@ -84,6 +88,12 @@ public struct KconfigResolver: Sendable {
         case .listnewconfig(let path):
             tree.readConfig(bytes: try read(path), name: path)
             return Result(config: tree.listNewConfig(), stdout: tree.standardOutput, stderr: tree.standardError)
+        case .oldconfig(let path, let answers, let interactive):
+            tree.readConfig(bytes: try read(path), name: path)
+            let session = InteractiveConf(tree: tree, mode: .oldconfig, answers: answers, inputIsTerminal: interactive)
+            session.run()
+            let config = tree.writeConfig()
+            return Result(config: config, stdout: tree.standardOutput + session.output, stderr: tree.standardError)
         case .olddefconfig(let path):
             tree.readConfig(bytes: try read(path), name: path)
         case .defconfig(let path):
