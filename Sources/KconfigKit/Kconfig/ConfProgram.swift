@@ -28,10 +28,11 @@ public enum ConfProgram {
     /// existing `.config` (for olddefconfig), `allConfig` the KCONFIG_ALLCONFIG file.
     public static func run(_ mode: Mode, kconfig: String = "Kconfig", srctree: String,
                            environment: [String: String], dotConfig: [UInt8]? = nil,
-                           allConfig: [UInt8]? = nil, silent: Bool = false) -> Run {
+                           allConfig: [UInt8]? = nil, silent: Bool = false,
+                           shell: ((String) -> String)? = nil) -> Run {
         let tree: KconfigTree
         do {
-            tree = try KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: environment)
+            tree = try KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: environment, shell: shell)
         } catch {
             return Run(status: 1, stdout: error.partialStdout, stderr: error.raw ? error.message : error.description + "\n",
                        config: nil)
