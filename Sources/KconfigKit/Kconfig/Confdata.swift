@@ -18,6 +18,7 @@ extension KconfigTree {
             sym.userTri = .no
             sym.valid = false
         }
+        epoch += 1
         let prefix = Array(self.prefix.utf8)
         var lineno = 0
         var start = 0

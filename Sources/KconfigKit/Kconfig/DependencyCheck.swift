@@ -66,6 +66,8 @@ extension KconfigTree {
             return checkExpr(a, &stack) ?? checkExpr(b, &stack)
         case .not(let a), .isNo(let a):
             return checkExpr(a, &stack)
+        case .cached(let c):
+            return checkExpr(c.expr, &stack)
         case .compare(_, let l, let r):
             return checkDeps(l, &stack) ?? checkDeps(r, &stack)
         case .symbol(let s):

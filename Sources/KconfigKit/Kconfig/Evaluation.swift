@@ -22,6 +22,12 @@ extension KconfigTree {
         case .or(let a, let b): return Self.or(value(a), value(b))
         case .not(let a): return Self.not(value(a))
         case .isNo(let a): return value(a) == .no ? .yes : .no
+        case .cached(let c):
+            if c.epoch == epoch { return c.value }
+            let v = value(c.expr)
+            c.value = v
+            c.epoch = epoch
+            return v
         case .range: return .no
         case .compare(let op, let l, let r):
             calcValue(l)
@@ -359,6 +365,7 @@ extension KconfigTree {
     /// `sym_clear_all_valid()`.
     func clearAllValid() {
         for sym in symbols { sym.valid = false }
+        epoch += 1
         if let m = modulesSymbol { calcValue(m) }
     }
 }

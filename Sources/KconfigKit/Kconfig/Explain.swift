@@ -77,8 +77,8 @@ extension KconfigTree {
     private func activeTerms(_ e: Expr?) -> [String] {
         var out = [String]()
         func walk(_ e: Expr) {
-            if case .or(let a, let b) = e { walk(a); walk(b); return }
-            if value(e) != .no, case .and(let s, _) = e, case .symbol(let sym) = s, let n = sym.name { out.append(n) }
+            if case .or(let a, let b) = e.unwrapped { walk(a); walk(b); return }
+            if value(e) != .no, case .and(let s, _) = e.unwrapped, case .symbol(let sym) = s.unwrapped, let n = sym.name { out.append(n) }
         }
         if let e { walk(e) }
         return out
@@ -88,12 +88,12 @@ extension KconfigTree {
     /// for `A && B` every blocking side, for `A || B` both sides (either would do).
     func blockers(_ e: Expr?, need: Tristate = .yes) -> [Symbol] {
         guard let e, value(e) < need else { return [] }
-        switch e {
+        switch e.unwrapped {
         case .and(let a, let b): return blockers(a, need: need) + blockers(b, need: need)
         case .or(let a, let b): return blockers(a, need: need) + blockers(b, need: need)
         case .symbol(let s) where !s.isConst && s.name != nil: return [s]
         case .compare(_, let l, let r): return [l, r].filter { !$0.isConst && $0.type != .unknown && $0.name != nil }
-        case .not, .isNo, .range, .symbol, .compare: return []
+        case .not, .isNo, .range, .symbol, .compare, .cached: return []
         }
     }
 

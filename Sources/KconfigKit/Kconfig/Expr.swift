@@ -8,6 +8,16 @@ indirect enum Expr: Sendable {
     case range(Symbol, Symbol)
     /// `expr == n` for a compound condition (what `expr_trans_compare()` distributes).
     case isNo(Expr)
+    /// A shared subexpression (a menu's dependency, which every entry below it repeats)
+    /// whose value is kept until symbol values are invalidated, as `expr_calc_value()`
+    /// keeps every expression's value between `expr_invalidate_all()` calls.
+    case cached(ExprCache)
+
+    /// The expression inside any cache wrapper.
+    var unwrapped: Expr {
+        if case .cached(let c) = self { return c.expr.unwrapped }
+        return self
+    }
 
     enum Comparison: Sendable {
         case equal, unequal, less, lessEqual, greater, greaterEqual
@@ -26,4 +36,12 @@ indirect enum Expr: Sendable {
         guard let b else { return a }
         return .or(a, b)
     }
+}
+
+/// The cached value of a shared subexpression, valid for one evaluation epoch.
+final class ExprCache: @unchecked Sendable {
+    let expr: Expr
+    var epoch = -1
+    var value = Tristate.no
+    init(_ expr: Expr) { self.expr = expr }
 }

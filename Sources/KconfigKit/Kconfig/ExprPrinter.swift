@@ -3,12 +3,13 @@
 /// parentheses only where precedence needs them.
 enum ExprPrinter {
     private static func precedence(_ e: Expr) -> Int {
-        switch e {
+        switch e.unwrapped {
         case .or: 1
         case .and: 2
         case .compare, .isNo: 3
         case .not: 4
         case .symbol, .range: 5
+        case .cached: 5
         }
     }
 
@@ -24,7 +25,8 @@ enum ExprPrinter {
     }
 
     static func string(_ e: Expr?, parent: Int = 0) -> String {
-        guard let e else { return "y" }
+        guard let wrapped = e else { return "y" }
+        let e = wrapped.unwrapped
         let p = precedence(e)
         let text: String
         switch e {
@@ -34,6 +36,7 @@ enum ExprPrinter {
         case .or(let a, let b): text = string(a, parent: 1) + " || " + string(b, parent: 1)
         case .isNo(let a): text = string(a, parent: 3) + "=n"
         case .range(let a, let b): text = "[\(name(a)) \(name(b))]"
+        case .cached(let c): text = string(c.expr, parent: parent)
         case .compare(let op, let a, let b):
             let o = switch op {
             case .equal: "="
@@ -53,7 +56,7 @@ enum ExprPrinter {
         guard let e else { return "" }
         var terms = [Expr]()
         func collect(_ x: Expr) {
-            if case .or(let a, let b) = x { collect(a); collect(b) } else { terms.append(x) }
+            if case .or(let a, let b) = x.unwrapped { collect(a); collect(b) } else { terms.append(x) }
         }
         collect(e)
         var out = ""

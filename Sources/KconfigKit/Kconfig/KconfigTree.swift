@@ -25,6 +25,9 @@ public final class KconfigTree: @unchecked Sendable {
     public var prefix = "CONFIG_"
     var changed = true
     var confWarnings = 0
+    /// Bumped whenever symbol values are invalidated; cached expression values older
+    /// than it are recomputed (`expr_invalidate_all()`).
+    var epoch = 0
     /// How strictly choice members with prompts in other entries are checked; it depends
     /// on the tree's own conf (read from its scripts/kconfig/parser.y; the newest by
     /// default). 7.x: "choice value must not have a prompt in another entry"; 6.12 only
@@ -160,6 +163,7 @@ public final class KconfigTree: @unchecked Sendable {
         case .or(let a, let b): return .or(rewriteM(a)!, rewriteM(b)!)
         case .and(let a, let b): return .and(rewriteM(a)!, rewriteM(b)!)
         case .symbol(let s) where s === symbolMod: return .and(e, .symbol(modulesSymbol ?? symbolNo))
+        case .cached(let c): return rewriteM(c.expr)
         default: return e
         }
     }
@@ -168,7 +172,8 @@ public final class KconfigTree: @unchecked Sendable {
         let sym = parent.symbol
         if !parent.children.isEmpty {
             for menu in parent.children {
-                let basedep = Expr.and(parent.dep, rewriteM(menu.dep))
+                // Every entry below repeats its menu's dependency: evaluate it once per epoch.
+                let basedep = Expr.and(parent.dep, rewriteM(menu.dep)).map { Expr.cached(ExprCache($0)) }
                 menu.dep = basedep
                 let props: [Property] = menu.symbol.map { $0.properties } ?? (menu.prompt.map { [$0] } ?? [])
                 for prop in props where prop.menu === menu {

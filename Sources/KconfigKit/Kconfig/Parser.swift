@@ -163,6 +163,7 @@ final class Parser {
     /// not value-preserving for tristates (`!A = n` becomes `A != n`, true for A = m), and
     /// conf's results depend on exactly this form.
     static func transCompare(_ e: Expr, equal: Bool, _ sym: Symbol, _ tree: KconfigTree) -> Expr {
+        let e = e.unwrapped
         switch e {
         case .and(let a, let b), .or(let a, let b):
             let e1 = transCompare(a, equal: true, sym, tree), e2 = transCompare(b, equal: true, sym, tree)
@@ -191,7 +192,7 @@ final class Parser {
             return e
         case .symbol(let s):
             return .compare(equal ? .equal : .unequal, s, sym)
-        case .isNo, .range:
+        case .isNo, .range, .cached:
             return e
         }
     }
