@@ -10,7 +10,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 oracles="${KERNELKIT_ORACLES:-$root/.build/oracles}"
 
-packages=(linux-source-6.12 linux-config-6.12 python3 xz-utils dash make gcc flex bison bc python3-pytest)
+packages=(linux-source-6.12 linux-config-6.12 python3 xz-utils dash make gcc flex bison)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
