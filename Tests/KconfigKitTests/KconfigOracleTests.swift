@@ -205,6 +205,20 @@ struct KconfigOracleTests {
         #expect(ours.out.contains("Proxy Execution (SCHED_PROXY_EXEC) [N/y/?] (NEW) \n"))
     }
 
+    @Test("the probe cache: a cold run (probes prefetched concurrently) and a warm run both give conf's file")
+    func probeCache() throws {
+        let tree = Oracles.tree612
+        let dir = try TemporaryDirectory()
+        let theirs = try Self.conf(tree: tree, arch: "x86_64", target: "x86_64_defconfig", dummyTools: false)
+        let resolver = KconfigResolver(srctree: tree, arch: "x86_64", probeCacheDirectory: dir.path)
+        let cold = try resolver.resolve(.defconfig("arch/x86/configs/x86_64_defconfig"))
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(files.count == 1 && files[0].hasSuffix(".cache"))
+        let warm = try resolver.resolve(.defconfig("arch/x86/configs/x86_64_defconfig"))
+        Self.expectIdentical(Data(cold.config.utf8), theirs, "cold cache")
+        Self.expectIdentical(Data(warm.config.utf8), theirs, "warm cache")
+    }
+
     @Test("the CLI writes the same file, atomically, and reports bad trees")
     func cli() throws {
         let dir = try TemporaryDirectory()

@@ -1,4 +1,7 @@
 import KernelKitCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Resolves configs through a kernel tree: the operations of `conf` behind `make
 /// ARCH=… olddefconfig`, `*_defconfig`, `alldefconfig`, `allnoconfig`, `allyesconfig`
@@ -54,6 +57,17 @@ public struct KconfigResolver: Sendable {
             if cache == nil, let dir = probeCacheDirectory { cache = ProbeCache(srctree: root, environment: base, directory: dir) }
             let run = { (c: String) in Preprocessor.runShell(c, environment: base, directory: root) }
             return cache?.result(of: command, run: run) ?? run(command)
+        }
+        // On a cold cache, a first quick pass with a stand-in shell lists the probe commands,
+        // which then run concurrently; the real pass below finds their results cached.
+        if let cache, cache.isEmpty {
+            var commands: [String] = []
+            _ = try? KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: env, shell: { command in
+                commands.append(command)
+                return ""
+            })
+            let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            cache.prefetch(commands, width: max(2, cores * 2)) { Preprocessor.runShell($0, environment: env, directory: root) }
         }
         do {
             let shell: (String) -> String = { command in

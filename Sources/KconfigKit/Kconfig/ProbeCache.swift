@@ -72,6 +72,34 @@ public final class ProbeCache: @unchecked Sendable {
         return "missing"
     }
 
+    /// True when nothing is cached yet for this tree and toolchain.
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// Runs the `commands` not yet cached, `width` at a time, and caches their results.
+    ///
+    /// Probe commands are independent of each other (compiler invocations, each in its own
+    /// temporary directory), so running them concurrently gives the results running them
+    /// one after another would. Only the exact command texts asked for later are used.
+    public func prefetch(_ commands: [String], width: Int, run: @escaping @Sendable (String) -> String) {
+        var seen = Set<String>()
+        let todo = commands.filter { entries[$0] == nil && seen.insert($0).inserted }
+        guard !todo.isEmpty else { return }
+        let results = ResultSlots(count: todo.count)
+        let next = ResultSlots.Counter()
+        let workers = max(1, min(width, todo.count))
+        let threads = (0..<workers).map { _ in
+            Thread {
+                while let i = next.take(below: todo.count) { results.set(i, run(todo[i])) }
+            }
+        }
+        for t in threads { t.start() }
+        for t in threads { t.join() }
+        for (i, command) in todo.enumerated() {
+            entries[command] = results.get(i)
+            dirty = true
+        }
+    }
+
     /// The result of `command`, running it with `run` on a miss.
     public func result(of command: String, run: (String) -> String) -> String {
         if let hit = entries[command] {
@@ -123,4 +151,50 @@ public final class ProbeCache: @unchecked Sendable {
         try? AtomicFile.write(out, to: path)
         dirty = false
     }
+}
+
+/// Slots for results written by worker threads, each slot by exactly one thread.
+final class ResultSlots: @unchecked Sendable {
+    private var values: [String]
+    private var lock = pthread_mutex_t()
+    init(count: Int) {
+        values = Array(repeating: "", count: count)
+        pthread_mutex_init(&lock, nil)
+    }
+    func set(_ i: Int, _ v: String) {
+        pthread_mutex_lock(&lock)
+        values[i] = v
+        pthread_mutex_unlock(&lock)
+    }
+    func get(_ i: Int) -> String { values[i] }
+
+    /// Hands out indices 0, 1, 2… to worker threads.
+    final class Counter: @unchecked Sendable {
+        private var value = 0
+        private var lock = pthread_mutex_t()
+        init() { pthread_mutex_init(&lock, nil) }
+        func take(below limit: Int) -> Int? {
+            pthread_mutex_lock(&lock)
+            defer { pthread_mutex_unlock(&lock) }
+            guard value < limit else { return nil }
+            value += 1
+            return value - 1
+        }
+    }
+}
+
+/// A joinable POSIX thread running a closure.
+final class Thread: @unchecked Sendable {
+    private let body: @Sendable () -> Void
+    private var handle = pthread_t()
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    func start() {
+        let box = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&handle, nil, { raw in
+            let me = Unmanaged<Thread>.fromOpaque(raw!).takeRetainedValue()
+            me.body()
+            return nil
+        }, box)
+    }
+    func join() { pthread_join(handle, nil) }
 }
