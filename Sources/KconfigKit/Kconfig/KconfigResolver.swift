@@ -58,16 +58,24 @@ public struct KconfigResolver: Sendable {
             let run = { (c: String) in Preprocessor.runShell(c, environment: base, directory: root) }
             return cache?.result(of: command, run: run) ?? run(command)
         }
-        // On a cold cache, a first quick pass with a stand-in shell lists the probe commands,
-        // which then run concurrently; the real pass below finds their results cached.
-        if let cache, cache.isEmpty {
-            var commands: [String] = []
-            _ = try? KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: env, shell: { command in
-                commands.append(command)
-                return ""
-            })
+        // On a cold cache, quick passes over the Kconfig files with a stand-in shell (cached
+        // results where known, "" otherwise) list the probe commands, which then run
+        // concurrently. Commands built from earlier results (the -m64 flag, the compiler's
+        // name) only appear once those are known, hence a few rounds. The real pass below
+        // finds the results cached; anything still missing runs then, one at a time.
+        if let cache, cache.startedCold {
             let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-            cache.prefetch(commands, width: max(2, cores * 2)) { Preprocessor.runShell($0, environment: env, directory: root) }
+            for _ in 0..<4 {
+                var commands: [String] = []
+                let lister: (String) -> String = { command in
+                    if let known = cache.cached(command) { return known }
+                    commands.append(command)
+                    return ""
+                }
+                _ = try? KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: env, shell: lister, parseOnly: true)
+                if commands.isEmpty { break }
+                cache.prefetch(commands, width: max(2, cores * 2)) { Preprocessor.runShell($0, environment: env, directory: root) }
+            }
         }
         do {
             let shell: (String) -> String = { command in
@@ -75,6 +83,9 @@ public struct KconfigResolver: Sendable {
                 return cache?.result(of: command, run: run) ?? run(command)
             }
             let tree = try KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: env, shell: shell)
+            if let cache, getenv("KERNELKIT_DEBUG_PROBES") != nil {
+                tree.stderr("probes: \(cache.hits) cached, \(cache.misses) run\n")
+            }
             cache?.save()
             return tree
         } catch {

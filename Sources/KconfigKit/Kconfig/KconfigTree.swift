@@ -96,7 +96,7 @@ public final class KconfigTree: @unchecked Sendable {
     ///     are relative to it, as when `make` runs conf in-tree.
     ///   - environment: the environment conf sees (see ``KconfigEnvironment``).
     public static func load(srctree: String, kconfig: String = "Kconfig", environment: [String: String],
-                            shell: ((String) -> String)? = nil) throws(KconfigError) -> KconfigTree {
+                            shell: ((String) -> String)? = nil, parseOnly: Bool = false) throws(KconfigError) -> KconfigTree {
         let pre = Preprocessor(environment: environment,
                                shell: shell ?? { Preprocessor.runShell($0, environment: environment, directory: srctree) },
                                stdout: { _ in }, stderr: { _ in })
@@ -133,6 +133,7 @@ public final class KconfigTree: @unchecked Sendable {
             throw failure("\(lexer.filename):\(lexer.lineno): \(error)\n")
         }
         if parser.errors > 0 { throw failure("") }
+        if parseOnly { return tree }
         if tree.modulesSymbol == nil { tree.modulesSymbol = tree.symbolNo }
         if tree.rootMenu.prompt == nil {
             let p = Property(type: .menu, expr: nil, visible: nil, menu: tree.rootMenu, file: kconfig, line: 0)

@@ -72,8 +72,11 @@ public final class ProbeCache: @unchecked Sendable {
         return "missing"
     }
 
-    /// True when nothing is cached yet for this tree and toolchain.
-    public var isEmpty: Bool { entries.isEmpty }
+    /// The cached result of `command`, without running anything.
+    public func cached(_ command: String) -> String? { entries[command] }
+
+    /// True when no cache file existed for this tree and toolchain when it was opened.
+    public private(set) var startedCold = true
 
     /// Runs the `commands` not yet cached, `width` at a time, and caches their results.
     ///
@@ -115,6 +118,7 @@ public final class ProbeCache: @unchecked Sendable {
 
     private func load() {
         guard let bytes = try? InputFile.readBytes(path) else { return }
+        startedCold = false
         // Records: <length>:<command><length>:<result>, lengths in decimal bytes.
         var i = 0
         func field() -> String? {
