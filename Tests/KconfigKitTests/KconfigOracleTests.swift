@@ -78,28 +78,17 @@ struct KconfigOracleTests {
         Self.expectIdentical(ours, theirs, "\(version) \(arch) \(name)")
     }
 
-    @Test("olddefconfig of Debian's real 6.12 configs", arguments: [
-        ("x86_64", "amd64_none_amd64"), ("x86_64", "amd64_none_cloud-amd64"),
-        ("arm64", "arm64_none_arm64"), ("arm64", "arm64_none_cloud-arm64"),
+    @Test("olddefconfig of real configs: Debian's 6.12 on the 6.12 tree, Azure Linux's 6.18 on the 7.2 tree", arguments: [
+        ("6.12", "x86_64", RealConfigs.debianAmd64), ("6.12", "x86_64", RealConfigs.debianCloud),
+        ("6.12", "arm64", Oracles.debianConfig("arm64_none_arm64")), ("6.12", "arm64", RealConfigs.debianArm64Cloud),
+        ("7.2", "x86_64", RealConfigs.azl4_618_x86), ("7.2", "arm64", RealConfigs.azl4_618_arm),
     ])
-    func olddefconfigDebian(arch: String, flavour: String) throws {
-        let tree = Oracles.tree612
-        let config = Oracles.debianConfig(flavour)
+    func olddefconfig(version: String, arch: String, config: String) throws {
+        let tree = version == "6.12" ? Oracles.tree612 : Oracles.tree72
         let dummy = arch != "x86_64"
         let theirs = try Self.conf(tree: tree, arch: arch, target: "olddefconfig", dummyTools: dummy, startingFrom: config)
         let ours = try Self.ours(tree: tree, arch: arch, dummyTools: dummy, .olddefconfig(config))
-        Self.expectIdentical(ours, theirs, "olddefconfig \(flavour)")
-    }
-
-    @Test("olddefconfig of Azure Linux's 6.18 configs against the 7.2 tree", arguments: [
-        ("x86_64", RealConfigs.azl4_618_x86), ("arm64", RealConfigs.azl4_618_arm),
-    ])
-    func olddefconfigAzure(arch: String, config: String) throws {
-        let tree = Oracles.tree72
-        let dummy = arch != "x86_64"
-        let theirs = try Self.conf(tree: tree, arch: arch, target: "olddefconfig", dummyTools: dummy, startingFrom: config)
-        let ours = try Self.ours(tree: tree, arch: arch, dummyTools: dummy, .olddefconfig(config))
-        Self.expectIdentical(ours, theirs, "olddefconfig \(config)")
+        Self.expectIdentical(ours, theirs, "olddefconfig \(config) on \(version)")
     }
 
     @Test("allnoconfig, allyesconfig, allmodconfig and alldefconfig", arguments: [
