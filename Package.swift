@@ -3,7 +3,11 @@
 //
 // Layout (one module per area, a thin CLI on top):
 //   KernelKitCore  diagnostics with input locations, safe input reading, atomic writes
-//   KconfigKit     .config files and fragments, diffconfig-compatible diff, merge_config-compatible merge
+//   KconfigKit     .config files and fragments, diffconfig-compatible diff, merge_config-compatible merge,
+//                  the Kconfig language and conf-identical resolution
+//   ModuleSigning  module files (ELF, trailer, compression), sign-file-identical PKCS#7, keys,
+//                  certificates and the keyring inside kernel images
+//   CLibElf, CCompression  C bridges to system libraries (libelf; zlib, xz, zstd, lz4, bzip2)
 //   kernelkit      the command-line tool (argument parsing and printing only)
 import PackageDescription
 
@@ -13,18 +17,35 @@ let package = Package(
     products: [
         .executable(name: "kernelkit", targets: ["kernelkit"]),
         .library(name: "KconfigKit", targets: ["KconfigKit"]),
+        .library(name: "ModuleSigning", targets: ["ModuleSigning"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
     ],
     targets: [
         .target(name: "KernelKitCore"),
         .target(name: "KconfigKit", dependencies: ["KernelKitCore"]),
+        .systemLibrary(name: "CLibElf", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
+        .systemLibrary(name: "CCompression",
+                       providers: [.apt(["zlib1g-dev", "liblzma-dev", "libzstd-dev", "liblz4-dev", "libbz2-dev"])]),
+        .target(
+            name: "ModuleSigning",
+            dependencies: [
+                "KernelKitCore", "KconfigKit", "CLibElf", "CCompression",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
         .executableTarget(
             name: "kernelkit",
             dependencies: [
-                "KernelKitCore", "KconfigKit",
+                "KernelKitCore", "KconfigKit", "ModuleSigning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -34,13 +55,19 @@ let package = Package(
             dependencies: ["KconfigKit", "KernelKitCore"],
             path: "benchmarks/InProcess"
         ),
+        // Helpers every test target shares: paths, oracles, running programs.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "KconfigKitTests",
             dependencies: [
-                "KconfigKit", "KernelKitCore",
+                "KconfigKit", "KernelKitCore", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: []
+        ),
+        .testTarget(
+            name: "ModuleSigningTests",
+            dependencies: ["ModuleSigning", "KernelKitCore", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -5,12 +5,16 @@
 #   debian-6.12/*.config     Debian's real 6.12 configs (linux-config-6.12, amd64 and arm64)
 #   linux-6.12-tree/         the whole 6.12 kernel tree (Kconfig files, conf, dummy-tools)
 #   linux-7.2-tree/          the whole 7.2 kernel tree, from Debian's unstable suite
+#   sign-file                the kernel's scripts/sign-file, built from the 6.12 tree
+#   debian-cloud-image/      Debian's signed cloud kernel package, unpacked: its vmlinuz
+#                            and 1,121 signed modules (linux-image-cloud-amd64's dependency)
 # Idempotent: a second run does nothing but check.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 oracles="${KERNELKIT_ORACLES:-$root/.build/oracles}"
 
-packages=(linux-source-6.12 linux-config-6.12 python3 xz-utils dash make gcc flex bison)
+packages=(linux-source-6.12 linux-config-6.12 python3 xz-utils dash make gcc flex bison
+  pkg-config libelf-dev zlib1g-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev libssl-dev openssl kmod zstd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -90,4 +94,20 @@ fi
 for t in "$oracles/linux-6.12-tree" "$oracles/linux-7.2-tree"; do
   rm -rf "$t/.config" "$t/.config.old" "$t/include/config" "$t/include/generated"
 done
+# The kernel's sign-file, built against the system's OpenSSL as the kernel build does.
+if [ ! -x "$oracles/sign-file" ]; then
+  gcc -O2 -o "$oracles/sign-file" "$oracles/linux-6.12-tree/scripts/sign-file.c" \
+    -I"$oracles/linux-6.12-tree/scripts" -lcrypto 2>/dev/null
+fi
+# Debian's signed cloud kernel: the package that linux-image-cloud-amd64 depends on.
+if [ ! -d "$oracles/debian-cloud-image/lib/modules" ]; then
+  image_pkg="$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')"
+  dl="$oracles/.cloud-dl"
+  rm -rf "$dl" "$oracles/debian-cloud-image"
+  mkdir -p "$dl"
+  chmod 777 "$dl"
+  (cd "$dl" && apt-get -qq download "$image_pkg" 2>/dev/null)
+  dpkg-deb -x "$dl"/linux-image-*.deb "$oracles/debian-cloud-image"
+  rm -rf "$dl"
+fi
 echo "setup: oracles ready in $oracles" >&2

@@ -21,6 +21,41 @@ public enum AtomicFile {
             }
             mode = st.st_mode & 0o7777
         }
+        // mkstemp creates 0600; a new file gets the usual 0666 less the umask instead.
+        let finalMode: mode_t
+        if let mode {
+            finalMode = mode
+        } else {
+            let mask = umask(0)
+            umask(mask)
+            finalMode = 0o666 & ~mask
+        }
+        let tempPath = try temporaryCopy(bytes, besides: path, mode: finalMode)
+        if rename(tempPath, path) != 0 {
+            let err = SystemError.current
+            unlink(tempPath)
+            throw KernelKitError(.writeFailed, "cannot rename into place", at: location, underlying: err)
+        }
+    }
+
+    /// Creates `path` with `bytes` and `mode`, atomically, and never replaces an existing
+    /// file: the complete temporary file is hard-linked into place, which fails if
+    /// anything is there already.
+    public static func create(_ bytes: [UInt8], at path: String, mode: mode_t) throws(KernelKitError) {
+        let location = SourceLocation(file: path, line: 0)
+        let tempPath = try temporaryCopy(bytes, besides: path, mode: mode)
+        defer { unlink(tempPath) }
+        if link(tempPath, path) != 0 {
+            if errno == EEXIST {
+                throw KernelKitError(.writeFailed, "exists; not overwritten", at: location)
+            }
+            throw KernelKitError(.writeFailed, "cannot create the file", at: location, underlying: SystemError.current)
+        }
+    }
+
+    /// Writes `bytes` to a new temporary file in `path`'s directory and returns its path.
+    private static func temporaryCopy(_ bytes: [UInt8], besides path: String, mode: mode_t) throws(KernelKitError) -> String {
+        let location = SourceLocation(file: path, line: 0)
         let directory: String
         if let slash = path.lastIndex(of: "/") {
             directory = slash == path.startIndex ? "/" : String(path[..<slash])
@@ -35,10 +70,6 @@ public enum AtomicFile {
                                  underlying: SystemError.current)
         }
         let tempPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        var ok = false
-        defer {
-            if !ok { unlink(tempPath) }
-        }
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { buf in
@@ -48,26 +79,17 @@ public enum AtomicFile {
                 if errno == EINTR { continue }
                 let err = SystemError.current
                 close(fd)
+                unlink(tempPath)
                 throw KernelKitError(.writeFailed, "write failed", at: location, underlying: err)
             }
             written += n
         }
-        // mkstemp creates 0600; a new file gets the usual 0666 less the umask instead.
-        let finalMode: mode_t
-        if let mode {
-            finalMode = mode
-        } else {
-            let mask = umask(0)
-            umask(mask)
-            finalMode = 0o666 & ~mask
-        }
-        fchmod(fd, finalMode)
+        fchmod(fd, mode)
         if close(fd) != 0 {
-            throw KernelKitError(.writeFailed, "close failed", at: location, underlying: SystemError.current)
+            let err = SystemError.current
+            unlink(tempPath)
+            throw KernelKitError(.writeFailed, "close failed", at: location, underlying: err)
         }
-        if rename(tempPath, path) != 0 {
-            throw KernelKitError(.writeFailed, "cannot rename into place", at: location, underlying: SystemError.current)
-        }
-        ok = true
+        return tempPath
     }
 }

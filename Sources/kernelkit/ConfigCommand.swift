@@ -11,11 +11,11 @@ struct ConfigCommand: ParsableCommand {
         abstract: "Diff, merge, resolve and explain kernel configs, byte-identical to the kernel's own tools.",
         discussion: """
         diff and merge -m work on .config files alone. resolve, savedefconfig,
-        listnewconfig, oldconfig, why, show and merge without -m read a kernel tree's
+        listnewconfig, helpnewconfig, oldconfig, why, show and merge without -m read a kernel tree's
         Kconfig files (--tree KSRC --arch ARCH), as make does.
         """,
         subcommands: [ConfigDiffCommand.self, ConfigMergeCommand.self, ConfigResolveCommand.self,
-                      ConfigSavedefconfigCommand.self, ConfigListnewconfigCommand.self,
+                      ConfigSavedefconfigCommand.self, ConfigListnewconfigCommand.self, ConfigHelpnewconfigCommand.self,
                       ConfigOldconfigCommand.self, ConfigWhyCommand.self, ConfigShowCommand.self]
     )
 }

@@ -143,6 +143,28 @@ struct ConfigListnewconfigCommand: ParsableCommand {
     }
 }
 
+struct ConfigHelpnewconfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "helpnewconfig",
+        abstract: "List the symbols a config has no value for, each with its help, as make helpnewconfig does.",
+        discussion: """
+        The same symbols as listnewconfig, each between `-----` lines with the help screen
+        that menuconfig shows: the help text, the type and value, where it is defined, the
+        prompt with its dependencies and menu location, and what selects or implies it.
+        Use it to review what a kernel upgrade will ask about.
+
+        Example:
+          kernelkit config helpnewconfig --tree /usr/src/linux-7.2 --arch x86_64 azl-6.18.config | less
+        """
+    )
+    @OptionGroup var treeOptions: TreeOptions
+    @Argument(help: "The config to check.") var config: String
+
+    func run() throws {
+        try Terminal.run { try treeOptions.run(.helpnewconfig(config), output: nil) }
+    }
+}
+
 struct ConfigShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",

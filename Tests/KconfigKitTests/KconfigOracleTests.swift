@@ -136,6 +136,19 @@ struct KconfigOracleTests {
         #expect(Data(ours.config.utf8) == theirs.stdout)
     }
 
+    @Test("helpnewconfig: every new symbol's help screen, byte for byte", arguments: [
+        (Oracles.tree72, "x86_64", RealConfigs.azl4_618_x86), (Oracles.tree72, "arm64", RealConfigs.debianArm64Cloud),
+        (Oracles.tree612, "x86_64", RealConfigs.azl4_618_x86),
+    ])
+    func helpnewconfig(tree: String, arch: String, config: String) throws {
+        let dummy = arch != "x86_64"
+        let theirs = try Self.confRun(tree: tree, arch: arch, target: "helpnewconfig", dummyTools: dummy, startingFrom: config)
+        let overrides = dummy ? ["CROSS_COMPILE": "\(tree)/scripts/dummy-tools/"] : [:]
+        let ours = try KconfigResolver(srctree: tree, arch: arch, overrides: overrides).resolve(.helpnewconfig(config))
+        #expect(theirs.stdout.count > 100)
+        #expect(Data(ours.config.utf8) == theirs.stdout)
+    }
+
     @Test("why --want: the suggested changes really give the value, checked with conf", arguments: [
         ("DRM_HYPERV", "y"), ("DRM_HYPERV", "m"), ("HYPERV_NET", "y"),
     ])
@@ -173,7 +186,7 @@ struct KconfigOracleTests {
         #expect(missing.status == 2)
     }
 
-    @Test("oldconfig answering every question with Enter writes the same .config as make oldconfig")
+    @Test("oldconfig answering every question with Enter: the same questions and .config as make oldconfig")
     func oldconfig() throws {
         let tree = Oracles.tree72
         let config = RealConfigs.azl4_618_x86
@@ -191,6 +204,8 @@ struct KconfigOracleTests {
                            input: enter)
         #expect(ours.status == 0, "\(ours.err)")
         #expect(try dir.read("new.config") == (try Data(contentsOf: URL(fileURLWithPath: "\(out)/.config"))))
+        // Every question, its indentation (automatic submenus) and order, as conf prints them.
+        #expect(ours.out == theirs.out)
         #expect(ours.out.contains("Proxy Execution (SCHED_PROXY_EXEC) [N/y/?] (NEW) \n"))
     }
 

@@ -82,9 +82,10 @@ struct KconfigSelftests {
         #expect(t.stdout.contains(try expected("transitional", "expected_stdout")), "\(t.stdout)")
         let c = try conf("choice", .oldaskconfig(input: Self.keys("")))
         #expect(c.stdout.contains(try expected("choice", "oldask0_expected_stdout")), "\(c.stdout)")
-        // new_choice_with_dep is not run: its expected indentation comes from the automatic
-        // submenus menu_finalize() builds ("Choice ?" depends on A, so conf nests it under
-        // A), which need the kernel's expression simplification; not implemented yet.
+        // new_choice_with_dep: "Choice ?" depends on A, so menu_finalize() nests it under A
+        // as an automatic submenu, and conf indents it.
+        let n = try conf("new_choice_with_dep", .oldconfig(input: Self.keys("y")), dotConfig: "config")
+        #expect(n.stdout.contains(try expected("new_choice_with_dep", "expected_stdout")), "\(n.stdout)")
         let w = try conf("no_write_if_dep_unmet", .oldaskconfig(input: Self.keys("n")), dotConfig: "config")
         #expect(w.config == (try expected("no_write_if_dep_unmet", "expected_config")), "\(w.config ?? "")")
         for k in 1...3 {

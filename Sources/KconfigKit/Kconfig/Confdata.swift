@@ -368,4 +368,19 @@ extension KconfigTree {
         visit(rootMenu)
         return out
     }
+
+    /// `check_conf()` in helpnewconfig mode: the same symbols as listnewconfig, each
+    /// with its help screen between `-----` lines.
+    public func helpNewConfig() -> String {
+        var out = ""
+        func visit(_ menu: Menu) {
+            if !isVisible(menu) { return }
+            if let sym = menu.symbol, !sym.hasUserValue, isChangeable(sym) {
+                out += "-----\n\n" + extendedHelp(menu) + "\n-----\n"
+            }
+            for child in menu.children { visit(child) }
+        }
+        visit(rootMenu)
+        return out
+    }
 }

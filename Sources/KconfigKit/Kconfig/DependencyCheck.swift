@@ -64,7 +64,7 @@ extension KconfigTree {
         switch e {
         case .or(let a, let b), .and(let a, let b):
             return checkExpr(a, &stack) ?? checkExpr(b, &stack)
-        case .not(let a), .isNo(let a):
+        case .not(let a):
             return checkExpr(a, &stack)
         case .cached(let c):
             return checkExpr(c.expr, &stack)

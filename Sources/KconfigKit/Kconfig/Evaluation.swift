@@ -21,7 +21,6 @@ extension KconfigTree {
         case .and(let a, let b): return Self.and(value(a), value(b))
         case .or(let a, let b): return Self.or(value(a), value(b))
         case .not(let a): return Self.not(value(a))
-        case .isNo(let a): return value(a) == .no ? .yes : .no
         case .cached(let c):
             if c.epoch == epoch { return c.value }
             let v = value(c.expr)
@@ -131,7 +130,8 @@ extension KconfigTree {
         return nil
     }
 
-    private func rangeProperty(_ sym: Symbol) -> Property? {
+    /// `sym_get_range_prop()`: the first range whose condition holds.
+    func rangeProperty(_ sym: Symbol) -> Property? {
         for prop in sym.properties where prop.type == .range {
             prop.visibleTri = value(prop.visibleExpr)
             if prop.visibleTri != .no { return prop }

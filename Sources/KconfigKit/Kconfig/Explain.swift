@@ -93,7 +93,7 @@ extension KconfigTree {
         case .or(let a, let b): return blockers(a, need: need) + blockers(b, need: need)
         case .symbol(let s) where !s.isConst && s.name != nil: return [s]
         case .compare(_, let l, let r): return [l, r].filter { !$0.isConst && $0.type != .unknown && $0.name != nil }
-        case .not, .isNo, .range, .symbol, .compare, .cached: return []
+        case .not, .range, .symbol, .cached: return []
         }
     }
 

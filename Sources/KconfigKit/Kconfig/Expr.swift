@@ -6,8 +6,6 @@ indirect enum Expr: Sendable {
     case or(Expr, Expr)
     case compare(Comparison, Symbol, Symbol)
     case range(Symbol, Symbol)
-    /// `expr == n` for a compound condition (what `expr_trans_compare()` distributes).
-    case isNo(Expr)
     /// A shared subexpression (a menu's dependency, which every entry below it repeats)
     /// whose value is kept until symbol values are invalidated, as `expr_calc_value()`
     /// keeps every expression's value between `expr_invalidate_all()` calls.
@@ -43,5 +41,7 @@ final class ExprCache: @unchecked Sendable {
     let expr: Expr
     var epoch = -1
     var value = Tristate.no
+    /// Already through `expr_eliminate_dups()`: a fixed point of it.
+    var simplified = false
     init(_ expr: Expr) { self.expr = expr }
 }

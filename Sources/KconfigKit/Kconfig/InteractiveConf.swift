@@ -76,16 +76,9 @@ final class InteractiveConf {
         return true
     }
 
+    /// `print_help()`: the entry's help screen, as menuconfig shows it.
     private func printHelp(_ menu: Menu) {
-        // print_help(): the help text; symbol details are printed as `config show` does.
-        var text = ""
-        if let help = menu.help {
-            if let name = menu.symbol?.name { text += "\(tree.prefix)\(name):\n\n" }
-            text += help
-        } else {
-            text += "There is no help available for this option."
-        }
-        out("\n\(text)\n")
+        out("\n" + tree.extendedHelp(menu) + "\n")
     }
 
     private func confSym(_ menu: Menu) {

@@ -15,6 +15,8 @@ public struct KconfigResolver: Sendable {
         case savedefconfig(String)
         /// `make listnewconfig` of this config: the result lists the new symbols.
         case listnewconfig(String)
+        /// `make helpnewconfig` of this config: each new symbol with its help screen.
+        case helpnewconfig(String)
         /// `make oldconfig` of this config, answering conf's questions from `answers`;
         /// the result's `stdout` holds the questions (and the answers, echoed unless
         /// `interactive`), `config` the new .config.
@@ -113,6 +115,9 @@ public struct KconfigResolver: Sendable {
         case .listnewconfig(let path):
             tree.readConfig(bytes: try read(path), name: path)
             return Result(config: tree.listNewConfig(), stdout: tree.standardOutput, stderr: tree.standardError)
+        case .helpnewconfig(let path):
+            tree.readConfig(bytes: try read(path), name: path)
+            return Result(config: tree.helpNewConfig(), stdout: tree.standardOutput, stderr: tree.standardError)
         case .oldconfig(let path, let answers, let interactive):
             tree.readConfig(bytes: try read(path), name: path)
             let session = InteractiveConf(tree: tree, mode: .oldconfig, answers: answers, inputIsTerminal: interactive)

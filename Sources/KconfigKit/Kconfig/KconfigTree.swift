@@ -145,7 +145,8 @@ public final class KconfigTree: @unchecked Sendable {
                 tree.choicePromptRule = .outsideGroup
             }
         }
-        tree.finalize(tree.rootMenu, insideChoice: false)
+        tree.finalize(tree.rootMenu, insideChoice: false, simplifier: ExprSimplifier(
+            yes: tree.symbolYes, mod: tree.symbolMod, no: tree.symbolNo, warn: { [unowned tree] in tree.stdout($0) }))
         if tree.checkAfterParse() > 0 {
             var e = KconfigError(message: tree.standardError, file: kconfig, line: 0, raw: true)
             e.partialStdout = tree.standardOutput
@@ -169,16 +170,27 @@ public final class KconfigTree: @unchecked Sendable {
         }
     }
 
-    private func finalize(_ parent: Menu, insideChoice: Bool) {
+    /// `_menu_finalize()`: propagates dependencies down the menu tree, rewriting them as
+    /// conf does, links select and imply, creates the automatic submenus and flattens
+    /// `if` blocks. `container` holds `parent` at `index` (nil for the root).
+    private func finalize(_ parent: Menu, insideChoice: Bool, simplifier s: ExprSimplifier,
+                          container: Menu? = nil, index: Int = 0) {
         let sym = parent.symbol
         if !parent.children.isEmpty {
             for menu in parent.children {
+                var basedep = s.transform(rewriteM(menu.dep))
+                basedep = s.eliminateDups(Expr.and(parent.dep, basedep))
                 // Every entry below repeats its menu's dependency: evaluate it once per epoch.
-                let basedep = Expr.and(parent.dep, rewriteM(menu.dep)).map { Expr.cached(ExprCache($0)) }
+                if let b = basedep {
+                    let cache = ExprCache(b)
+                    cache.simplified = true
+                    basedep = .cached(cache)
+                }
                 menu.dep = basedep
                 let props: [Property] = menu.symbol.map { $0.properties } ?? (menu.prompt.map { [$0] } ?? [])
                 for prop in props where prop.menu === menu {
-                    let dep = Expr.and(basedep, rewriteM(prop.visibleExpr))
+                    var dep = s.transform(rewriteM(prop.visibleExpr))
+                    dep = s.eliminateDups(Expr.and(basedep, dep))
                     prop.visibleExpr = dep
                     if (prop.type == .select || prop.type == .imply), let es = prop.symbol, let ms = menu.symbol {
                         let term = Expr.and(.symbol(ms), dep)
@@ -190,26 +202,73 @@ public final class KconfigTree: @unchecked Sendable {
                     }
                 }
             }
-            for menu in parent.children { finalize(menu, insideChoice: sym?.isChoice ?? false) }
+            // A child may take the siblings after it as its submenu, so walk by index.
+            var i = 0
+            while i < parent.children.count {
+                finalize(parent.children[i], insideChoice: sym?.isChoice ?? false, simplifier: s,
+                         container: parent, index: i)
+                i += 1
+            }
         } else if !insideChoice, let sym {
+            if let container { autoSubmenu(parent, sym, container: container, index: index, simplifier: s) }
             sym.dirDep.expr = Expr.or(sym.dirDep.expr, parent.dep)
         }
-        // Flatten `if` blocks (menus without a prompt text) into their parent.
-        var flattened = [Menu]()
-        for menu in parent.children {
-            flattened.append(menu)
+        // Flatten `if` blocks, and undo the automatic submenus of promptless symbols: a
+        // menu without prompt text gives its children to its parent. As in C, children
+        // moved up are examined in turn.
+        var i = 0
+        while i < parent.children.count {
+            let menu = parent.children[i]
             if !menu.children.isEmpty && menu.prompt?.text == nil {
                 for child in menu.children { child.parent = parent }
-                flattened += menu.children
+                parent.children.insert(contentsOf: menu.children, at: i + 1)
                 menu.children = []
             }
+            i += 1
         }
-        parent.children = flattened
         if let sym, !sym.warned {
             if sym.type == .unknown {
                 stderr("\(parent.file):\(parent.line):warning: config symbol defined without type\n")
             }
             sym.warned = true
+        }
+    }
+
+    /// The automatic submenu of `_menu_finalize()`: the entries right after a symbol that
+    /// depend on it nest below it, which is how oldconfig indents and orders its questions.
+    private func autoSubmenu(_ parent: Menu, _ sym: Symbol, container: Menu, index: Int, simplifier s: ExprSimplifier) {
+        // sym's own visibility, as `!= n` tests: needed only for the superset test below,
+        // so computed on first use (the C computes it up front; it has no side effects).
+        var basedepCache: Expr?? = nil
+        func basedep() -> Expr? {
+            if let b = basedepCache { return b }
+            let b = s.eliminateDups(s.transform(s.transCompareUnequalNo(parent.prompt?.visibleExpr, self)))
+            basedepCache = .some(b)
+            return b
+        }
+        var j = index + 1
+        var taken = [Menu]()
+        while j < container.children.count {
+            let menu = container.children[j]
+            var dep = menu.prompt != nil ? menu.prompt?.visibleExpr : menu.dep
+            if !s.contains(dep, sym) { break }
+            if !s.dependsOn(dep, sym) {
+                // Also a dependency when `dep` contains sym and is a superset of sym's own
+                // dependencies, e.g. `(sym || Q) && R` when sym depends on R.
+                dep = s.transCompareUnequalNo(dep, self)
+                var d = s.eliminateDups(s.transform(dep)) ?? .symbol(symbolYes)
+                var d2 = basedep() ?? .symbol(symbolYes)
+                s.eliminateEq(&d, &d2)
+                if !s.isYes(d2) { break }
+            }
+            finalize(menu, insideChoice: false, simplifier: s, container: container, index: j)
+            menu.parent = parent
+            taken.append(menu)
+            j += 1
+        }
+        if !taken.isEmpty {
+            parent.children = taken
+            container.children.removeSubrange(index + 1 ..< j)
         }
     }
 

@@ -192,7 +192,7 @@ final class Parser {
             return e
         case .symbol(let s):
             return .compare(equal ? .equal : .unequal, s, sym)
-        case .isNo, .range, .cached:
+        case .range, .cached:
             return e
         }
     }

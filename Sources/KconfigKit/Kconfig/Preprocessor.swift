@@ -219,8 +219,19 @@ final class Preprocessor {
             for p in envp { free(p) }
             posix_spawn_file_actions_destroy(&actions)
         }
+        // The probes run with SIGPIPE at its default, as under make: a probe such as
+        // powerpc's gcc-check-fpatchable-function-entry.sh pipes into `grep -q` under
+        // pipefail, and must see the same writer behaviour as conf's children do.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+        defer { posix_spawnattr_destroy(&attributes) }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/bin/sh", &actions, nil, argv, envp)
+        let rc = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
         close(pipeFDs[1])
         var output = [UInt8]()
         if rc == 0 {

@@ -1,0 +1,59 @@
+import Dispatch
+import Foundation
+import KernelKitCore
+import Synchronization
+
+/// Many modules at once: a `/lib/modules/VERSION` tree, or any files and directories,
+/// processed in parallel on every core.
+public enum ModuleTree {
+    /// The module file name endings: plain and compressed.
+    public static let suffixes = [".ko", ".ko.gz", ".ko.xz", ".ko.zst"]
+
+    public static func isModuleName(_ name: String) -> Bool {
+        suffixes.contains { name.hasSuffix($0) }
+    }
+
+    /// The files given, and every module file below the directories given, sorted within
+    /// each directory so that runs and reports are repeatable. Symbolic links to
+    /// directories are not followed (a modules tree links `build` and `source` out).
+    public static func collect(_ paths: [String]) throws(KernelKitError) -> [String] {
+        var out = [String]()
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw KernelKitError(.fileNotFound, "no such file or directory", at: SourceLocation(file: path, line: 0))
+            }
+            if !isDirectory.boolValue {
+                out.append(path)
+                continue
+            }
+            var found = [String]()
+            let base = URL(fileURLWithPath: path)
+            if let e = FileManager.default.enumerator(at: base, includingPropertiesForKeys: [.isRegularFileKey],
+                                                      options: [], errorHandler: { _, _ in true }) {
+                for case let url as URL in e where isModuleName(url.lastPathComponent) {
+                    if (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+                        found.append(url.path)
+                    }
+                }
+            }
+            out += found.sorted()
+        }
+        return out
+    }
+
+    /// Runs `body` on every path in parallel, calling `progress(done, total)` as work
+    /// completes (from worker threads), and returns the results in the order of `paths`.
+    public static func map<T: Sendable>(_ paths: [String], progress: (@Sendable (Int, Int) -> Void)? = nil,
+                                        _ body: @Sendable (String) -> T) -> [T] {
+        let results = Mutex<[T?]>(Array(repeating: nil, count: paths.count))
+        let done = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: paths.count) { i in
+            let r = body(paths[i])
+            results.withLock { $0[i] = r }
+            let n = done.add(1, ordering: .relaxed).newValue
+            progress?(n, paths.count)
+        }
+        return results.withLock { $0.map { $0! } }
+    }
+}

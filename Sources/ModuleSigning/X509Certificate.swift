@@ -1,0 +1,260 @@
+import KernelKitCore
+import SwiftASN1
+
+/// What module signing needs from an X.509 certificate, read straight from its DER so
+/// that the issuer name and serial number are copied into signatures byte for byte, as
+/// OpenSSL copies them.
+public struct X509Certificate: Sendable, Equatable {
+    public enum KeyType: String, Sendable {
+        case rsa, ecdsaP256 = "ecdsa-p256", ecdsaP384 = "ecdsa-p384", mldsa65 = "ml-dsa-65", mldsa87 = "ml-dsa-87", other
+    }
+
+    public let der: [UInt8]
+    /// The issuer Name, as encoded.
+    public let issuerDER: [UInt8]
+    /// The serial number's INTEGER contents, as encoded.
+    public let serial: [UInt8]
+    public let subjectDER: [UInt8]
+    public let subjectKeyIdentifier: [UInt8]?
+    /// The SubjectPublicKeyInfo, as encoded.
+    public let publicKeyInfo: [UInt8]
+    /// The subjectPublicKey BIT STRING's bits (for raw keys such as ML-DSA).
+    public let publicKeyBits: [UInt8]
+    public let keyType: KeyType
+    public let issuerCommonName: String?
+    public let subjectCommonName: String?
+
+    public init(der: [UInt8], file: String = "<certificate>") throws(KernelKitError) {
+        do {
+            let root = try DER.parse(der)
+            let top = try Self.children(root)
+            guard top.count == 3 else { throw ASN1Error.invalidASN1Object(reason: "Certificate is not 3 elements") }
+            var tbs = try Self.children(top[0])[...]
+            if let first = tbs.first, first.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) {
+                tbs = tbs.dropFirst()
+            }
+            let fields = Array(tbs)
+            guard fields.count >= 6, fields[0].identifier == .integer, case .primitive(let serial) = fields[0].content else {
+                throw ASN1Error.invalidASN1Object(reason: "TBSCertificate is too short")
+            }
+            self.der = der
+            self.serial = Array(serial)
+            issuerDER = Array(fields[2].encodedBytes)
+            subjectDER = Array(fields[4].encodedBytes)
+            publicKeyInfo = Array(fields[5].encodedBytes)
+            issuerCommonName = try Self.commonName(fields[2])
+            subjectCommonName = try Self.commonName(fields[4])
+            let spki = try Self.children(fields[5])
+            guard spki.count == 2, case .primitive(let bits) = spki[1].content, !bits.isEmpty else {
+                throw ASN1Error.invalidASN1Object(reason: "bad SubjectPublicKeyInfo")
+            }
+            publicKeyBits = Array(bits.dropFirst()) // the unused-bits count
+            let alg = try Self.children(spki[0])
+            let algOID = try ASN1ObjectIdentifier(derEncoded: alg[0])
+            switch algOID {
+            case OID.rsaEncryption: keyType = .rsa
+            case OID.ecPublicKey:
+                let curve = alg.count > 1 ? try? ASN1ObjectIdentifier(derEncoded: alg[1]) : nil
+                keyType = curve == OID.secp384r1 ? .ecdsaP384 : curve == OID.prime256v1 ? .ecdsaP256 : .other
+            case OID.mldsa65: keyType = .mldsa65
+            case OID.mldsa87: keyType = .mldsa87
+            default: keyType = .other
+            }
+            var skid: [UInt8]? = nil
+            for field in fields.dropFirst(6)
+            where field.identifier == ASN1Identifier(tagWithNumber: 3, tagClass: .contextSpecific) {
+                for ext in try Self.children(try Self.children(field)[0]) {
+                    let parts = try Self.children(ext)
+                    guard try ASN1ObjectIdentifier(derEncoded: parts[0]) == OID.subjectKeyIdentifier,
+                          case .primitive(let value) = parts[parts.count - 1].content else { continue }
+                    let inner = try DER.parse(Array(value))
+                    if case .primitive(let id) = inner.content { skid = Array(id) }
+                }
+            }
+            subjectKeyIdentifier = skid
+        } catch let e as KernelKitError {
+            throw e
+        } catch {
+            throw failure(.badCertificate, "not an X.509 certificate: \(error)", file)
+        }
+    }
+
+    static func children(_ node: ASN1Node) throws -> [ASN1Node] {
+        guard case .constructed(let c) = node.content else {
+            throw ASN1Error.invalidASN1Object(reason: "expected a constructed node")
+        }
+        return Array(c)
+    }
+
+    /// The first commonName in a Name's DER.
+    static func commonName(der: [UInt8]) throws -> String? {
+        try commonName(try DER.parse(der))
+    }
+
+    /// The first commonName in a Name, as text.
+    private static func commonName(_ name: ASN1Node) throws -> String? {
+        for rdn in try children(name) {
+            for atv in try children(rdn) {
+                let parts = try children(atv)
+                guard parts.count == 2, try ASN1ObjectIdentifier(derEncoded: parts[0]) == OID.commonName,
+                      case .primitive(let value) = parts[1].content else { continue }
+                return String(decoding: value, as: UTF8.self)
+            }
+        }
+        return nil
+    }
+
+    /// Every certificate in a file: PEM blocks, or DER certificates one after another
+    /// (a single `signing_key.x509`, or a kernel's concatenated certificate list).
+    public static func load(_ bytes: [UInt8], file: String) throws(KernelKitError) -> [X509Certificate] {
+        let blocks = PEM.blocks(bytes)
+        if !blocks.isEmpty {
+            let certs = blocks.filter { $0.label == "CERTIFICATE" || $0.label == "X509 CERTIFICATE" }
+            if certs.isEmpty { throw failure(.badCertificate, "the PEM file holds no CERTIFICATE block", file) }
+            var out = [X509Certificate]()
+            for c in certs { out.append(try X509Certificate(der: c.der, file: file)) }
+            return out
+        }
+        var out = [X509Certificate]()
+        var i = 0
+        while i < bytes.count {
+            guard let length = derLength(bytes, at: i) else { break }
+            out.append(try X509Certificate(der: Array(bytes[i..<(i + length)]), file: file))
+            i += length
+        }
+        if out.isEmpty || i != bytes.count {
+            throw failure(.badCertificate, "neither PEM nor DER X.509 certificates", file)
+        }
+        return out
+    }
+
+    /// The total length of the DER SEQUENCE starting at `i`, when it fits in `bytes`.
+    static func derLength(_ bytes: [UInt8], at i: Int) -> Int? {
+        guard i + 2 <= bytes.count, bytes[i] == 0x30 else { return nil }
+        let first = Int(bytes[i + 1])
+        if first < 0x80 { return i + 2 + first <= bytes.count ? 2 + first : nil }
+        let n = first & 0x7f
+        guard n >= 1, n <= 4, i + 2 + n <= bytes.count else { return nil }
+        var len = 0
+        for k in 0..<n { len = len << 8 | Int(bytes[i + 2 + k]) }
+        let total = 2 + n + len
+        return i + total <= bytes.count ? total : nil
+    }
+}
+
+/// The object identifiers module signing uses.
+enum OID {
+    static let rsaEncryption: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 1, 1]
+    static let ecPublicKey: ASN1ObjectIdentifier = [1, 2, 840, 10045, 2, 1]
+    static let secp384r1: ASN1ObjectIdentifier = [1, 3, 132, 0, 34]
+    static let prime256v1: ASN1ObjectIdentifier = [1, 2, 840, 10045, 3, 1, 7]
+    static let mldsa65: ASN1ObjectIdentifier = [2, 16, 840, 1, 101, 3, 4, 3, 18]
+    static let mldsa87: ASN1ObjectIdentifier = [2, 16, 840, 1, 101, 3, 4, 3, 19]
+    static let commonName: ASN1ObjectIdentifier = [2, 5, 4, 3]
+    static let subjectKeyIdentifier: ASN1ObjectIdentifier = [2, 5, 29, 14]
+    static let signedData: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 7, 2]
+    static let data: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 7, 1]
+    static let ecdsaWithSHA256: ASN1ObjectIdentifier = [1, 2, 840, 10045, 4, 3, 2]
+    static let ecdsaWithSHA384: ASN1ObjectIdentifier = [1, 2, 840, 10045, 4, 3, 3]
+    static let ecdsaWithSHA512: ASN1ObjectIdentifier = [1, 2, 840, 10045, 4, 3, 4]
+    static let ecdsaWithSHA1: ASN1ObjectIdentifier = [1, 2, 840, 10045, 4, 1]
+}
+
+/// PEM blocks (RFC 7468), with their headers for legacy encrypted keys.
+enum PEM {
+    struct Block {
+        var label: String
+        var headers: [String: String]
+        var der: [UInt8]
+    }
+
+    static func blocks(_ bytes: [UInt8]) -> [Block] {
+        let text = String(decoding: bytes, as: UTF8.self)
+        var out = [Block]()
+        var label: String? = nil
+        var headers = [String: String]()
+        var body = ""
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            let line = raw.trimmingCharacters(in: " \t\r")
+            if line.hasPrefix("-----BEGIN "), line.hasSuffix("-----") {
+                label = String(line.dropFirst(11).dropLast(5))
+                headers = [:]
+                body = ""
+            } else if line.hasPrefix("-----END "), let l = label {
+                if let der = base64Decode(body) { out.append(Block(label: l, headers: headers, der: der)) }
+                label = nil
+            } else if label != nil {
+                if let colon = line.firstIndex(of: ":") {
+                    headers[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: " ")
+                } else {
+                    body += line
+                }
+            }
+        }
+        return out
+    }
+
+    static func encode(_ der: [UInt8], label: String) -> String {
+        let b64 = base64Encode(der)
+        var out = "-----BEGIN \(label)-----\n"
+        var i = b64.startIndex
+        while i < b64.endIndex {
+            let j = b64.index(i, offsetBy: 64, limitedBy: b64.endIndex) ?? b64.endIndex
+            out += b64[i..<j] + "\n"
+            i = j
+        }
+        return out + "-----END \(label)-----\n"
+    }
+
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    static func base64Encode(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i + 3 <= bytes.count {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+            for s in [18, 12, 6, 0] { out.append(alphabet[Int((n >> UInt32(s)) & 63)]) }
+            i += 3
+        }
+        let rest = bytes.count - i
+        if rest > 0 {
+            let n = UInt32(bytes[i]) << 16 | (rest == 2 ? UInt32(bytes[i + 1]) << 8 : 0)
+            out.append(alphabet[Int((n >> 18) & 63)])
+            out.append(alphabet[Int((n >> 12) & 63)])
+            out.append(rest == 2 ? alphabet[Int((n >> 6) & 63)] : UInt8(ascii: "="))
+            out.append(UInt8(ascii: "="))
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func base64Decode(_ text: String) -> [UInt8]? {
+        var table = [Int8](repeating: -1, count: 256)
+        for (i, c) in alphabet.enumerated() { table[Int(c)] = Int8(i) }
+        var out = [UInt8]()
+        var acc: UInt32 = 0, bits = 0
+        for c in text.utf8 {
+            if c == UInt8(ascii: "=") { break }
+            if c == 32 || c == 9 { continue }
+            let v = table[Int(c)]
+            if v < 0 { return nil }
+            acc = acc << 6 | UInt32(v)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8((acc >> UInt32(bits)) & 0xff))
+            }
+        }
+        return out
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        let chars = Set(set)
+        var s = Substring(self)
+        while let f = s.first, chars.contains(f) { s = s.dropFirst() }
+        while let l = s.last, chars.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,370 @@
+import ArgumentParser
+import Foundation
+import KconfigKit
+import KernelKitCore
+import ModuleSigning
+
+struct ModsignCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "modsign",
+        abstract: "Sign, verify, inspect and strip kernel module signatures, byte-identical to sign-file.",
+        discussion: """
+        Modules may be plain (.ko) or compressed (.ko.gz, .ko.xz, .ko.zst): the signature
+        lies inside the compressed payload, and files are written back in their own
+        compression. Every write is atomic (a temporary file, then a rename).
+
+        Examples:
+          kernelkit modsign keygen --out certs/
+          kernelkit modsign sign --key certs/signing_key.pem --cert certs/signing_key.x509 /lib/modules/6.18.0
+          kernelkit modsign verify --keyring /boot/vmlinuz-6.18.0 /lib/modules/6.18.0
+          kernelkit modsign info --format modinfo hv_netvsc.ko.xz
+          kernelkit modsign sign-file sha512 signing_key.pem signing_key.x509 hv_vmbus.ko
+        """,
+        subcommands: [ModsignKeygenCommand.self, ModsignSignCommand.self, ModsignSignFileCommand.self,
+                      ModsignVerifyCommand.self, ModsignExtractCertsCommand.self, ModsignInfoCommand.self,
+                      ModsignStripCommand.self, ModsignCheckConfigCommand.self]
+    )
+}
+
+extension HashAlgorithm: ExpressibleByArgument {}
+extension GeneratedKey.Algorithm: ExpressibleByArgument {}
+
+/// Loading the key pair the sign commands take.
+enum SigningMaterial {
+    static func signer(key: String, cert: String, hash: HashAlgorithm, useKeyID: Bool) throws -> ModuleSigner {
+        let pin = ProcessInfo.processInfo.environment["KBUILD_SIGN_PIN"]
+        let signingKey = try SigningKey.load(try InputFile.readBytes(key), file: key, passphrase: pin)
+        let certs = try X509Certificate.load(try InputFile.readBytes(cert), file: cert)
+        return try ModuleSigner(key: signingKey, certificate: certs[0], hash: hash, useKeyID: useKeyID, certificateFile: cert)
+    }
+}
+
+/// A one-line progress display on standard error, only when it is a terminal.
+final class Progress: @unchecked Sendable {
+    private let label: String
+    private let enabled = isatty(2) == 1
+    private let lock = NSLock()
+    private var last = 0
+
+    init(_ label: String) { self.label = label }
+
+    func update(_ done: Int, _ total: Int) {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        // Redraw at most every 1% (and at the end), so printing never dominates.
+        let step = max(1, total / 100)
+        guard done == total || done - last >= step else { return }
+        last = done
+        let width = 30
+        let filled = total == 0 ? width : done * width / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        FileHandle.standardError.write("\r\(label) [\(bar)] \(done)/\(total)".data(using: .utf8)!)
+        if done == total { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+    }
+}
+
+struct ModsignKeygenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen",
+        abstract: "Make a module signing key and certificate, as the kernel build does.",
+        discussion: """
+        Writes DIR/signing_key.pem (the private key, then the certificate; mode 0600) and
+        DIR/signing_key.x509 (the certificate in DER), with the profile of the kernel's
+        certs/default_x509.genkey: CA:FALSE (critical), keyUsage digitalSignature,
+        subject and authority key ids, signed with SHA-512. Existing files are never
+        overwritten.
+
+        Example:
+          kernelkit modsign keygen --out certs/ --algo ecdsa-p384 --cn "Azure kernel signing key"
+        """
+    )
+    @Option(help: "The directory to write signing_key.pem and signing_key.x509 into.") var out: String
+    @Option(help: "rsa4096 or ecdsa-p384.") var algo: GeneratedKey.Algorithm = .rsa4096
+    @Option(help: "The certificate's common name.") var cn: String = GeneratedKey.defaultCommonName
+
+    func run() throws {
+        try Terminal.run {
+            let key = try GeneratedKey(algorithm: algo, commonName: cn)
+            let paths = try key.write(to: out)
+            Terminal.write("wrote \(paths.pem) (private key and certificate, mode 0600)\nwrote \(paths.x509) (certificate, DER)\n")
+        }
+    }
+}
+
+struct ModsignSignCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sign",
+        abstract: "Sign modules in place, in parallel: files, directories, a whole /lib/modules tree.",
+        discussion: """
+        Each module's old signatures are replaced. The signature is what sign-file makes
+        with the same key, certificate and hash, byte for byte. Writes are atomic, so an
+        interrupted run leaves every module either as it was or fully signed.
+
+        Example:
+          kernelkit modsign sign --key signing_key.pem --cert signing_key.x509 --hash sha512 /lib/modules/6.18.0
+        """
+    )
+    @Option(help: "The private key (PEM; KBUILD_SIGN_PIN decrypts an encrypted one).") var key: String
+    @Option(help: "The certificate (DER or PEM) the signatures name.") var cert: String
+    @Option(help: "sha256, sha384 or sha512 (sha1 and sha224 only when named).") var hash: HashAlgorithm = .sha512
+    @Flag(name: .customShort("k"), help: "Name the signer by subject key id instead of issuer and serial.") var keyID = false
+    @Argument(help: "Module files and directories.") var paths: [String]
+
+    func run() throws {
+        try Terminal.run {
+            let signer = try SigningMaterial.signer(key: key, cert: cert, hash: hash, useKeyID: keyID)
+            let files = try ModuleTree.collect(paths)
+            let progress = Progress("signing")
+            let start = DispatchTime.now()
+            let errors = ModuleTree.map(files, progress: { progress.update($0, $1) }) { path -> String? in
+                do {
+                    try signer.sign(try ModuleFile.read(path)).write()
+                    return nil
+                } catch {
+                    return "kernelkit: \(error)"
+                }
+            }.compactMap { $0 }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+            for e in errors { Terminal.error(e) }
+            Terminal.error("signed \(files.count - errors.count) of \(files.count) modules with \(hash.rawValue) in \(String(format: "%.2f", seconds)) s")
+            if !errors.isEmpty { throw ExitCode(2) }
+        }
+    }
+}
+
+struct ModsignSignFileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sign-file",
+        abstract: "A drop-in for the kernel's scripts/sign-file: the same arguments, the same bytes.",
+        discussion: """
+        Usage as sign-file's:
+          kernelkit modsign sign-file [-dpk] HASH KEY X509 MODULE [DEST]
+          kernelkit modsign sign-file -s RAWSIG HASH X509 MODULE [DEST]
+        -d writes only MODULE.p7s (the detached PKCS#7); -p writes it as well; -k names the
+        signer by subject key id; -s appends a signature made elsewhere. Without DEST the
+        module is signed in place. KBUILD_SIGN_PIN is the pass phrase of an encrypted key.
+        Unlike sign-file, a signed module's old signature is replaced rather than kept
+        under the new one, and compressed modules are handled.
+        """
+    )
+    @Flag(name: .customShort("d"), help: "Only write MODULE.p7s.") var detachedOnly = false
+    @Flag(name: .customShort("p"), help: "Also write MODULE.p7s.") var saveSignature = false
+    @Flag(name: .customShort("k"), help: "Name the signer by subject key id.") var keyID = false
+    @Flag(name: .customShort("s"), help: "The first argument is a raw PKCS#7 signature to append.") var rawSignature = false
+    @Argument(help: "HASH KEY X509 MODULE [DEST], or with -s: RAWSIG HASH X509 MODULE [DEST].") var arguments: [String]
+
+    func run() throws {
+        try Terminal.run {
+            guard (4...5).contains(arguments.count) else {
+                throw KernelKitError(.usage, "usage: sign-file [-dpk] <hash algo> <key> <x509> <module> [<dest>]")
+            }
+            let hashName = rawSignature ? arguments[1] : arguments[0]
+            guard let hash = HashAlgorithm(rawValue: hashName) else {
+                throw KernelKitError(.usage, "unknown hash algorithm '\(hashName)' (sha1, sha224, sha256, sha384, sha512)")
+            }
+            let x509 = arguments[2], modulePath = arguments[3]
+            let dest = arguments.count == 5 ? arguments[4] : modulePath
+            let module = try ModuleFile.read(modulePath)
+            let content = try module.unsignedContent()
+            let p7: [UInt8]
+            if rawSignature {
+                p7 = try InputFile.readBytes(arguments[0])
+            } else {
+                let signer = try SigningMaterial.signer(key: arguments[1], cert: x509, hash: hash, useKeyID: keyID)
+                _ = try ModuleInfo(elf: content, file: modulePath)
+                p7 = try signer.signature(for: content)
+                if saveSignature || detachedOnly {
+                    try AtomicFile.write(p7, to: modulePath + ".p7s")
+                }
+                if detachedOnly { return }
+            }
+            var signed = ModuleFile(path: modulePath, bytes: Array(content), compression: module.compression)
+            signed.bytes += p7 + SignatureTrailer.info(signatureLength: p7.count) + SignatureTrailer.magic
+            try signed.write(to: dest)
+        }
+    }
+}
+
+struct ModsignVerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify module signatures against certificates or a kernel image's built-in keyring.",
+        discussion: """
+        Each module gets a verdict: valid, bad-signature, unknown-key, unsigned or
+        malformed-trailer, with its signer, key id and hash. The exit status is 0 only when
+        every module is valid.
+
+        Examples:
+          kernelkit modsign verify --keyring /boot/vmlinuz-$(uname -r) /lib/modules/$(uname -r)
+          kernelkit modsign verify --cert signing_key.x509 --format json hv_vmbus.ko
+        """
+    )
+    @Option(help: "A trusted certificate file (DER, PEM or a bundle); repeatable.") var cert: [String] = []
+    @Option(help: "A kernel image (vmlinuz, bzImage, Image.gz, vmlinux) whose built-in certificates to trust.") var keyring: String?
+    @Option(help: "text or json.") var format: String = "text"
+    @Flag(help: "In text, list valid modules too (by default only the others).") var all = false
+    @Argument(help: "Module files and directories.") var paths: [String]
+
+    func run() throws {
+        var failed = false
+        try Terminal.run { failed = try verifyAll() }
+        if failed { throw ExitCode(1) }
+    }
+
+    /// Prints the report; true when some module is not valid.
+    private func verifyAll() throws -> Bool {
+            guard keyring != nil || !cert.isEmpty else {
+                throw KernelKitError(.usage, "give --cert FILE (repeatable) or --keyring IMAGE")
+            }
+            guard format == "text" || format == "json" else { throw KernelKitError(.usage, "--format is text or json") }
+            var certs = [X509Certificate]()
+            for c in cert { certs += try X509Certificate.load(try InputFile.readBytes(c), file: c) }
+            if let keyring { certs += try KernelImage.certificates(imageFile: keyring) }
+            let ring = Keyring(certs)
+            let files = try ModuleTree.collect(paths)
+            let progress = Progress("verifying")
+            let report: (@Sendable (Int, Int) -> Void)? = format == "text" ? { @Sendable in progress.update($0, $1) } : nil
+            let results: [Verification] = ModuleTree.map(files, progress: report) { ring.verify(file: $0) }
+            let failed = results.contains { $0.verdict != .valid }
+            if format == "json" {
+                var counts = [String: Int]()
+                for r in results { counts[r.verdict.rawValue, default: 0] += 1 }
+                let summary = JSONValue.object(counts.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int($0.value)) })
+                let doc = JSONValue.object([("schema", "kernelkit.modsign-verify/1"), ("summary", summary),
+                                            ("modules", .array(results.map(\.json)))])
+                Terminal.write(doc.serialized() + "\n")
+                return failed
+            }
+            Terminal.write(results.filter { all || $0.verdict != .valid }.map { $0.text + "\n" }.joined())
+            let valid = results.filter { $0.verdict == .valid }.count
+            Terminal.write("\(valid) of \(results.count) modules valid against \(certs.count) certificate(s)\n")
+            return failed
+    }
+}
+
+struct ModsignExtractCertsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "extract-certs",
+        abstract: "Extract the X.509 certificates built into a kernel image (its module signing keyring).",
+        discussion: """
+        Takes a vmlinuz/bzImage (payload compressed with gzip, xz, zstd, lz4, lzma or bzip2),
+        an arm64 Image.gz or EFI zboot image, or a vmlinux, and writes each certificate as
+        DIR/cert-N.der.
+
+        Example:
+          kernelkit modsign extract-certs /boot/vmlinuz-6.18.0 -o certs/
+        """
+    )
+    @Argument(help: "The kernel image.") var image: String
+    @Option(name: .shortAndLong, help: "The directory to write cert-N.der files into.") var output: String
+
+    func run() throws {
+        try Terminal.run {
+            let certs = try KernelImage.certificates(imageFile: image)
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            for (i, c) in certs.enumerated() {
+                let path = "\(output)/cert-\(i + 1).der"
+                try AtomicFile.write(c.der, to: path)
+                var line = "\(path): \(c.subjectCommonName ?? "(no CN)") [\(c.keyType.rawValue)]"
+                if let skid = c.subjectKeyIdentifier { line += " skid=\(hexColon(skid))" }
+                Terminal.write(line + "\n")
+            }
+        }
+    }
+}
+
+struct ModsignInfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Print a module's signature fields, as modinfo does.",
+        discussion: """
+        --format modinfo prints sig_id, signer, sig_key, sig_hashalgo and signature exactly
+        as kmod's modinfo prints them; --format json gives the same fields (schema in
+        docs/modsign.md). An unsigned module prints nothing (json: "signature": null).
+
+        Example:
+          kernelkit modsign info --format json /lib/modules/$(uname -r)/kernel/drivers/hv/hv_vmbus.ko.xz
+        """
+    )
+    @Option(help: "modinfo or json.") var format: String = "modinfo"
+    @Argument(help: "Module files.") var modules: [String]
+
+    func run() throws {
+        try Terminal.run {
+            guard format == "modinfo" || format == "json" else { throw KernelKitError(.usage, "--format is modinfo or json") }
+            var items = [JSONValue]()
+            for path in modules {
+                let module = try ModuleFile.read(path)
+                let info = try SignatureInfo(module: module)
+                if format == "modinfo" {
+                    if modules.count > 1 { Terminal.write("filename:       \(path)\n") }
+                    Terminal.write(info?.modinfoText ?? "")
+                } else {
+                    items.append(.object([("path", .string(path)), ("compression", .string(module.compression.rawValue)),
+                                          ("signature", info?.json ?? .null)]))
+                }
+            }
+            if format == "json" {
+                Terminal.write(JSONValue.object([("schema", "kernelkit.modsign-info/1"), ("modules", .array(items))]).serialized() + "\n")
+            }
+        }
+    }
+}
+
+struct ModsignStripCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "strip",
+        abstract: "Remove every appended signature, restoring the exact unsigned module.",
+        discussion: """
+        In place and atomically, or to -o OUT for a single module.
+
+        Example:
+          kernelkit modsign strip hv_vmbus.ko.zst
+        """
+    )
+    @Option(name: .shortAndLong, help: "Write the stripped module here (one module only).") var output: String?
+    @Argument(help: "Module files.") var modules: [String]
+
+    func run() throws {
+        try Terminal.run {
+            if output != nil && modules.count != 1 { throw KernelKitError(.usage, "-o takes exactly one module") }
+            for path in modules {
+                try ModuleFile.read(path).stripped().write(to: output)
+            }
+        }
+    }
+}
+
+struct ModsignCheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Check a signing key and hash against a kernel .config's module signing settings.",
+        discussion: """
+        The hash must be CONFIG_MODULE_SIG_HASH and the key the type that
+        MODULE_SIG_KEY_TYPE_RSA/ECDSA selects; MODULE_SIG_FORCE and MODULE_SIG_ALL are
+        reported. Exits 1 when something does not match.
+
+        Example:
+          kernelkit modsign check-config --config /boot/config-6.18.0 --cert signing_key.x509 --hash sha512
+        """
+    )
+    @Option(help: "The kernel .config.") var config: String
+    @Option(help: "The signing certificate.") var cert: String?
+    @Option(help: "The digest you sign with.") var hash: HashAlgorithm?
+
+    func run() throws {
+        var failed = false
+        try Terminal.run {
+            let file = try ConfigFile(contentsOf: config)
+            let keyType = try cert.map { try X509Certificate.load(try InputFile.readBytes($0), file: $0)[0].keyType }
+            let check = SigningPolicyCheck(config: file, hash: hash, keyType: keyType)
+            for f in check.findings {
+                let place = f.location.map { "\($0): " } ?? "\(config): "
+                Terminal.write("\(place)\(f.ok ? "ok" : "MISMATCH") \(f.option): \(f.message)\n")
+            }
+            failed = !check.passed
+        }
+        if failed { throw ExitCode(1) }
+    }
+}
