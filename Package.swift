@@ -7,7 +7,11 @@
 //                  the Kconfig language and conf-identical resolution
 //   ModuleSigning  module files (ELF, trailer, compression), sign-file-identical PKCS#7, keys,
 //                  certificates and the keyring inside kernel images
-//   CLibElf, CCompression  C bridges to system libraries (libelf; zlib, xz, zstd, lz4, bzip2)
+//   HardeningKit   hardening policies (TOML baselines, Azure Linux's JSON), checks of kconfig,
+//                  command line and sysctl, waivers, reports (text, JSON, SARIF, JUnit), fix-ups
+//   KernelProbes   libbpf runtime, block I/O probes (biolatency, bitesize, biosnoop), histograms
+//   CLibElf, CCompression, CLibBPF, CBPFProbes  C bridges and the probes' shared structs
+//   BPFCompilerPlugin, bpf-embed  the build tool that compiles .bpf.c and embeds the objects to system libraries (libelf; zlib, xz, zstd, lz4, bzip2)
 //   kernelkit      the command-line tool (argument parsing and printing only)
 import PackageDescription
 
@@ -27,8 +31,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
     ],
     targets: [
-        .target(name: "KernelKitCore"),
+        .target(name: "KernelKitCore", dependencies: ["CCompression"]),
         .target(name: "KconfigKit", dependencies: ["KernelKitCore"]),
+        // kconfigs/ data the binary needs at run time (baselines, 6.18 fragments), generated
+        // into Swift by scripts/embed-kconfigs.py so that a copied binary is self-contained.
+        .target(name: "KernelKitData"),
+        .target(name: "HardeningKit", dependencies: ["KernelKitCore", "KconfigKit", "KernelKitData"]),
         .systemLibrary(name: "CLibElf", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
         .systemLibrary(name: "CCompression",
                        providers: [.apt(["zlib1g-dev", "liblzma-dev", "libzstd-dev", "liblz4-dev", "libbz2-dev"])]),
@@ -42,10 +50,24 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
             ]
         ),
+        // eBPF probes: the BPF programs (KernelProbes/BPF/*.bpf.c) are compiled by the
+        // BPFCompilerPlugin with the toolchain's clang and embedded as Swift; CBPFProbes
+        // holds the structs both sides share; CLibBPF bridges libbpf.
+        .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+        .target(name: "CBPFProbes", dependencies: ["CLibBPF"]),
+        .executableTarget(name: "bpf-embed"),
+        .plugin(name: "BPFCompilerPlugin", capability: .buildTool(), dependencies: ["bpf-embed"],
+                path: "Sources/BPFCompilerPlugin"),
+        .target(
+            name: "KernelProbes",
+            dependencies: ["KernelKitCore", "CLibBPF", "CBPFProbes"],
+            exclude: ["BPF"],
+            plugins: ["BPFCompilerPlugin"]
+        ),
         .executableTarget(
             name: "kernelkit",
             dependencies: [
-                "KernelKitCore", "KconfigKit", "ModuleSigning",
+                "KernelKitCore", "KconfigKit", "ModuleSigning", "HardeningKit", "KernelKitData", "KernelProbes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -64,6 +86,14 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: []
+        ),
+        .testTarget(
+            name: "HardeningKitTests",
+            dependencies: ["HardeningKit", "KconfigKit", "KernelKitCore", "KernelKitData", "TestSupport"]
+        ),
+        .testTarget(
+            name: "KernelProbesTests",
+            dependencies: ["KernelProbes", "KernelKitCore", "TestSupport"]
         ),
         .testTarget(
             name: "ModuleSigningTests",

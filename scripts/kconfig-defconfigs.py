@@ -24,7 +24,7 @@ import threading
 # A fixed sample across architectures, for CI.
 SAMPLE = [
     ("x86", "x86_64_defconfig"), ("x86", "i386_defconfig"), ("arm64", "defconfig"),
-    ("arm", "multi_v7_defconfig"), ("riscv", "defconfig"), ("powerpc", "ppc64_defconfig"),
+    ("arm", "multi_v7_defconfig"), ("riscv", "defconfig"), ("powerpc", "pmac32_defconfig"),
     ("s390", "defconfig"), ("mips", "malta_defconfig"), ("loongarch", "loongson3_defconfig"),
     ("sparc", "sparc64_defconfig"),
 ]

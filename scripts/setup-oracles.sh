@@ -14,7 +14,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 oracles="${KERNELKIT_ORACLES:-$root/.build/oracles}"
 
 packages=(linux-source-6.12 linux-config-6.12 python3 xz-utils dash make gcc flex bison
-  pkg-config libelf-dev zlib1g-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev libssl-dev openssl kmod zstd)
+  pkg-config libelf-dev zlib1g-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev libssl-dev openssl kmod zstd dwarves
+  libbpf-dev bpftrace bpftool fio)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -94,6 +95,8 @@ fi
 for t in "$oracles/linux-6.12-tree" "$oracles/linux-7.2-tree"; do
   rm -rf "$t/.config" "$t/.config.old" "$t/include/config" "$t/include/generated"
 done
+# Python consumers of our reports: a SARIF 2.1.0 schema validator and a JUnit parser.
+python3 -c "import jsonschema, junitparser" 2>/dev/null || python3 -m pip install --quiet jsonschema junitparser
 # The kernel's sign-file, built against the system's OpenSSL as the kernel build does.
 if [ ! -x "$oracles/sign-file" ]; then
   gcc -O2 -o "$oracles/sign-file" "$oracles/linux-6.12-tree/scripts/sign-file.c" \

@@ -84,19 +84,143 @@ public indirect enum JSONValue: Hashable, Sendable, ExpressibleByStringLiteral, 
 
     private static func writeString(_ s: String, to out: inout String) {
         out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+        // Copy runs of bytes that need no escape in one append: most strings have none.
+        var s = s
+        s.withUTF8 { bytes in
+            var runStart = 0
+            for (i, b) in bytes.enumerated() where b == 0x22 || b == 0x5C || b < 0x20 {
+                if runStart < i { out += String(decoding: UnsafeBufferPointer(rebasing: bytes[runStart..<i]), as: UTF8.self) }
+                switch b {
+                case 0x22: out += "\\\""
+                case 0x5C: out += "\\\\"
+                case 0x0A: out += "\\n"
+                case 0x0D: out += "\\r"
+                case 0x09: out += "\\t"
+                default:
+                    let hex = String(b, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                }
+                runStart = i + 1
             }
+            if runStart < bytes.count { out += String(decoding: UnsafeBufferPointer(rebasing: bytes[runStart...]), as: UTF8.self) }
         }
         out += "\""
+    }
+}
+
+extension JSONValue {
+    /// Parses JSON text (RFC 8259); errors name the line and column.
+    public static func parse(_ bytes: [UInt8], file: String) throws(KernelKitError) -> JSONValue {
+        var p = JSONReader(b: bytes, file: file)
+        p.skip()
+        let v = try p.value()
+        p.skip()
+        if p.i < bytes.count { throw p.error("unexpected data after the JSON value") }
+        return v
+    }
+}
+
+private struct JSONReader {
+    let b: [UInt8]
+    let file: String
+    var i = 0
+
+    func error(_ message: String) -> KernelKitError {
+        var line = 1, col = 1
+        for k in 0..<min(i, b.count) { if b[k] == 0x0A { line += 1; col = 1 } else { col += 1 } }
+        return KernelKitError(.malformedLine, message, at: SourceLocation(file: file, line: line, column: col))
+    }
+
+    mutating func skip() { while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 } }
+
+    mutating func literal(_ word: String, _ v: JSONValue) throws(KernelKitError) -> JSONValue {
+        let w = Array(word.utf8)
+        guard i + w.count <= b.count, b[i..<(i + w.count)].elementsEqual(w) else { throw error("invalid JSON value") }
+        i += w.count
+        return v
+    }
+
+    mutating func value() throws(KernelKitError) -> JSONValue {
+        guard i < b.count else { throw error("unexpected end of JSON") }
+        switch b[i] {
+        case UInt8(ascii: "{"):
+            i += 1
+            var members = [(String, JSONValue)]()
+            skip()
+            if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            while true {
+                skip()
+                guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+                let k = try string()
+                skip()
+                guard i < b.count, b[i] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                i += 1
+                skip()
+                members.append((k, try value()))
+                skip()
+                if i < b.count, b[i] == UInt8(ascii: ",") { i += 1; continue }
+                guard i < b.count, b[i] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
+                i += 1
+                return .object(members)
+            }
+        case UInt8(ascii: "["):
+            i += 1
+            var items = [JSONValue]()
+            skip()
+            if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+            while true {
+                skip()
+                items.append(try value())
+                skip()
+                if i < b.count, b[i] == UInt8(ascii: ",") { i += 1; continue }
+                guard i < b.count, b[i] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
+                i += 1
+                return .array(items)
+            }
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): return try literal("true", .bool(true))
+        case UInt8(ascii: "f"): return try literal("false", .bool(false))
+        case UInt8(ascii: "n"): return try literal("null", .null)
+        default:
+            let start = i
+            while i < b.count, "+-0123456789.eE".utf8.contains(b[i]) { i += 1 }
+            let text = String(decoding: b[start..<i], as: UTF8.self)
+            if let n = Int(text) { return .int(n) }
+            if let d = Double(text) { return .double(d) }
+            i = start
+            throw error("invalid JSON value")
+        }
+    }
+
+    mutating func string() throws(KernelKitError) -> String {
+        i += 1
+        var out = [UInt8]()
+        while i < b.count {
+            let c = b[i]
+            if c == UInt8(ascii: "\"") { i += 1; return String(decoding: out, as: UTF8.self) }
+            if c == UInt8(ascii: "\\") {
+                i += 1
+                guard i < b.count else { break }
+                switch b[i] {
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "u"):
+                    guard i + 4 < b.count, let v = UInt32(String(decoding: b[(i + 1)...(i + 4)], as: UTF8.self), radix: 16) else {
+                        throw error("invalid \\u escape")
+                    }
+                    out += Array(String(UnicodeScalar(v).map(Character.init) ?? "\u{FFFD}").utf8)
+                    i += 4
+                default: out.append(b[i])
+                }
+                i += 1
+                continue
+            }
+            out.append(c)
+            i += 1
+        }
+        throw error("unterminated string")
     }
 }

@@ -50,6 +50,8 @@ public struct KernelKitError: Error, Sendable, CustomStringConvertible {
         public static let writeFailed = Code("write-failed")
         /// Command-line usage that cannot be carried out.
         public static let usage = Code("usage")
+        /// A compressed file or kernel image cannot be decompressed (or compressed).
+        public static let compression = Code("compression")
         /// merge_config.sh's strict mode (`-s`) found a redefinition.
         public static let strictRedefinition = Code("strict-redefinition")
     }

@@ -19,8 +19,6 @@ extension KernelKitError.Code {
     public static let unsupportedHash = KernelKitError.Code("unsupported-hash")
     /// A file that must be changed in place is read-only.
     public static let readOnly = KernelKitError.Code("read-only")
-    /// A compressed file cannot be decompressed (or compressed).
-    public static let compression = KernelKitError.Code("compression")
     /// A file that must not be overwritten exists.
     public static let fileExists = KernelKitError.Code("file-exists")
     /// A kernel image holds no certificates, or its payload cannot be found.

@@ -16,7 +16,7 @@ struct ConfigCommand: ParsableCommand {
         """,
         subcommands: [ConfigDiffCommand.self, ConfigMergeCommand.self, ConfigResolveCommand.self,
                       ConfigSavedefconfigCommand.self, ConfigListnewconfigCommand.self, ConfigHelpnewconfigCommand.self,
-                      ConfigOldconfigCommand.self, ConfigWhyCommand.self, ConfigShowCommand.self]
+                      ConfigOldconfigCommand.self, ConfigWhyCommand.self, ConfigShowCommand.self, ConfigBuildCommand.self]
     )
 }
 

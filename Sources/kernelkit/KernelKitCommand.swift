@@ -20,7 +20,7 @@ struct KernelKitCommand: ParsableCommand {
         Each subcommand has its own --help with examples; docs/ has a page per command.
         """,
         version: KernelKitVersion.string,
-        subcommands: [ConfigCommand.self, ModsignCommand.self]
+        subcommands: [AuditCommand.self, ConfigCommand.self, HardenCommand.self, ModsignCommand.self, ProbeCommand.self]
     )
 }
 

@@ -233,7 +233,7 @@ struct ModsignVerifyCommand: ParsableCommand {
                 let summary = JSONValue.object(counts.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int($0.value)) })
                 let doc = JSONValue.object([("schema", "kernelkit.modsign-verify/1"), ("summary", summary),
                                             ("modules", .array(results.map(\.json)))])
-                Terminal.write(doc.serialized() + "\n")
+                Terminal.write(doc.serialized())
                 return failed
             }
             Terminal.write(results.filter { all || $0.verdict != .valid }.map { $0.text + "\n" }.joined())
@@ -306,7 +306,7 @@ struct ModsignInfoCommand: ParsableCommand {
                 }
             }
             if format == "json" {
-                Terminal.write(JSONValue.object([("schema", "kernelkit.modsign-info/1"), ("modules", .array(items))]).serialized() + "\n")
+                Terminal.write(JSONValue.object([("schema", "kernelkit.modsign-info/1"), ("modules", .array(items))]).serialized())
             }
         }
     }

@@ -62,7 +62,7 @@ struct KconfigOracleTests {
     static let defconfigs: [(String, String, String, String)] = [
         ("6.12", "x86_64", "x86", "x86_64_defconfig"), ("6.12", "i386", "x86", "i386_defconfig"),
         ("6.12", "arm64", "arm64", "defconfig"), ("6.12", "arm", "arm", "multi_v7_defconfig"),
-        ("6.12", "riscv", "riscv", "defconfig"), ("6.12", "powerpc", "powerpc", "ppc64_defconfig"),
+        ("6.12", "riscv", "riscv", "defconfig"), ("6.12", "powerpc", "powerpc", "pmac32_defconfig"),
         ("6.12", "s390", "s390", "defconfig"), ("6.12", "mips", "mips", "malta_defconfig"),
         ("6.12", "loongarch", "loongarch", "loongson3_defconfig"), ("6.12", "sparc64", "sparc", "sparc64_defconfig"),
         ("7.2", "x86_64", "x86", "x86_64_defconfig"), ("7.2", "arm64", "arm64", "defconfig"),
@@ -206,7 +206,8 @@ struct KconfigOracleTests {
         #expect(try dir.read("new.config") == (try Data(contentsOf: URL(fileURLWithPath: "\(out)/.config"))))
         // Every question, its indentation (automatic submenus) and order, as conf prints them.
         #expect(ours.out == theirs.out)
-        #expect(ours.out.contains("Proxy Execution (SCHED_PROXY_EXEC) [N/y/?] (NEW) \n"))
+        // 6.18's config on the 7.2 tree: well over a hundred new questions.
+        #expect(ours.out.components(separatedBy: "(NEW)").count > 100)
     }
 
     @Test("the probe cache: a cold run (probes prefetched concurrently) and a warm run both give conf's file")

@@ -220,3 +220,42 @@ extension KconfigTree {
         return explanation
     }
 }
+
+/// A value a fragment asked for and the resolved config does not have.
+public struct DroppedRequest: Sendable {
+    public var name: String
+    public var requested: String
+    /// nil when the symbol does not exist in the tree at all.
+    public var actual: String?
+    /// The unmet dependencies that hold it back, one per line, indented by depth.
+    public var chain: [String]
+    /// Its dependencies with the current values, `CC_IS_CLANG [=n] && …`.
+    public var dependsOn: String? = nil
+    public var exists: Bool { actual != nil }
+}
+
+extension KconfigTree {
+    /// Reads `configBytes` (a base with fragments merged in) and reports each requested
+    /// `(symbol, value)` whose resolved value differs: unknown symbols, and values that
+    /// unmet dependencies drop, with the chain of dependencies that holds each back.
+    public func droppedRequests(configBytes: [UInt8], configName: String,
+                                requests: [(name: String, value: String)]) -> [DroppedRequest] {
+        readConfig(bytes: configBytes, name: configName)
+        var out = [DroppedRequest]()
+        for (name, value) in requests {
+            guard let sym = symbol(named: name), !sym.menus.isEmpty else {
+                out.append(DroppedRequest(name: name, requested: value, actual: nil, chain: []))
+                continue
+            }
+            calcValue(sym)
+            let actual = sym.stringValue
+            if actual == value || (value == "n" && actual == "") { continue }
+            var seen = Set<ObjectIdentifier>()
+            let need = Tristate(value) ?? .yes
+            let chain = (sym.dirDep.tri < need || sym.visible == .no) ? unmetChain(sym, need: need, seen: &seen) : []
+            out.append(DroppedRequest(name: name, requested: value, actual: actual, chain: chain,
+                                      dependsOn: sym.dirDep.expr.map { ExprPrinter.string($0) }))
+        }
+        return out
+    }
+}

@@ -1,5 +1,4 @@
 import CCompression
-import KernelKitCore
 
 /// The compressions of installed modules (`.ko.gz`, `.ko.xz`, `.ko.zst`) and of kernel
 /// image payloads (also lzma, lz4 and bzip2), through the system libraries.
@@ -51,7 +50,7 @@ public enum Compression: String, Sendable, CaseIterable {
         case .bzip2: result = Self.bunzip2(input)
         }
         guard let result else {
-            throw failure(.compression, "corrupt or truncated \(rawValue) data", file)
+            throw KernelKitError(.compression, "corrupt or truncated \(rawValue) data", at: SourceLocation(file: file, line: 0))
         }
         return result
     }
@@ -66,9 +65,12 @@ public enum Compression: String, Sendable, CaseIterable {
         case .xz: result = Self.xzEncode(input)
         case .zstd: result = Self.zstdEncode(input)
         default:
-            throw failure(.compression, "writing \(rawValue) is not supported (modules use gzip, xz or zstd)", file)
+            throw KernelKitError(.compression, "writing \(rawValue) is not supported (modules use gzip, xz or zstd)",
+                                 at: SourceLocation(file: file, line: 0))
         }
-        guard let result else { throw failure(.compression, "\(rawValue) compression failed", file) }
+        guard let result else {
+            throw KernelKitError(.compression, "\(rawValue) compression failed", at: SourceLocation(file: file, line: 0))
+        }
         return result
     }
 

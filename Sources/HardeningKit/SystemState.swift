@@ -1,0 +1,164 @@
+import KconfigKit
+import KernelKitCore
+
+/// What is checked: a kernel config, a command line and sysctl values, each optional.
+public struct SystemState: Sendable {
+    public var config: ConfigFile?
+    public var cmdline: KernelCommandLine?
+    public var sysctl: SysctlValues?
+    public var arch: Arch?
+    public var version: KernelVersion?
+
+    public init(config: ConfigFile? = nil, cmdline: KernelCommandLine? = nil, sysctl: SysctlValues? = nil,
+                arch: Arch? = nil, version: KernelVersion? = nil) {
+        self.config = config
+        self.cmdline = cmdline
+        self.sysctl = sysctl
+        self.arch = arch ?? config.flatMap(Self.detectArch)
+        self.version = version ?? config.flatMap(Self.detectVersion)
+    }
+
+    /// A .config from a file, `/proc/config.gz` (any gzip file), or a kernel image built
+    /// with CONFIG_IKCONFIG.
+    public static func readConfig(_ path: String) throws(KernelKitError) -> ConfigFile {
+        let raw = try InputFile.readBytes(path)
+        var text = raw
+        if Compression.detect(raw) == .gzip {
+            text = try Compression.gzip.decompress(raw[...], file: path)
+        } else if raw.contains(0) {
+            // Binary: a kernel image; its built-in config.
+            text = try KernelImageFile.ikconfig(raw, file: path)
+        }
+        return try ConfigFile(bytes: text, path: path, prefix: ConfigFile.environmentPrefix)
+    }
+
+    /// The arch from the kernel-ark marker (`# x86_64`), the header
+    /// (`# Linux/x86_64 6.18.5 Kernel Configuration`, `Linux/x86`, `Linux/arm64`) or the
+    /// arch symbols.
+    public static func detectArch(_ config: ConfigFile) -> Arch? {
+        func arch(_ s: String) -> Arch? {
+            switch s {
+            case "x86_64": .x86_64
+            case "i386", "x86_32": .x86_32
+            case "arm64", "aarch64": .arm64
+            case "arm": .arm
+            case "riscv", "riscv64": .riscv
+            case "x86": nil
+            default: nil
+            }
+        }
+        if let marker = config.archMarker, let a = arch(marker) { return a }
+        if config.value(of: "X86_64")?.tristate == .yes { return .x86_64 }
+        if config.value(of: "X86_32")?.tristate == .yes { return .x86_32 }
+        if config.value(of: "ARM64")?.tristate == .yes { return .arm64 }
+        if config.value(of: "ARM")?.tristate == .yes { return .arm }
+        if config.value(of: "RISCV")?.tristate == .yes { return .riscv }
+        if let h = header(config), let a = arch(String(h.arch)) { return a }
+        return nil
+    }
+
+    public static func detectVersion(_ config: ConfigFile) -> KernelVersion? {
+        header(config).flatMap { KernelVersion($0.version) }
+    }
+
+    /// `# Linux/ARCH VERSION Kernel Configuration` in the first lines.
+    static func header(_ config: ConfigFile) -> (arch: Substring, version: Substring)? {
+        let text = String(decoding: config.storage.prefix(400), as: UTF8.self)
+        for line in text.split(separator: "\n").prefix(6) {
+            let words = line.split(separator: " ")
+            if words.count >= 3, words[0] == "#", words[1].hasPrefix("Linux/") {
+                return (words[1].dropFirst(6), words[2])
+            }
+        }
+        return nil
+    }
+}
+
+/// A kernel command line (`/proc/cmdline`): `name`, `name=value`, quoted values; the
+/// last occurrence of a parameter wins, as the kernel's parsers do for most options.
+public struct KernelCommandLine: Sendable {
+    public var parameters: [(name: String, value: String?)] = []
+    public var file: String
+
+    public init(text: String, file: String) {
+        self.file = file
+        var i = text.startIndex
+        while i < text.endIndex {
+            while i < text.endIndex, text[i].isWhitespace { i = text.index(after: i) }
+            guard i < text.endIndex else { break }
+            var word = ""
+            var quoted = false
+            while i < text.endIndex, quoted || !text[i].isWhitespace {
+                if text[i] == "\"" { quoted.toggle() } else { word.append(text[i]) }
+                i = text.index(after: i)
+            }
+            if word == "--" { break } // the rest goes to init
+            if let eq = word.firstIndex(of: "=") {
+                parameters.append((String(word[..<eq]), String(word[word.index(after: eq)...])))
+            } else {
+                parameters.append((word, nil))
+            }
+        }
+    }
+
+    public static func read(_ path: String) throws(KernelKitError) -> KernelCommandLine {
+        let bytes = try InputFile.readText(path)
+        return KernelCommandLine(text: String(decoding: bytes, as: UTF8.self), file: path)
+    }
+
+    /// nil when absent; "" for a flag given without a value.
+    public func value(of name: String) -> String? {
+        // Module parameters may be written with - or _ alike.
+        let norm = name.replacingOccurrences("-", "_")
+        guard let p = parameters.last(where: { $0.name.replacingOccurrences("-", "_") == norm }) else { return nil }
+        return p.value ?? ""
+    }
+}
+
+/// sysctl values: a `sysctl -a` dump (`kernel.kptr_restrict = 2`) or the live /proc/sys.
+public struct SysctlValues: Sendable {
+    public var values: [String: (value: String, line: Int)] = [:]
+    public var file: String
+    /// Read from /proc/sys on demand instead of a dump.
+    public var live = false
+
+    public init(dump text: String, file: String) {
+        self.file = file
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimming(" \t\r")
+            guard !line.isEmpty, !line.hasPrefix("#"), !line.hasPrefix(";"), let eq = line.firstIndex(of: "=") else { continue }
+            let key = line[..<eq].trimming(" \t").replacingOccurrences("/", ".")
+            // Multi-value sysctls (tabs in /proc/sys) read as single spaces.
+            let value = line[line.index(after: eq)...].trimming(" \t")
+                .split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+            values[key] = (value, n + 1)
+        }
+    }
+
+    public static func read(_ path: String) throws(KernelKitError) -> SysctlValues {
+        SysctlValues(dump: String(decoding: try InputFile.readText(path), as: UTF8.self), file: path)
+    }
+
+    public static func live() -> SysctlValues {
+        var s = SysctlValues(dump: "", file: "/proc/sys")
+        s.live = true
+        return s
+    }
+
+    public func value(of name: String) -> String? {
+        if live {
+            let path = "/proc/sys/" + name.replacingOccurrences(".", "/")
+            guard let bytes = try? InputFile.readBytes(path) else { return nil }
+            return String(decoding: bytes, as: UTF8.self).trimming(" \t\n")
+                .split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        }
+        return values[name]?.value
+    }
+}
+
+extension StringProtocol {
+
+    func replacingOccurrences(_ a: Character, _ b: Character) -> String {
+        String(map { $0 == a ? b : $0 })
+    }
+}

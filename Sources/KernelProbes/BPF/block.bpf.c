@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Block I/O probes: latency and size histograms and per-request events.
+ *
+ * One object for biolatency, bitesize and biosnoop; user space picks the mode and the
+ * attach kind. tp_btf programs read `struct request` directly; the raw_tp twins are
+ * the fallback where tp_btf cannot attach. Both read fields with BPF_CORE_READ, so the
+ * CO-RE relocations in vmlinux_min.h adapt them to the running kernel. */
+#include "vmlinux_min.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "probes.h"
+
+#define MODE_LATENCY 0
+#define MODE_SIZE 1
+#define MODE_SNOOP 2
+
+#define REQ_OP_MASK 0xff
+#define REQ_SYNC (1u << 11) /* __REQ_SYNC = REQ_OP_BITS (8) + 3, include/linux/blk_types.h */
+
+const volatile struct kk_config cfg = {};
+
+struct start_info {
+    kk_u64 ts;
+    kk_u32 pid;
+    kk_u32 pad;
+    char comm[KK_COMM_LEN];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 10240);
+    __type(key, struct request *);
+    __type(value, struct start_info);
+} start SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, struct kk_hist_key);
+    __type(value, struct kk_hist);
+} hists SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+/* Events the ring buffer had no room for, and requests seen without a start. */
+kk_u64 lost_events = 0;
+kk_u64 missed_starts = 0;
+
+static struct kk_hist zero_hist;
+
+static __always_inline kk_u32 request_dev(struct request *rq)
+{
+    struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
+    if (!disk)
+        return 0;
+    return ((kk_u32)BPF_CORE_READ(disk, major) << 20) | (kk_u32)BPF_CORE_READ(disk, first_minor);
+}
+
+static __always_inline kk_u32 op_class(kk_u32 flags)
+{
+    switch (flags & REQ_OP_MASK) {
+    case 0: return KK_OP_READ;
+    case 1: return KK_OP_WRITE;
+    case 2: return KK_OP_FLUSH;
+    case 3: return KK_OP_DISCARD;
+    default: return KK_OP_OTHER;
+    }
+}
+
+/* floor(log2(v)), 0 for 0 and 1: bcc's log2l. */
+static __always_inline kk_u32 log2l(kk_u64 v)
+{
+    kk_u32 r = 0;
+    if (v >> 32) { v >>= 32; r += 32; }
+    if (v >> 16) { v >>= 16; r += 16; }
+    if (v >> 8) { v >>= 8; r += 8; }
+    if (v >> 4) { v >>= 4; r += 4; }
+    if (v >> 2) { v >>= 2; r += 2; }
+    if (v >> 1) { r += 1; }
+    return r;
+}
+
+static __always_inline void hist_add(struct kk_hist_key *key, kk_u64 value)
+{
+    struct kk_hist *h = bpf_map_lookup_elem(&hists, key);
+    if (!h) {
+        bpf_map_update_elem(&hists, key, &zero_hist, BPF_NOEXIST);
+        h = bpf_map_lookup_elem(&hists, key);
+        if (!h)
+            return;
+    }
+    kk_u32 slot = log2l(value);
+    if (slot >= KK_MAX_SLOTS)
+        slot = KK_MAX_SLOTS - 1;
+    __sync_fetch_and_add(&h->slots[slot], 1);
+    __sync_fetch_and_add(&h->count, 1);
+    __sync_fetch_and_add(&h->sum, value);
+}
+
+static __always_inline int filtered(struct request *rq)
+{
+    return cfg.filter_dev && request_dev(rq) != cfg.filter_dev;
+}
+
+static __always_inline int on_start(struct request *rq, int is_insert)
+{
+    if (filtered(rq))
+        return 0;
+    if (cfg.mode == MODE_SIZE) {
+        if (is_insert)
+            return 0;
+        struct kk_hist_key key = {};
+        bpf_get_current_comm(&key.comm, sizeof(key.comm));
+        hist_add(&key, BPF_CORE_READ(rq, __data_len) / 1024);
+        return 0;
+    }
+    /* With -Q the clock starts at insert; requests that skip the scheduler (and so
+     * have no insert) start at issue. Without -Q, only issue counts. */
+    if (is_insert && !cfg.queued)
+        return 0;
+    if (!is_insert && cfg.queued && bpf_map_lookup_elem(&start, &rq))
+        return 0;
+    struct start_info info = {};
+    info.ts = bpf_ktime_get_ns();
+    info.pid = bpf_get_current_pid_tgid() >> 32;
+    bpf_get_current_comm(&info.comm, sizeof(info.comm));
+    bpf_map_update_elem(&start, &rq, &info, BPF_ANY);
+    return 0;
+}
+
+static __always_inline int on_complete(struct request *rq)
+{
+    if (cfg.mode == MODE_SIZE)
+        return 0;
+    struct start_info *info = bpf_map_lookup_elem(&start, &rq);
+    if (!info) {
+        if (!filtered(rq))
+            __sync_fetch_and_add(&missed_starts, 1);
+        return 0;
+    }
+    kk_u64 now = bpf_ktime_get_ns();
+    kk_u64 delta = now - info->ts;
+    kk_u32 flags = BPF_CORE_READ(rq, cmd_flags);
+    kk_u32 dev = request_dev(rq);
+    if (cfg.mode == MODE_SNOOP) {
+        struct kk_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+        if (!e) {
+            __sync_fetch_and_add(&lost_events, 1);
+        } else {
+            e->ts_ns = now;
+            e->latency_ns = delta;
+            e->sector = BPF_CORE_READ(rq, __sector);
+            e->bytes = BPF_CORE_READ(rq, __data_len);
+            e->dev = dev;
+            e->pid = info->pid;
+            e->op = op_class(flags);
+            e->sync = !!(flags & REQ_SYNC);
+            e->pad = 0;
+            __builtin_memcpy(e->comm, info->comm, sizeof(e->comm));
+            bpf_ringbuf_submit(e, 0);
+        }
+    } else {
+        struct kk_hist_key key = {};
+        if (cfg.per_disk)
+            key.dev = dev;
+        if (cfg.per_op) {
+            key.op = op_class(flags);
+            key.sync = !!(flags & REQ_SYNC);
+        }
+        hist_add(&key, delta / 1000);
+    }
+    bpf_map_delete_elem(&start, &rq);
+    return 0;
+}
+
+SEC("tp_btf/block_rq_insert")
+int BPF_PROG(btf_rq_insert, struct request *rq) { return on_start(rq, 1); }
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(btf_rq_issue, struct request *rq) { return on_start(rq, 0); }
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(btf_rq_complete, struct request *rq) { return on_complete(rq); }
+
+SEC("raw_tp/block_rq_insert")
+int BPF_PROG(raw_rq_insert, struct request *rq) { return on_start(rq, 1); }
+
+SEC("raw_tp/block_rq_issue")
+int BPF_PROG(raw_rq_issue, struct request *rq) { return on_start(rq, 0); }
+
+SEC("raw_tp/block_rq_complete")
+int BPF_PROG(raw_rq_complete, struct request *rq) { return on_complete(rq); }
+
+char LICENSE[] SEC("license") = "GPL";

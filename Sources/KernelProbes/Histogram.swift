@@ -1,0 +1,161 @@
+import KernelKitCore
+
+/// A log2 histogram, as bcc's tools keep them: bucket i holds values in [2^i, 2^(i+1)),
+/// bucket 0 holds 0 and 1.
+public struct Log2Histogram: Sendable, Equatable {
+    public var disk: String?
+    /// read, write, flush, discard, other; with `sync`.
+    public var op: String?
+    public var sync: Bool?
+    public var comm: String?
+    public var unit: String
+    public var counts: [UInt64]
+    public var total: UInt64 { counts.reduce(0, +) }
+
+    public init(disk: String? = nil, op: String? = nil, sync: Bool? = nil, comm: String? = nil, unit: String, counts: [UInt64]) {
+        self.disk = disk
+        self.op = op
+        self.sync = sync
+        self.comm = comm
+        self.unit = unit
+        self.counts = counts
+    }
+
+    public static func bounds(_ i: Int) -> (low: UInt64, high: UInt64) {
+        i == 0 ? (0, 1) : (UInt64(1) << UInt64(i), (UInt64(1) << UInt64(i + 1)) - 1)
+    }
+
+    /// The value below which a fraction `p` of the samples lie, interpolated linearly
+    /// inside its bucket (log2 buckets cannot say more).
+    public func percentile(_ p: Double) -> Double? {
+        let n = total
+        guard n > 0 else { return nil }
+        let target = p * Double(n)
+        var seen = 0.0
+        for (i, c) in counts.enumerated() where c > 0 {
+            let next = seen + Double(c)
+            if next >= target {
+                let (lo, hi) = Self.bounds(i)
+                let frac = (target - seen) / Double(c)
+                return Double(lo) + frac * Double(hi + 1 - lo)
+            }
+            seen = next
+        }
+        return Double(Self.bounds(counts.count - 1).high)
+    }
+
+    /// The index of the fullest bucket.
+    public var modeBucket: Int? {
+        guard total > 0 else { return nil }
+        return counts.indices.max { counts[$0] < counts[$1] }
+    }
+
+    public var label: String {
+        var parts = [String]()
+        if let disk { parts.append("disk = \(disk)") }
+        if let op { parts.append("op = \(op)\(sync == true ? " (sync)" : "")") }
+        if let comm { parts.append("process = \(comm)") }
+        return parts.joined(separator: ", ")
+    }
+
+    /// The histogram as bcc's print_log2_hist prints it.
+    public func text() -> String {
+        var out = ""
+        if !label.isEmpty { out += "\n\(label)\n" }
+        guard let last = counts.lastIndex(where: { $0 > 0 }) else { return out + "     (no events)\n" }
+        let maxCount = counts.max() ?? 1
+        let width = 40
+        let head = String(repeating: " ", count: max(0, 19 - unit.count)) + unit
+        out += "\(head)          : count    distribution\n"
+        for i in 0...last {
+            let (lo, hi) = Self.bounds(i)
+            let stars = maxCount == 0 ? 0 : Int((Double(counts[i]) * Double(width) / Double(maxCount)).rounded(.down))
+            let range = pad(String(lo), 20) + " -> " + pad(String(hi), -12)
+            out += range + ": " + pad(String(counts[i]), -8) + " |" + String(repeating: "*", count: stars)
+                + String(repeating: " ", count: width - stars) + "|\n"
+        }
+        return out
+    }
+
+    private func pad(_ s: String, _ width: Int) -> String {
+        let n = abs(width) - s.count
+        if n <= 0 { return s }
+        return width > 0 ? String(repeating: " ", count: n) + s : s + String(repeating: " ", count: n)
+    }
+
+    public var json: JSONValue {
+        var buckets = [JSONValue]()
+        for (i, c) in counts.enumerated() {
+            let (lo, hi) = Self.bounds(i)
+            buckets.append(.object([("low", .int(Int(lo))), ("high", .int(Int(hi))), ("count", .int(Int(c)))]))
+        }
+        func pct(_ p: Double) -> JSONValue { percentile(p).map { .double(($0 * 10).rounded() / 10) } ?? .null }
+        return .object([
+            ("disk", disk.map { .string($0) } ?? .null), ("op", op.map { .string($0) } ?? .null),
+            ("sync", sync.map { .bool($0) } ?? .null), ("comm", comm.map { .string($0) } ?? .null),
+            ("unit", .string(unit)), ("buckets", .array(buckets)), ("total", .int(Int(total))),
+            ("p50", pct(0.5)), ("p90", pct(0.9)), ("p99", pct(0.99)),
+        ])
+    }
+
+    public init(json: JSONValue) throws(KernelKitError) {
+        guard case .object(let m) = json else { throw KernelKitError(.malformedLine, "a histogram must be an object") }
+        func get(_ k: String) -> JSONValue? { m.first { $0.0 == k }?.1 }
+        func str(_ k: String) -> String? { if case .string(let s)? = get(k) { s } else { nil } }
+        unit = str("unit") ?? "usecs"
+        disk = str("disk")
+        op = str("op")
+        comm = str("comm")
+        if case .bool(let b)? = get("sync") { sync = b } else { sync = nil }
+        guard case .array(let buckets)? = get("buckets") else { throw KernelKitError(.malformedLine, "a histogram needs buckets") }
+        var counts = [UInt64]()
+        for b in buckets {
+            guard case .object(let bm) = b, case .int(let c)? = bm.first(where: { $0.0 == "count" })?.1 else {
+                throw KernelKitError(.malformedLine, "each bucket needs a count")
+            }
+            counts.append(UInt64(max(0, c)))
+        }
+        self.counts = counts
+    }
+}
+
+/// A probe run's results: the histograms, when and how long.
+public struct ProbeReport: Sendable {
+    public var tool: String
+    public var histograms: [Log2Histogram]
+    public var durationSeconds: Double
+    public var lostEvents: UInt64
+    public var attach: String
+
+    public init(tool: String, histograms: [Log2Histogram], durationSeconds: Double, lostEvents: UInt64, attach: String) {
+        self.tool = tool
+        self.histograms = histograms
+        self.durationSeconds = durationSeconds
+        self.lostEvents = lostEvents
+        self.attach = attach
+    }
+
+    public var json: JSONValue {
+        .object([("schema", "kernelkit.probe-histograms/1"), ("tool", .string(tool)), ("attach", .string(attach)),
+                 ("duration_s", .double((durationSeconds * 1000).rounded() / 1000)), ("lost_events", .int(Int(lostEvents))),
+                 ("histograms", .array(histograms.map(\.json)))])
+    }
+
+    public static func load(_ bytes: [UInt8], file: String) throws(KernelKitError) -> ProbeReport {
+        let doc = try JSONValue.parse(bytes, file: file)
+        guard case .object(let m) = doc else { throw KernelKitError(.malformedLine, "not a probe report", at: SourceLocation(file: file, line: 1)) }
+        func get(_ k: String) -> JSONValue? { m.first { $0.0 == k }?.1 }
+        guard case .string(let tool)? = get("tool"), case .array(let hs)? = get("histograms") else {
+            throw KernelKitError(.malformedLine, "not a kernelkit.probe-histograms/1 report (needs tool and histograms)", at: SourceLocation(file: file, line: 1))
+        }
+        var list = [Log2Histogram]()
+        for h in hs {
+            do { list.append(try Log2Histogram(json: h)) } catch {
+                throw KernelKitError(.malformedLine, error.message, at: SourceLocation(file: file, line: 1))
+            }
+        }
+        var duration = 0.0
+        if case .double(let d)? = get("duration_s") { duration = d } else if case .int(let i)? = get("duration_s") { duration = Double(i) }
+        return ProbeReport(tool: tool, histograms: list, durationSeconds: duration, lostEvents: 0, attach: "")
+    }
+}

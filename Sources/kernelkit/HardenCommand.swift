@@ -1,0 +1,275 @@
+import ArgumentParser
+import Foundation
+import HardeningKit
+import KconfigKit
+import KernelKitCore
+
+struct HardenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "harden",
+        abstract: "Check kernel configs, command lines and sysctls against hardening baselines.",
+        discussion: """
+        Shipped baselines: kspp (KSPP recommended settings), kernel-hardening (the kernel's
+        hardening.config fragments), azure-hyperv-6.18 (KernelKit's Azure/Hyper-V guest
+        baseline) and azure-linux (Azure Linux's required-config JSON; pick the package
+        with --azl-package). Policies are TOML files (docs/harden.md).
+
+        Examples:
+          kernelkit harden check --config /boot/config-$(uname -r) --live
+          kernelkit harden check --config .config --baseline kspp --format sarif > harden.sarif
+          kernelkit harden check --config .config --baseline azure-linux --azl-package kernel-hwe
+          kernelkit harden list --baseline kspp
+          kernelkit harden explain kspp.PROC_KCORE
+        """,
+        subcommands: [HardenCheckCommand.self, HardenListCommand.self, HardenExplainCommand.self, HardenConvertCommand.self]
+    )
+}
+
+extension Severity: ExpressibleByArgument {}
+
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, sarif, junit
+}
+
+/// The baselines and waivers options shared by check and audit.
+struct BaselineOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("A shipped baseline's name or a policy file (.toml, or Azure Linux .json); repeatable. Default: kspp, kernel-hardening and azure-hyperv-6.18.", valueName: "NAME|FILE"))
+    var baseline: [String] = []
+    @Option(help: ArgumentHelp("With the Azure Linux JSON policy: the kernel package whose overrides apply (kernel, kernel-hwe, kernel-64k).", valueName: "PACKAGE"))
+    var azlPackage: String?
+    @Option(help: ArgumentHelp("A TOML file of [[waiver]] tables (rule, reason, owner, expires).", valueName: "FILE"))
+    var waivers: String?
+
+    func load() throws -> (baselines: [Baseline], waivers: [Waiver]) {
+        let names = baseline.isEmpty ? ShippedBaselines.defaultNames : baseline
+        var list = [Baseline]()
+        for n in names { list.append(try ShippedBaselines.load(n)) }
+        if let p = azlPackage, !AzureLinuxPolicy.packages.contains(p) {
+            throw KernelKitError(.usage, "--azl-package is one of \(AzureLinuxPolicy.packages.joined(separator: ", "))")
+        }
+        return (list, try waivers.map { try WaiverFile.load(file: $0) } ?? [])
+    }
+}
+
+/// Today's date, YYYY-MM-DD (UTC), for waiver expiry; KERNELKIT_TODAY overrides it.
+func todayString() -> String {
+    if let t = ProcessInfo.processInfo.environment["KERNELKIT_TODAY"] { return t }
+    let f = DateFormatter()
+    f.dateFormat = "yyyy-MM-dd"
+    f.timeZone = TimeZone(identifier: "UTC")
+    f.locale = Locale(identifier: "en_US_POSIX")
+    return f.string(from: Date())
+}
+
+struct HardenCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check a config (and a command line and sysctls) against baselines.",
+        discussion: """
+        Exit status: 0 when nothing fails at or above --fail-on, 1 when something does, 2
+        for a usage or input error. Arch and version come from the config's header and
+        can be overridden. --config takes a .config, /proc/config.gz or a kernel image
+        built with CONFIG_IKCONFIG; several --config options check each in turn.
+
+        Examples:
+          kernelkit harden check --config .config
+          kernelkit harden check --config /proc/config.gz --live --format junit > harden.xml
+          kernelkit harden check --config .config --waivers waivers.toml --fail-on high
+          kernelkit harden check --config .config --fix-fragment fix.config --tree /usr/src/linux
+        """
+    )
+    @Option(help: ArgumentHelp("A .config, /proc/config.gz or an IKCONFIG kernel image; repeatable.", valueName: "FILE"))
+    var config: [String] = []
+    @Option(help: ArgumentHelp("A kernel command line (as in /proc/cmdline).", valueName: "FILE")) var cmdline: String?
+    @Option(help: ArgumentHelp("A `sysctl -a` dump.", valueName: "FILE")) var sysctl: String?
+    @Flag(help: "Use the running system: /proc/cmdline and /proc/sys (and /proc/config.gz when no --config).") var live = false
+    @OptionGroup var baselines: BaselineOptions
+    @Option(help: ArgumentHelp("Override the arch (x86_64, x86_32, arm64, arm, riscv).", valueName: "ARCH")) var arch: String?
+    @Option(help: ArgumentHelp("Override the kernel version (e.g. 6.18).", valueName: "VERSION")) var kernelVersion: String?
+    @Option(help: "text, json, sarif or junit.") var format: ReportFormat = .text
+    @Option(help: "Fail (exit 1) only for findings of this severity or above: low, medium, high, critical.") var failOn: Severity = .low
+    @Option(help: ArgumentHelp("Write a config fragment that makes every failing kconfig rule pass.", valueName: "OUT")) var fixFragment: String?
+    @Option(help: ArgumentHelp("With --fix-fragment: a kernel tree to resolve the fixed config through, reporting values Kconfig would drop.", valueName: "KSRC")) var tree: String?
+    @Flag(help: "In text, list passing and skipped rules too.") var verbose = false
+
+    func run() throws {
+        var failed = false
+        try Terminal.run { failed = try check() }
+        if failed { throw ExitCode(1) }
+    }
+
+    private func check() throws -> Bool {
+        let (list, waivers) = try baselines.load()
+        var configs: [ConfigFile?] = []
+        for c in config { configs.append(try SystemState.readConfig(c)) }
+        if configs.isEmpty && live && InputFile.exists("/proc/config.gz") { configs.append(try SystemState.readConfig("/proc/config.gz")) }
+        if configs.isEmpty { configs = [nil] }
+        if cmdline != nil && live { throw KernelKitError(.usage, "give --cmdline FILE or --live, not both") }
+        let cmd = try cmdline.map { try KernelCommandLine.read($0) } ?? (live ? try KernelCommandLine.read("/proc/cmdline") : nil)
+        let sys = try sysctl.map { try SysctlValues.read($0) } ?? (live ? SysctlValues.live() : nil)
+        if configs.count == 1 && configs[0] == nil && cmd == nil && sys == nil {
+            throw KernelKitError(.usage, "nothing to check: give --config, --cmdline, --sysctl or --live")
+        }
+        let archOverride = try arch.map { a -> Arch in
+            guard let x = Arch(rawValue: a == "aarch64" ? "arm64" : a) else { throw KernelKitError(.usage, "unknown --arch \(a)") }
+            return x
+        }
+        let versionOverride = try kernelVersion.map { v -> KernelVersion in
+            guard let x = KernelVersion(v) else { throw KernelKitError(.usage, "--kernel-version takes MAJOR.MINOR, e.g. 6.18") }
+            return x
+        }
+        var anyFailed = false
+        var reports = [JSONValue]()
+        for (i, c) in configs.enumerated() {
+            let state = SystemState(config: c, cmdline: cmd, sysctl: sys, arch: archOverride, version: versionOverride)
+            let result = try HardeningCheck(baselines: list, state: state, package: baselines.azlPackage,
+                                            waivers: waivers, today: todayString())
+            anyFailed = anyFailed || !result.failures(atOrAbove: failOn).isEmpty
+            switch format {
+            case .text:
+                if configs.count > 1 { Terminal.write((i > 0 ? "\n" : "") + "== \(c?.path ?? "-")\n") }
+                Terminal.write(result.text(failOn: failOn, color: Terminal.wantsColor, verbose: verbose))
+            case .json: reports.append(result.json(failOn: failOn))
+            case .sarif: reports.append(result.sarif(failOn: failOn, toolVersion: KernelKitVersion.string))
+            case .junit: Terminal.write(result.junit())
+            }
+            if let fixFragment, i == 0 {
+                let fix = FixFragment(result)
+                try AtomicFile.write(Array(fix.text().utf8), to: fixFragment)
+                var note = "wrote \(fixFragment): \(fix.settings.count) setting(s)"
+                if !fix.unfixable.isEmpty { note += "; no value follows for \(fix.unfixable.joined(separator: ", "))" }
+                Terminal.error(note)
+                if let tree, let base = c {
+                    guard let arch = state.arch else { throw KernelKitError(.usage, "--tree needs the arch: give --arch") }
+                    let resolver = KconfigResolver(srctree: tree, arch: arch == .x86_32 ? "i386" : arch.rawValue)
+                    for d in try fix.dropped(base: base, resolver: resolver) {
+                        if !d.exists {
+                            Terminal.error("warning: CONFIG_\(d.name) does not exist in \(tree)")
+                        } else {
+                            Terminal.error("warning: CONFIG_\(d.name)=\(d.requested) would resolve to \(d.actual!.isEmpty ? "n" : d.actual!):")
+                            if let dep = d.dependsOn { Terminal.error("    depends on: \(dep)") }
+                            for line in d.chain { Terminal.error("    " + line) }
+                        }
+                    }
+                }
+            }
+        }
+        switch format {
+        case .json: Terminal.write((reports.count == 1 ? reports[0] : .array(reports)).serialized())
+        case .sarif:
+            // One SARIF log with one run per config.
+            var runs = [JSONValue]()
+            for r in reports { if case .object(let m) = r, case .array(let rs)? = m.first(where: { $0.0 == "runs" })?.1 { runs += rs } }
+            Terminal.write(JSONValue.object([("$schema", "https://json.schemastore.org/sarif-2.1.0.json"), ("version", "2.1.0"), ("runs", .array(runs))]).serialized())
+        default: break
+        }
+        return anyFailed
+    }
+}
+
+struct HardenListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the shipped baselines, or the rules of one.",
+        discussion: """
+        Examples:
+          kernelkit harden list
+          kernelkit harden list --baseline kspp
+          kernelkit harden list --baseline my-policy.toml
+        """
+    )
+    @Option(help: ArgumentHelp("List this baseline's rules.", valueName: "NAME|FILE")) var baseline: String?
+
+    func run() throws {
+        try Terminal.run {
+            guard let baseline else {
+                var out = ""
+                for n in ShippedBaselines.names {
+                    let b = try ShippedBaselines.named(n)
+                    let kinds = Dictionary(grouping: b.rules, by: \.kind).mapValues(\.count)
+                    out += "\(n.padding(18))\(b.rules.count) rules (kconfig \(kinds[.kconfig] ?? 0), cmdline \(kinds[.cmdline] ?? 0), sysctl \(kinds[.sysctl] ?? 0))  \(b.title)\n"
+                }
+                Terminal.write(out)
+                return
+            }
+            let b = try ShippedBaselines.load(baseline)
+            var out = "\(b.title) (\(b.rules.count) rules)\n"
+            for r in b.rules {
+                var scope = [String]()
+                if let a = r.arches { scope.append(a.map(\.rawValue).joined(separator: ",")) }
+                if let v = r.versions { scope.append(v.description) }
+                if let p = r.packages { scope.append("packages " + p.joined(separator: ",")) }
+                let name = r.kind == .kconfig ? "CONFIG_\(r.option)" : r.option
+                out += "\(r.id)  [\(r.severity.rawValue)] \(r.kind.rawValue) \(name) = \(r.expectation)" + (scope.isEmpty ? "" : "  (\(scope.joined(separator: "; ")))") + "\n"
+            }
+            Terminal.write(out)
+        }
+    }
+}
+
+struct HardenExplainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Explain a rule: what it checks, why, where it comes from.",
+        discussion: """
+        Example:
+          kernelkit harden explain azh.LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY
+        """
+    )
+    @Argument(help: "The rule id.") var rule: String
+    @Option(help: ArgumentHelp("Look in these baselines (default: all shipped).", valueName: "NAME|FILE")) var baseline: [String] = []
+
+    func run() throws {
+        try Terminal.run {
+            let names = baseline.isEmpty ? ShippedBaselines.names : baseline
+            var all = [Rule]()
+            for n in names { all += try ShippedBaselines.load(n).rules }
+            guard let r = all.first(where: { $0.id == rule }) else {
+                let close = all.map(\.id).filter { $0.lowercased().contains(rule.lowercased()) }.prefix(8)
+                throw KernelKitError(.usage, "no rule '\(rule)'" + (close.isEmpty ? "" : "; did you mean: \(close.joined(separator: ", "))"))
+            }
+            let name = r.kind == .kconfig ? "CONFIG_\(r.option)" : r.option
+            var out = "\(r.id)  (\(r.baseline), \(r.severity.rawValue))\n"
+            out += "  \(r.kind.rawValue) \(name) should be: \(r.expectation)\n"
+            for old in r.renamed { out += "  called \(r.kind == .kconfig ? "CONFIG_" : "")\(old.option) in \(old.versions)\n" }
+            if let a = r.arches { out += "  arch: \(a.map(\.rawValue).joined(separator: ", "))\n" }
+            if let v = r.versions { out += "  kernel versions: \(v)\n" }
+            if let p = r.packages { out += "  packages: \(p.joined(separator: ", "))\n" }
+            if !r.notPackages.isEmpty { out += "  not for packages: \(r.notPackages.joined(separator: ", "))\n" }
+            if !r.rationale.isEmpty { out += "  why: \(r.rationale)\n" }
+            for ref in r.references { out += "  see: \(ref)\n" }
+            if !r.tags.isEmpty { out += "  tags: \(r.tags.joined(separator: ", "))\n" }
+            if let loc = r.location { out += "  defined at \(loc)\n" }
+            let others = all.filter { $0.id != r.id && $0.kind == r.kind && $0.option == r.option }
+            if !others.isEmpty { out += "  other rules on \(name): " + others.map { "\($0.id) (\($0.expectation))" }.joined(separator: ", ") + "\n" }
+            Terminal.write(out)
+        }
+    }
+}
+
+struct HardenConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert Azure Linux's required-config JSON policy to a TOML baseline.",
+        discussion: """
+        The TOML gives the same verdicts: each entry becomes a rule per arch, and each
+        package override a rule limited to that package.
+
+        Example:
+          kernelkit harden convert azl3-os-required-kernel-configs.json -o azure-linux.toml
+        """
+    )
+    @Argument(help: "The JSON policy.") var json: String
+    @Option(name: .shortAndLong, help: "Where to write the TOML (default: standard output).") var output: String?
+
+    func run() throws {
+        try Terminal.run {
+            let text = AzureLinuxPolicy.toml(try AzureLinuxPolicy.load(file: json))
+            if let output { try AtomicFile.write(Array(text.utf8), to: output) } else { Terminal.write(text) }
+        }
+    }
+}
+
+extension String {
+    func padding(_ n: Int) -> String { count >= n ? self + " " : self + String(repeating: " ", count: n - count) }
+}

@@ -1,0 +1,242 @@
+import ArgumentParser
+import CBPFProbes
+import Foundation
+import KernelKitCore
+import KernelProbes
+
+struct ProbeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "eBPF probes for block I/O: latency and size histograms, per-request events.",
+        discussion: """
+        The probes attach to the block_rq_* tracepoints (tp_btf, falling back to raw
+        tracepoints) and need root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.
+        They detach cleanly on Ctrl-C, SIGTERM and at the end of --duration.
+
+        Examples:
+          kernelkit probe biolatency --duration 10
+          kernelkit probe biolatency -D -F --interval 1 --duration 5
+          kernelkit probe biolatency --disk nvme0n1 --format json --svg lat.svg > run-a.json
+          kernelkit probe bitesize --duration 5
+          kernelkit probe biosnoop --disk sda --duration 3
+          kernelkit probe compare run-a.json run-b.json
+        """,
+        subcommands: [ProbeBiolatencyCommand.self, ProbeBitesizeCommand.self, ProbeBiosnoopCommand.self, ProbeCompareCommand.self]
+    )
+}
+
+struct ProbeRunOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Only this disk (loop0, sda, /dev/nvme0n1).", valueName: "NAME")) var disk: String?
+    @Option(help: ArgumentHelp("Print (and, in JSON, record) every S seconds.", valueName: "S")) var interval: Double?
+    @Option(help: ArgumentHelp("Stop after S seconds (default: on Ctrl-C).", valueName: "S")) var duration: Double?
+    @Option(help: "text or json.") var format: String = "text"
+    @Option(help: ArgumentHelp("Also write an SVG chart of the histograms.", valueName: "FILE")) var svg: String?
+
+    func validate() throws {
+        guard format == "text" || format == "json" else { throw ValidationError("--format is text or json") }
+        if let d = duration, d <= 0 { throw ValidationError("--duration must be positive") }
+        if let i = interval, i <= 0 { throw ValidationError("--interval must be positive") }
+    }
+}
+
+/// Runs a histogram probe: waits, printing at each interval, until the duration ends or
+/// a signal comes, then prints (or writes JSON and SVG) and detaches.
+func runHistogramProbe(_ tool: BlockProbe.Tool, options: BlockProbe.Options, run: ProbeRunOptions) throws {
+    ProbeSignals.install()
+    let start = Date()
+    var reports = [JSONValue]()
+    try BlockProbe.run(tool, options: options) { (object: borrowing BPFObject, attach: String) throws(KernelKitError) in
+        if run.format == "text" {
+            Terminal.error("Tracing block I/O (\(attach))... " + (run.duration.map { "for \($0) s" } ?? "Hit Ctrl-C to end."))
+        }
+        var lastPrint = Date()
+        var final: [Log2Histogram] = []
+        while !ProbeSignals.stopped {
+            usleep(50_000)
+            let now = Date()
+            let over = run.duration.map { now.timeIntervalSince(start) >= $0 } ?? false
+            if let i = run.interval, now.timeIntervalSince(lastPrint) >= i, !over {
+                let hs = BlockProbe.histograms(object, tool: tool, options: options, clear: true)
+                emit(hs, tool: tool, run: run, elapsed: now.timeIntervalSince(lastPrint), attach: attach, object: object, into: &reports)
+                lastPrint = now
+            }
+            if over { break }
+        }
+        final = BlockProbe.histograms(object, tool: tool, options: options, clear: run.interval != nil)
+        if run.interval == nil || final.contains(where: { $0.total > 0 }) || reports.isEmpty {
+            emit(final, tool: tool, run: run, elapsed: Date().timeIntervalSince(lastPrint), attach: attach, object: object, into: &reports)
+        }
+    }
+    if run.format == "json" {
+        Terminal.write((reports.count == 1 ? reports[0] : .array(reports)).serialized())
+    }
+}
+
+private func emit(_ hs: [Log2Histogram], tool: BlockProbe.Tool, run: ProbeRunOptions, elapsed: Double, attach: String,
+                  object: borrowing BPFObject, into reports: inout [JSONValue]) {
+    let counters = BlockProbe.counters(object)
+    let report = ProbeReport(tool: tool.rawValue, histograms: hs, durationSeconds: elapsed, lostEvents: counters.lost, attach: attach)
+    if run.format == "json" {
+        reports.append(report.json)
+    } else {
+        var out = ""
+        if hs.isEmpty { out += "(no block I/O seen)\n" }
+        for h in hs { out += h.text() }
+        Terminal.write(out)
+    }
+    if let svg = run.svg {
+        do {
+            try AtomicFile.write(Array(HistogramChart.svg(report).utf8), to: svg)
+        } catch {
+            Terminal.error("kernelkit: \(error)")
+        }
+    }
+}
+
+struct ProbeBiolatencyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "biolatency",
+        abstract: "A log2 histogram of block I/O latency in microseconds, like bcc's biolatency.",
+        discussion: """
+        Latency runs from issue to completion (with -Q, from insertion into the I/O
+        scheduler). JSON (kernelkit.probe-histograms/1, docs/probe.md) gives each
+        histogram's disk, op, unit, buckets (low, high, count), total and p50/p90/p99.
+
+        Examples:
+          kernelkit probe biolatency --duration 10
+          kernelkit probe biolatency -D -F --disk nvme0n1 --format json --svg lat.svg > a.json
+        """
+    )
+    @Flag(name: .customShort("D"), help: "A histogram per disk.") var perDisk = false
+    @Flag(name: .customShort("F"), help: "A histogram per operation (read, write, flush, discard) and sync flag.") var perOp = false
+    @Flag(name: .customShort("Q"), help: "Include the time queued in the I/O scheduler (from block_rq_insert).") var queued = false
+    @OptionGroup var options: ProbeRunOptions
+
+    func run() throws {
+        try Terminal.run {
+            var o = BlockProbe.Options()
+            o.perDisk = perDisk
+            o.perOperation = perOp
+            o.queued = queued
+            o.disk = options.disk
+            try runHistogramProbe(.biolatency, options: o, run: options)
+        }
+    }
+}
+
+struct ProbeBitesizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bitesize",
+        abstract: "A log2 histogram of block I/O request sizes (KiB) per process, like bcc's bitesize.",
+        discussion: """
+        Example:
+          kernelkit probe bitesize --duration 5
+        """
+    )
+    @OptionGroup var options: ProbeRunOptions
+
+    func run() throws {
+        try Terminal.run {
+            var o = BlockProbe.Options()
+            o.disk = options.disk
+            try runHistogramProbe(.bitesize, options: o, run: options)
+        }
+    }
+}
+
+struct ProbeBiosnoopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "biosnoop",
+        abstract: "Every block I/O request as it completes: time, process, disk, op, sector, bytes, latency.",
+        discussion: """
+        Events come through a ring buffer read on its own thread; if the terminal falls
+        behind, events are dropped and counted, never buffered without bound.
+
+        Example:
+          kernelkit probe biosnoop --disk sda --duration 3
+        """
+    )
+    @Flag(name: .customShort("Q"), help: "Latency from insertion into the I/O scheduler.") var queued = false
+    @OptionGroup var options: ProbeRunOptions
+
+    func run() throws {
+        try Terminal.run {
+            var o = BlockProbe.Options()
+            o.disk = options.disk
+            o.queued = queued
+            ProbeSignals.install()
+            let start = Date()
+            var first: UInt64? = nil
+            var names = [UInt32: String]()
+            var json = [JSONValue]()
+            try BlockProbe.run(.biosnoop, options: o) { (object: borrowing BPFObject, attach: String) throws(KernelKitError) in
+                let stream = try EventStream(object)
+                if options.format == "text" {
+                    Terminal.write("TIME(s)     COMM             PID     DISK      T SECTOR       BYTES    LAT(ms)\n")
+                }
+                func flush() {
+                    var out = ""
+                    for e in stream.drain() {
+                        if first == nil { first = e.ts_ns }
+                        let name = names[e.dev] ?? BlockDevices.name(e.dev)
+                        names[e.dev] = name
+                        let comm = withUnsafeBytes(of: e.comm) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                        let op = BlockProbe.operations[Int(min(e.op, 4))]
+                        let t = Double(e.ts_ns - first!) / 1e9
+                        if options.format == "json" {
+                            json.append(.object([("time_s", .double((t * 1e6).rounded() / 1e6)), ("comm", .string(comm)),
+                                                 ("pid", .int(Int(e.pid))), ("disk", .string(name)), ("op", .string(op)),
+                                                 ("sync", .bool(e.sync != 0)), ("sector", .int(Int(e.sector))),
+                                                 ("bytes", .int(Int(e.bytes))), ("latency_us", .double(Double(e.latency_ns / 100) / 10))]))
+                        } else {
+                            out += String(format: "%-11.6f ", t) + comm.padding(17) + String(e.pid).padding(8) + name.padding(10)
+                                + op.prefix(1).uppercased() + " " + String(e.sector).padding(13) + String(e.bytes).padding(9)
+                                + String(format: "%7.3f", Double(e.latency_ns) / 1e6) + "\n"
+                        }
+                    }
+                    if !out.isEmpty { Terminal.write(out) }
+                }
+                while !ProbeSignals.stopped {
+                    usleep(100_000)
+                    flush()
+                    if let d = options.duration, Date().timeIntervalSince(start) >= d { break }
+                }
+                stream.stop()
+                flush()
+                let lost = BlockProbe.counters(object).lost + stream.dropped
+                if options.format == "json" {
+                    Terminal.write(JSONValue.object([("schema", "kernelkit.probe-events/1"), ("tool", "biosnoop"), ("attach", .string(attach)),
+                                                     ("lost_events", .int(Int(lost))), ("events", .array(json))]).serialized())
+                } else if lost > 0 {
+                    Terminal.error("\(lost) events lost (the ring buffer or the output fell behind)")
+                }
+            }
+        }
+    }
+}
+
+struct ProbeCompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compare two probe runs (JSON): per-bucket deltas and the change in p50, p90 and p99.",
+        discussion: """
+        Histograms are matched by disk, op and process. Use it to compare two kernels or
+        two kernel configs under the same load.
+
+        Example:
+          kernelkit probe compare baseline.json candidate.json
+        """
+    )
+    @Argument(help: "The first run (kernelkit probe … --format json).") var a: String
+    @Argument(help: "The second run.") var b: String
+    @Option(help: "text or json.") var format: String = "text"
+
+    func run() throws {
+        try Terminal.run {
+            let ra = try ProbeReport.load(try InputFile.readBytes(a), file: a)
+            let rb = try ProbeReport.load(try InputFile.readBytes(b), file: b)
+            let cmp = ProbeComparison(ra, rb)
+            Terminal.write(format == "json" ? cmp.json.serialized() : cmp.text(aName: a, bName: b))
+        }
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+import KernelKitCore
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Root and BTF: the probes load real BPF programs into this kernel.
+enum ProbeEnvironment {
+    static var available: Bool { geteuid() == 0 && FileManager.default.fileExists(atPath: "/sys/kernel/btf/vmlinux") }
+    static var bpftrace: Bool { FileManager.default.fileExists(atPath: "/usr/bin/bpftrace") }
+}
+
+/// A loop device on a file, detached when the value goes away (also when a test fails).
+final class LoopDevice {
+    let path: String
+    let name: String
+    let file: String
+    let devNumber: UInt32
+
+    init(megabytes: Int = 64) throws {
+        file = NSTemporaryDirectory() + "kernelkit-loop-\(UUID().uuidString).img"
+        let t = try run("/usr/bin/truncate", ["-s", "\(megabytes)M", file])
+        guard t.status == 0 else { throw KernelKitError(.usage, "truncate failed: \(t.err)") }
+        let r = try run("/sbin/losetup", ["-f", "--show", "--direct-io=on", file])
+        guard r.status == 0 else { throw KernelKitError(.usage, "losetup failed: \(r.err)") }
+        path = r.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        name = String(path.dropFirst(5))
+        let dev = try String(contentsOfFile: "/sys/class/block/\(name)/dev", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":").map { UInt32($0)! }
+        devNumber = dev[0] << 20 | dev[1]
+    }
+
+    deinit {
+        _ = try? run("/sbin/losetup", ["-d", path])
+        try? FileManager.default.removeItem(atPath: file)
+    }
+
+    /// `count` direct 4 KiB reads, one at a time: exactly `count` requests.
+    func directReads(_ count: Int) throws {
+        let r = try run("/bin/dd", ["if=\(path)", "of=/dev/null", "bs=4k", "count=\(count)", "iflag=direct"])
+        #expect(r.status == 0, "\(r.err)")
+    }
+}
+
+/// A process started now and collected later (the probe, bpftrace).
+final class Background: @unchecked Sendable {
+    let process = Process()
+    let out = Pipe(), err = Pipe()
+    nonisolated(unsafe) var outData = Data()
+    let group = DispatchGroup()
+
+    init(_ executable: String, _ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        group.enter()
+        DispatchQueue.global().async { [self] in
+            outData = out.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+    }
+
+    func wait() -> (status: Int32, out: String, err: String) {
+        group.wait()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+}
+
+/// bpftrace's `@name: N` and `@h:` hist lines (`[16, 32)  1234 |@@@|`).
+enum BpftraceOutput {
+    static func count(_ text: String, _ name: String) -> Int? {
+        for line in text.split(separator: "\n") where line.hasPrefix("@\(name): ") {
+            return Int(line.dropFirst(name.count + 3).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
+
+    /// (low bound, count) of each bucket.
+    static func hist(_ text: String) -> [(UInt64, Int)] {
+        var out = [(UInt64, Int)]()
+        for line in text.split(separator: "\n") where line.hasPrefix("[") {
+            let inside = line.dropFirst().prefix { $0 != "]" && $0 != ")" }
+            let lowText = inside.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            let rest = line.drop { $0 != "]" && $0 != ")" }.dropFirst()
+            guard let count = Int(rest.split(separator: " ").first ?? "") else { continue }
+            out.append((parseSize(lowText), count))
+        }
+        return out
+    }
+
+    /// bpftrace prints bucket bounds as 1K, 2M…
+    static func parseSize(_ s: String) -> UInt64 {
+        if s.hasSuffix("K") { return (UInt64(s.dropLast()) ?? 0) * 1024 }
+        if s.hasSuffix("M") { return (UInt64(s.dropLast()) ?? 0) * 1024 * 1024 }
+        return UInt64(s) ?? 0
+    }
+}
+
+@Suite("eBPF probes on this kernel: counts and histograms against bpftrace", .serialized,
+       .enabled(if: ProbeEnvironment.available, "needs root and a kernel with BTF (/sys/kernel/btf/vmlinux)"))
+struct BlockProbeTests {
+    @Test("biolatency counts every request issued on a loop device, as bpftrace does, with the same mode bucket",
+          .enabled(if: ProbeEnvironment.bpftrace, "needs bpftrace"))
+    func biolatencyAgainstBpftrace() throws {
+        let loop = try LoopDevice()
+        let reads = 3000
+        let dev = loop.devNumber
+        // bpftrace: the same events, the same latency (issue to complete, in µs), keyed
+        // by sector as the tracepoint arguments allow.
+        let script = """
+        tracepoint:block:block_rq_issue /args->dev == \(dev)/ { @start[args->sector] = nsecs; }
+        tracepoint:block:block_rq_complete /args->dev == \(dev) && @start[args->sector]/ {
+            @us = hist((nsecs - @start[args->sector]) / 1000); @c = count(); delete(@start[args->sector]); }
+        interval:s:7 { exit(); }
+        """
+        let bt = try Background("/usr/bin/bpftrace", ["-e", script])
+        let probe = try Background(Paths.kernelkit, ["probe", "biolatency", "--disk", loop.name, "--duration", "6", "--format", "json"])
+        sleep(3) // both attached
+        try loop.directReads(reads)
+        let p = probe.wait()
+        let b = bt.wait()
+        #expect(p.status == 0, "\(p.err)")
+        #expect(b.status == 0, "\(b.err)")
+        let doc = try JSONSerialization.jsonObject(with: Data(p.out.utf8)) as! [String: Any]
+        let hist = (doc["histograms"] as! [[String: Any]])[0]
+        let total = hist["total"] as! Int
+        // The number of requests issued, within 1%.
+        #expect(abs(total - reads) <= reads / 100, "probe counted \(total) of \(reads)")
+        let btCount = try #require(BpftraceOutput.count(b.out, "c"), "\(b.out)")
+        #expect(abs(total - btCount) <= reads / 100, "probe \(total), bpftrace \(btCount)")
+        // The fullest bucket is the same (bpftrace's [1] and [0] are our bucket 0).
+        let buckets = hist["buckets"] as! [[String: Any]]
+        let ours = buckets.max { ($0["count"] as! Int) < ($1["count"] as! Int) }!["low"] as! Int
+        let theirs = BpftraceOutput.hist(b.out).max { $0.1 < $1.1 }!.0
+        #expect(UInt64(ours) == (theirs <= 1 ? 0 : theirs), "mode bucket: probe \(ours), bpftrace \(theirs)\n\(b.out)")
+        #expect(doc["schema"] as? String == "kernelkit.probe-histograms/1")
+        #expect(hist["p50"] is Double && hist["p99"] is Double)
+    }
+
+    @Test("after the probe exits, none of its programs or links is left")
+    func cleanDetach() throws {
+        func count() throws -> Int {
+            let r = try run("/usr/sbin/bpftool", ["prog", "list"])
+            return r.out.split(separator: "\n").filter { $0.contains("_rq_issue") || $0.contains("_rq_complete") || $0.contains("_rq_insert") }.count
+        }
+        /// The kernel frees programs shortly after their last reference goes (RCU): wait
+        /// up to two seconds for the count to settle at zero.
+        func ours() throws -> Int {
+            for _ in 0..<20 {
+                if try count() == 0 { return 0 }
+                usleep(100_000)
+            }
+            return try count()
+        }
+        #expect(try ours() == 0)
+        let p = try run(Paths.kernelkit, ["probe", "biolatency", "-D", "-F", "-Q", "--duration", "1"])
+        #expect(p.status == 0, "\(p.err)")
+        #expect(try ours() == 0)
+        // Interrupted with SIGINT mid-run: also detached.
+        let bg = try Background(Paths.kernelkit, ["probe", "biolatency", "--duration", "30"])
+        sleep(2)
+        #expect(try count() >= 2)
+        kill(bg.process.processIdentifier, SIGINT)
+        let r = bg.wait()
+        #expect(r.status == 0, "\(r.err)")
+        #expect(try ours() == 0)
+    }
+
+    @Test("bitesize and biosnoop see the loop device's requests")
+    func bitesizeAndBiosnoop() throws {
+        let loop = try LoopDevice()
+        let size = try Background(Paths.kernelkit, ["probe", "bitesize", "--disk", loop.name, "--duration", "4", "--format", "json"])
+        let snoop = try Background(Paths.kernelkit, ["probe", "biosnoop", "--disk", loop.name, "--duration", "4", "--format", "json"])
+        sleep(2)
+        try loop.directReads(500)
+        let s = size.wait(), n = snoop.wait()
+        #expect(s.status == 0, "\(s.err)")
+        #expect(n.status == 0, "\(n.err)")
+        let sd = try JSONSerialization.jsonObject(with: Data(s.out.utf8)) as! [String: Any]
+        let dd = (sd["histograms"] as! [[String: Any]]).first { $0["comm"] as? String == "dd" }
+        #expect(dd?["total"] as? Int == 500, "\(s.out.prefix(400))")
+        // 4 KiB requests: the 4–7 KiB bucket.
+        let bucket = (dd?["buckets"] as? [[String: Any]])?.first { $0["low"] as? Int == 4 }
+        #expect(bucket?["count"] as? Int == 500)
+        let nd = try JSONSerialization.jsonObject(with: Data(n.out.utf8)) as! [String: Any]
+        let events = (nd["events"] as! [[String: Any]]).filter { $0["comm"] as? String == "dd" }
+        #expect(events.count == 500)
+        #expect(events.allSatisfy { $0["bytes"] as? Int == 4096 && $0["op"] as? String == "read" && $0["disk"] as? String == loop.name })
+    }
+
+    @Test("probe compare: per-bucket deltas and percentile changes")
+    func compare() throws {
+        let dir = try TemporaryDirectory()
+        func report(_ counts: [Int]) -> String {
+            let buckets = counts.enumerated().map { i, c in
+                "{\"low\": \(i == 0 ? 0 : 1 << i), \"high\": \((1 << (i + 1)) - 1), \"count\": \(c)}"
+            }.joined(separator: ", ")
+            return "{\"schema\": \"kernelkit.probe-histograms/1\", \"tool\": \"biolatency\", \"duration_s\": 5, \"histograms\": [{\"disk\": null, \"op\": null, \"sync\": null, \"comm\": null, \"unit\": \"usecs\", \"buckets\": [\(buckets)]}]}"
+        }
+        let a = try dir.write("a.json", report([0, 0, 0, 0, 10, 80, 10]))
+        let b = try dir.write("b.json", report([0, 0, 0, 0, 0, 10, 80, 10]))
+        let r = try kernelkit(["probe", "compare", a, b])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("p50: 48 -> 96 usecs  +100%"), "\(r.out)")
+        let j = try kernelkit(["probe", "compare", "--format", "json", a, b])
+        #expect(j.out.contains("\"delta\": 70"))
+        let bad = try dir.write("bad.json", "{\"tool\": 3}")
+        #expect(try kernelkit(["probe", "compare", a, bad]).status == 2)
+    }
+}
