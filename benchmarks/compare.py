@@ -219,7 +219,12 @@ def probe_rows(kk, runs):
                     fields = f.read().rsplit(")", 1)[1].split()
                 cpu = (int(fields[11]), int(fields[12]))  # utime, stime in ticks
                 p.send_signal(2)
-                p.wait()
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    # bpftrace 0.17 sometimes misses a SIGINT that comes early.
+                    p.kill()
+                    p.wait()
             return out["jobs"][0]["read"]["iops"], cpu
         none, ours, theirs, cpus = [], [], [], []
         for _ in range(max(3, runs // 7)):

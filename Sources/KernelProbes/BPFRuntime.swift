@@ -181,9 +181,13 @@ public struct BPFMapReader {
     }
 
     /// Every (key, value) pair; with `clear`, deletes what it read (interval output).
-    public func entries<K, V>(_ key: K.Type, _ value: V.Type, clear: Bool = false) -> [(K, V)] {
-        var out = [(K, V)]()
-        let ks = MemoryLayout<K>.size, vs = MemoryLayout<V>.size
+    /// For a per-CPU map each key has one value per possible CPU, in order.
+    public func entries<K, V>(_ key: K.Type, _ value: V.Type, clear: Bool = false) -> [(K, [V])] {
+        var out = [(K, [V])]()
+        let perCPU = [BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_PERCPU_HASH].contains(bpf_map__type(map))
+        let cpus = perCPU ? Int(libbpf_num_possible_cpus()) : 1
+        let stride = (MemoryLayout<V>.size + 7) / 8 * 8
+        let ks = MemoryLayout<K>.size, vs = perCPU ? stride * cpus : MemoryLayout<V>.size
         let keyBuf = UnsafeMutableRawPointer.allocate(byteCount: ks, alignment: 8)
         let nextBuf = UnsafeMutableRawPointer.allocate(byteCount: ks, alignment: 8)
         let valBuf = UnsafeMutableRawPointer.allocate(byteCount: vs, alignment: 8)
@@ -198,7 +202,8 @@ public struct BPFMapReader {
         }
         for k in keys {
             if bpf_map__lookup_elem(map, k, ks, valBuf, vs, 0) == 0 {
-                out.append((k.load(as: K.self), valBuf.load(as: V.self)))
+                let values = (0..<cpus).map { valBuf.load(fromByteOffset: $0 * stride, as: V.self) }
+                out.append((k.load(as: K.self), values))
             }
             if clear { _ = bpf_map__delete_elem(map, k, ks, 0) }
         }

@@ -78,7 +78,9 @@ public struct BlockProbe {
         config.mode = tool == .biolatency ? 0 : tool == .bitesize ? 1 : 2
         let rodata = withUnsafeBytes(of: &config) { Array($0) }
         var lastError: KernelKitError? = nil
-        for kind in ["btf", "raw"] {
+        // KERNELKIT_PROBE_ATTACH=raw_tp skips tp_btf (to test and to use the fallback).
+        let kinds = getenv("KERNELKIT_PROBE_ATTACH").map { String(cString: $0) } == "raw_tp" ? ["raw"] : ["btf", "raw"]
+        for kind in kinds {
             do throws(KernelKitError) {
                 let object = try BPFObject(BPFObjects.block) { (handle: borrowing BPFObjectHandle) throws(KernelKitError) in
                     for k in ["btf", "raw"] {
@@ -109,10 +111,12 @@ public struct BlockProbe {
     public static func histograms(_ object: borrowing BPFObject, tool: Tool, options: Options, clear: Bool) -> [Log2Histogram] {
         guard let reader = BPFMapReader(object, "hists") else { return [] }
         var out = [Log2Histogram]()
-        for (key, value) in reader.entries(kk_hist_key.self, kk_hist.self, clear: clear) {
+        for (key, values) in reader.entries(kk_hist_key.self, kk_hist.self, clear: clear) {
             var slots = [UInt64](repeating: 0, count: Int(KK_MAX_SLOTS))
-            withUnsafeBytes(of: value.slots) { raw in
-                for i in 0..<slots.count { slots[i] = raw.load(fromByteOffset: i * 8, as: UInt64.self) }
+            for value in values {
+                withUnsafeBytes(of: value.slots) { raw in
+                    for i in 0..<slots.count { slots[i] += raw.load(fromByteOffset: i * 8, as: UInt64.self) }
+                }
             }
             let comm = withUnsafeBytes(of: key.comm) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             out.append(Log2Histogram(

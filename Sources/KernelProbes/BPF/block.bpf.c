@@ -34,8 +34,9 @@ struct {
     __type(value, struct start_info);
 } start SEC(".maps");
 
+/* Per-CPU, so that updates need no atomic instructions; user space sums the CPUs. */
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
     __uint(max_entries, 4096);
     __type(key, struct kk_hist_key);
     __type(value, struct kk_hist);
@@ -52,11 +53,19 @@ kk_u64 missed_starts = 0;
 
 static struct kk_hist zero_hist;
 
-static __always_inline kk_u32 request_dev(struct request *rq)
+/* Field reads: tp_btf programs dereference typed pointers directly (the verifier turns
+ * them into fault-safe loads, no helper call); raw_tp programs must go through
+ * bpf_probe_read_kernel (BPF_CORE_READ). `btf` is a constant at every call site, so
+ * each program keeps only its own kind of read. */
+#define RQ_READ(btf, rq, field) ((btf) ? __builtin_preserve_access_index((rq)->field) : BPF_CORE_READ(rq, field))
+
+static __always_inline kk_u32 request_dev(struct request *rq, bool btf)
 {
-    struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
+    struct gendisk *disk = btf ? __builtin_preserve_access_index(rq->q->disk) : BPF_CORE_READ(rq, q, disk);
     if (!disk)
         return 0;
+    if (btf)
+        return ((kk_u32)__builtin_preserve_access_index(disk->major) << 20) | (kk_u32)__builtin_preserve_access_index(disk->first_minor);
     return ((kk_u32)BPF_CORE_READ(disk, major) << 20) | (kk_u32)BPF_CORE_READ(disk, first_minor);
 }
 
@@ -96,26 +105,26 @@ static __always_inline void hist_add(struct kk_hist_key *key, kk_u64 value)
     kk_u32 slot = log2l(value);
     if (slot >= KK_MAX_SLOTS)
         slot = KK_MAX_SLOTS - 1;
-    __sync_fetch_and_add(&h->slots[slot], 1);
-    __sync_fetch_and_add(&h->count, 1);
-    __sync_fetch_and_add(&h->sum, value);
+    h->slots[slot] += 1;
+    h->count += 1;
+    h->sum += value;
 }
 
-static __always_inline int filtered(struct request *rq)
+static __always_inline int filtered(struct request *rq, bool btf)
 {
-    return cfg.filter_dev && request_dev(rq) != cfg.filter_dev;
+    return cfg.filter_dev && request_dev(rq, btf) != cfg.filter_dev;
 }
 
-static __always_inline int on_start(struct request *rq, int is_insert)
+static __always_inline int on_start(struct request *rq, int is_insert, bool btf)
 {
-    if (filtered(rq))
+    if (filtered(rq, btf))
         return 0;
     if (cfg.mode == MODE_SIZE) {
         if (is_insert)
             return 0;
         struct kk_hist_key key = {};
         bpf_get_current_comm(&key.comm, sizeof(key.comm));
-        hist_add(&key, BPF_CORE_READ(rq, __data_len) / 1024);
+        hist_add(&key, RQ_READ(btf, rq, __data_len) / 1024);
         return 0;
     }
     /* With -Q the clock starts at insert; requests that skip the scheduler (and so
@@ -126,36 +135,38 @@ static __always_inline int on_start(struct request *rq, int is_insert)
         return 0;
     struct start_info info = {};
     info.ts = bpf_ktime_get_ns();
-    info.pid = bpf_get_current_pid_tgid() >> 32;
-    bpf_get_current_comm(&info.comm, sizeof(info.comm));
+    /* Who issued it matters only for biosnoop's events. */
+    if (cfg.mode == MODE_SNOOP) {
+        info.pid = bpf_get_current_pid_tgid() >> 32;
+        bpf_get_current_comm(&info.comm, sizeof(info.comm));
+    }
     bpf_map_update_elem(&start, &rq, &info, BPF_ANY);
     return 0;
 }
 
-static __always_inline int on_complete(struct request *rq)
+static __always_inline int on_complete(struct request *rq, bool btf)
 {
     if (cfg.mode == MODE_SIZE)
         return 0;
     struct start_info *info = bpf_map_lookup_elem(&start, &rq);
     if (!info) {
-        if (!filtered(rq))
+        if (!filtered(rq, btf))
             __sync_fetch_and_add(&missed_starts, 1);
         return 0;
     }
     kk_u64 now = bpf_ktime_get_ns();
     kk_u64 delta = now - info->ts;
-    kk_u32 flags = BPF_CORE_READ(rq, cmd_flags);
-    kk_u32 dev = request_dev(rq);
     if (cfg.mode == MODE_SNOOP) {
+        kk_u32 flags = RQ_READ(btf, rq, cmd_flags);
         struct kk_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
         if (!e) {
             __sync_fetch_and_add(&lost_events, 1);
         } else {
             e->ts_ns = now;
             e->latency_ns = delta;
-            e->sector = BPF_CORE_READ(rq, __sector);
-            e->bytes = BPF_CORE_READ(rq, __data_len);
-            e->dev = dev;
+            e->sector = RQ_READ(btf, rq, __sector);
+            e->bytes = RQ_READ(btf, rq, __data_len);
+            e->dev = request_dev(rq, btf);
             e->pid = info->pid;
             e->op = op_class(flags);
             e->sync = !!(flags & REQ_SYNC);
@@ -166,8 +177,9 @@ static __always_inline int on_complete(struct request *rq)
     } else {
         struct kk_hist_key key = {};
         if (cfg.per_disk)
-            key.dev = dev;
+            key.dev = request_dev(rq, btf);
         if (cfg.per_op) {
+            kk_u32 flags = RQ_READ(btf, rq, cmd_flags);
             key.op = op_class(flags);
             key.sync = !!(flags & REQ_SYNC);
         }
@@ -178,21 +190,21 @@ static __always_inline int on_complete(struct request *rq)
 }
 
 SEC("tp_btf/block_rq_insert")
-int BPF_PROG(btf_rq_insert, struct request *rq) { return on_start(rq, 1); }
+int BPF_PROG(btf_rq_insert, struct request *rq) { return on_start(rq, 1, true); }
 
 SEC("tp_btf/block_rq_issue")
-int BPF_PROG(btf_rq_issue, struct request *rq) { return on_start(rq, 0); }
+int BPF_PROG(btf_rq_issue, struct request *rq) { return on_start(rq, 0, true); }
 
 SEC("tp_btf/block_rq_complete")
-int BPF_PROG(btf_rq_complete, struct request *rq) { return on_complete(rq); }
+int BPF_PROG(btf_rq_complete, struct request *rq) { return on_complete(rq, true); }
 
 SEC("raw_tp/block_rq_insert")
-int BPF_PROG(raw_rq_insert, struct request *rq) { return on_start(rq, 1); }
+int BPF_PROG(raw_rq_insert, struct request *rq) { return on_start(rq, 1, false); }
 
 SEC("raw_tp/block_rq_issue")
-int BPF_PROG(raw_rq_issue, struct request *rq) { return on_start(rq, 0); }
+int BPF_PROG(raw_rq_issue, struct request *rq) { return on_start(rq, 0, false); }
 
 SEC("raw_tp/block_rq_complete")
-int BPF_PROG(raw_rq_complete, struct request *rq) { return on_complete(rq); }
+int BPF_PROG(raw_rq_complete, struct request *rq) { return on_complete(rq, false); }
 
 char LICENSE[] SEC("license") = "GPL";
