@@ -1,4 +1,3 @@
-import Foundation
 import KernelKitCore
 
 /// Azure Linux's required-config policy JSON (toolkit/scripts/kernel_config_checker):
@@ -21,32 +20,33 @@ public enum AzureLinuxPolicy {
         func fail(_ message: String, _ needle: String? = nil) -> KernelKitError {
             KernelKitError(.badPolicy, message, at: SourceLocation(file: file, line: needle.map { lines[$0] ?? 0 } ?? 0))
         }
-        guard let root = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-            throw fail("not a JSON object")
-        }
-        for key in root.keys where key != "default" && key != "overrides" {
+        // Parsed with KernelKitCore's JSON reader: a syntax error gets its line and column.
+        let doc: JSONValue
+        do { doc = try JSONValue.parse(bytes, file: file) } catch { throw KernelKitError(.badPolicy, error.message, at: error.location) }
+        guard case .object(let root) = doc else { throw fail("not a JSON object") }
+        for (key, _) in root where key != "default" && key != "overrides" {
             throw fail("unknown key '\(key)' (the schema has default and overrides)", "\"\(key)\"")
         }
-        guard let def = root["default"] as? [String: Any], let defaults = def["kernel_configs"] as? [[String: Any]] else {
+        guard let defaults = doc.member("default")?.member("kernel_configs")?.arrayValue else {
             throw fail("missing default.kernel_configs")
         }
-        var overrides = [(package: String, configs: [[String: Any]])]()
-        for o in root["overrides"] as? [[String: Any]] ?? [] {
-            guard let name = o["name"] as? String, let configs = o["kernel_configs"] as? [[String: Any]] else {
+        var overrides = [(package: String, configs: [JSONValue])]()
+        for o in doc.member("overrides")?.arrayValue ?? [] {
+            guard let name = o.member("name")?.stringValue, let configs = o.member("kernel_configs")?.arrayValue else {
                 throw fail("each override needs a name and kernel_configs", "\"overrides\"")
             }
             overrides.append((name, configs))
         }
-        func entries(_ configs: [[String: Any]]) throws(KernelKitError) -> [(name: String, arch: Arch, value: String, why: String)] {
+        func entries(_ configs: [JSONValue]) throws(KernelKitError) -> [(name: String, arch: Arch, value: String, why: String)] {
             var out = [(name: String, arch: Arch, value: String, why: String)]()
             for c in configs {
-                guard let name = c["name"] as? String, let values = c["values"] as? [[String: Any]],
-                      let why = c["justification"] as? String else {
-                    throw fail("each kernel_configs entry needs name, values and justification", (c["name"] as? String).map { "\"\($0)\"" })
+                guard let name = c.member("name")?.stringValue, let values = c.member("values")?.arrayValue,
+                      let why = c.member("justification")?.stringValue else {
+                    throw fail("each kernel_configs entry needs name, values and justification", c.member("name")?.stringValue.map { "\"\($0)\"" })
                 }
                 for v in values {
-                    guard let a = v["architecture"] as? String, let arch = Arch(rawValue: a), arch == .x86_64 || arch == .arm64,
-                          let value = v["value"] as? String else {
+                    guard let a = v.member("architecture")?.stringValue, let arch = Arch(rawValue: a), arch == .x86_64 || arch == .arm64,
+                          let value = v.member("value")?.stringValue else {
                         throw fail("\(name): each value needs architecture (x86_64 or arm64) and a string value", "\"\(name)\"")
                     }
                     out.append((name, arch, value, why))

@@ -109,6 +109,15 @@ public indirect enum JSONValue: Hashable, Sendable, ExpressibleByStringLiteral, 
 }
 
 extension JSONValue {
+    /// An object's member by key (the first, as objects keep their order).
+    public func member(_ key: String) -> JSONValue? {
+        if case .object(let m) = self { return m.first { $0.0 == key }?.1 }
+        return nil
+    }
+
+    public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+
     /// Parses JSON text (RFC 8259); errors name the line and column.
     public static func parse(_ bytes: [UInt8], file: String) throws(KernelKitError) -> JSONValue {
         var p = JSONReader(b: bytes, file: file)

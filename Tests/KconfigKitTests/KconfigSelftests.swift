@@ -82,6 +82,10 @@ struct KconfigSelftests {
         #expect(t.stdout.contains(try expected("transitional", "expected_stdout")), "\(t.stdout)")
         let c = try conf("choice", .oldaskconfig(input: Self.keys("")))
         #expect(c.stdout.contains(try expected("choice", "oldask0_expected_stdout")), "\(c.stdout)")
+        // auto_submenu: entries that depend on the one before become its submenu and are
+        // asked with deeper indentation.
+        let a = try conf("auto_submenu", .oldaskconfig(input: Self.keys("")))
+        #expect(a.stdout.contains(try expected("auto_submenu", "expected_stdout")), "\(a.stdout)")
         // new_choice_with_dep: "Choice ?" depends on A, so menu_finalize() nests it under A
         // as an automatic submenu, and conf indents it.
         let n = try conf("new_choice_with_dep", .oldconfig(input: Self.keys("y")), dotConfig: "config")

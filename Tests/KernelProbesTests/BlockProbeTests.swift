@@ -230,6 +230,43 @@ struct BlockProbeTests {
         #expect(events.allSatisfy { $0["bytes"] as? Int == 4096 && $0["op"] as? String == "read" && $0["disk"] as? String == loop.name })
     }
 
+    @Test("--interval reports each interval; --svg draws a chart that parses as XML")
+    func intervalsAndSVG() throws {
+        let loop = try LoopDevice()
+        let dir = try TemporaryDirectory()
+        let svg = "\(dir.path)/lat.svg"
+        let probe = try Background(Paths.kernelkit, ["probe", "biolatency", "--disk", loop.name, "--interval", "1", "--duration", "4",
+                                                     "--format", "json", "--svg", svg])
+        sleep(2)
+        try loop.directReads(400)
+        let p = probe.wait()
+        #expect(p.status == 0, "\(p.err)")
+        let reports = try JSONSerialization.jsonObject(with: Data(p.out.utf8)) as! [[String: Any]]
+        #expect(reports.count >= 3, "one report per interval")
+        let total = reports.flatMap { $0["histograms"] as! [[String: Any]] }.map { $0["total"] as! Int }.reduce(0, +)
+        #expect(total == 400, "the intervals add up to every request once: \(total)")
+        let check = try run("/usr/bin/env", ["python3", "-c", """
+            import sys, xml.etree.ElementTree as ET
+            root = ET.parse(sys.argv[1]).getroot()
+            assert root.tag.endswith('svg'), root.tag
+            bars = [e for e in root.iter() if e.tag.endswith('rect')]
+            assert len(bars) > 4, len(bars)
+            """, svg])
+        #expect(check.status == 0, "\(check.err)")
+    }
+
+    @Test("without root, a probe says what it needs and exits 2")
+    func notRoot() throws {
+        // The binary must be reachable for user nobody: copy it out of the build tree.
+        let copy = "/tmp/kernelkit-notroot-\(UUID().uuidString)"
+        try FileManager.default.copyItem(atPath: Paths.kernelkit, toPath: copy)
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        chmod(copy, 0o755)
+        let r = try run("/sbin/runuser", ["-u", "nobody", "--", copy, "probe", "biolatency", "--duration", "1"])
+        #expect(r.status == 2, "\(r.out)\(r.err)")
+        #expect(r.err.contains("needs root or CAP_BPF"), "\(r.err)")
+    }
+
     @Test("probe compare: per-bucket deltas and percentile changes")
     func compare() throws {
         let dir = try TemporaryDirectory()
