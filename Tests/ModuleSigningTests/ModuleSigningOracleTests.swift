@@ -109,6 +109,14 @@ struct ModuleSigningOracleTests {
             #expect(try Material.read(d1 + ".p7s") == (try Material.read(d2 + ".p7s")))
             #expect(try Material.read(d2) == unsigned)
         }
+        // -s: append a signature made elsewhere, as sign-file does.
+        let unsignedRaw = try Material.unsigned(Material.sample[0])
+        let r1 = try dir.write("raw1.ko", bytes: unsignedRaw), r2 = try dir.write("raw2.ko", bytes: unsignedRaw)
+        #expect(try run(Oracles.signFile, ["-d", "sha256", key.pem, key.x509, r1]).status == 0)
+        #expect(try run(Oracles.signFile, ["-s", r1 + ".p7s", "sha256", key.x509, r1]).status == 0)
+        let s2 = try kernelkit(["modsign", "sign-file", "-s", r1 + ".p7s", "sha256", key.x509, r2])
+        #expect(s2.status == 0, "\(s2.err)")
+        #expect(try Material.read(r2) == (try Material.read(r1)))
         let r = try kernelkit(["modsign", "sign", "--key", key.pem, "--cert", key.x509, "--hash", "sha512", "\(dir.path)/tree"])
         #expect(r.status == 0, "\(r.err)")
         #expect(r.err.contains("signed 4 of 4 modules"))
