@@ -8,3 +8,16 @@ extension StringProtocol {
         return String(s)
     }
 }
+
+extension String {
+    /// Padded with spaces on the right to `width` characters (a longer string unchanged):
+    /// a left-aligned table column.
+    public func leftAligned(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+
+    /// Padded with spaces on the left to `width` characters: a right-aligned column.
+    public func rightAligned(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

@@ -70,18 +70,13 @@ public struct Log2Histogram: Sendable, Equatable {
         for i in 0...last {
             let (lo, hi) = Self.bounds(i)
             let stars = maxCount == 0 ? 0 : Int((Double(counts[i]) * Double(width) / Double(maxCount)).rounded(.down))
-            let range = pad(String(lo), 20) + " -> " + pad(String(hi), -12)
-            out += range + ": " + pad(String(counts[i]), -8) + " |" + String(repeating: "*", count: stars)
+            let range = String(lo).rightAligned(20) + " -> " + String(hi).leftAligned(12)
+            out += range + ": " + String(counts[i]).leftAligned(8) + " |" + String(repeating: "*", count: stars)
                 + String(repeating: " ", count: width - stars) + "|\n"
         }
         return out
     }
 
-    private func pad(_ s: String, _ width: Int) -> String {
-        let n = abs(width) - s.count
-        if n <= 0 { return s }
-        return width > 0 ? String(repeating: " ", count: n) + s : s + String(repeating: " ", count: n)
-    }
 
     public var json: JSONValue {
         var buckets = [JSONValue]()

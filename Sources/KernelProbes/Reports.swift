@@ -54,13 +54,13 @@ public struct ProbeComparison: Sendable {
             let n = max(p.a?.counts.count ?? 0, p.b?.counts.count ?? 0)
             let last = (0..<n).last { i in (p.a?.counts[safe: i] ?? 0) + (p.b?.counts[safe: i] ?? 0) > 0 } ?? -1
             if last < 0 { continue }
-            out += "  " + "\(unit)".leftPad(24) + "        A        B    delta\n"
+            out += "  " + "\(unit)".rightAligned(24) + "        A        B    delta\n"
             for i in 0...last {
                 let (lo, hi) = Log2Histogram.bounds(i)
                 let ca = p.a?.counts[safe: i] ?? 0, cb = p.b?.counts[safe: i] ?? 0
                 let d = Int64(cb) - Int64(ca)
-                out += "  " + "\(lo) -> \(hi)".leftPad(24) + String(ca).leftPad(9) + String(cb).leftPad(9)
-                    + ((d > 0 ? "+" : "") + String(d)).leftPad(9) + "\n"
+                out += "  " + "\(lo) -> \(hi)".rightAligned(24) + String(ca).rightAligned(9) + String(cb).rightAligned(9)
+                    + ((d > 0 ? "+" : "") + String(d)).rightAligned(9) + "\n"
             }
         }
         return out
@@ -106,9 +106,6 @@ extension Array {
     subscript(safe i: Int) -> Element? { indices.contains(i) ? self[i] : nil }
 }
 
-extension String {
-    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
-}
 
 /// SVG bar charts of a report's histograms: one panel per histogram, log2 buckets on the
 /// x axis, counts as bars, with p50, p90 and p99 marked. Self-contained, no scripts.

@@ -187,7 +187,7 @@ struct HardenListCommand: ParsableCommand {
                 for n in ShippedBaselines.names {
                     let b = try ShippedBaselines.named(n)
                     let kinds = Dictionary(grouping: b.rules, by: \.kind).mapValues(\.count)
-                    out += "\(n.padding(18))\(b.rules.count) rules (kconfig \(kinds[.kconfig] ?? 0), cmdline \(kinds[.cmdline] ?? 0), sysctl \(kinds[.sysctl] ?? 0))  \(b.title)\n"
+                    out += "\(n.leftAligned(17) + " ")\(b.rules.count) rules (kconfig \(kinds[.kconfig] ?? 0), cmdline \(kinds[.cmdline] ?? 0), sysctl \(kinds[.sysctl] ?? 0))  \(b.title)\n"
                 }
                 Terminal.write(out)
                 return
@@ -270,6 +270,3 @@ struct HardenConvertCommand: ParsableCommand {
     }
 }
 
-extension String {
-    func padding(_ n: Int) -> String { count >= n ? self + " " : self + String(repeating: " ", count: n - count) }
-}

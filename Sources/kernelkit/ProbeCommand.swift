@@ -189,8 +189,8 @@ struct ProbeBiosnoopCommand: ParsableCommand {
                                                  ("sync", .bool(e.sync != 0)), ("sector", .int(Int(e.sector))),
                                                  ("bytes", .int(Int(e.bytes))), ("latency_us", .double(Double(e.latency_ns / 100) / 10))]))
                         } else {
-                            out += String(format: "%-11.6f ", t) + comm.padding(17) + String(e.pid).padding(8) + name.padding(10)
-                                + op.prefix(1).uppercased() + " " + String(e.sector).padding(13) + String(e.bytes).padding(9)
+                            out += String(format: "%-11.6f ", t) + comm.leftAligned(16) + " " + String(e.pid).leftAligned(7) + " " + name.leftAligned(9) + " "
+                                + op.prefix(1).uppercased() + " " + String(e.sector).leftAligned(12) + " " + String(e.bytes).leftAligned(8) + " "
                                 + String(format: "%7.3f", Double(e.latency_ns) / 1e6) + "\n"
                         }
                     }
