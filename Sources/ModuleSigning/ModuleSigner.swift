@@ -176,6 +176,9 @@ extension Keyring {
                 guard p7.signatureAlgorithm == OID.rsaEncryption.description else {
                     throw failure(.malformedSignature, "RSA signature with algorithm \(p7.signatureAlgorithm); the kernel wants rsaEncryption")
                 }
+                if case .sha224(let d) = digest {
+                    return try RSAPKCS1.verify(p7.signature, digest: d.bytes, hash: .sha224, publicKeyInfo: cert.publicKeyInfo)
+                }
                 let key = try _RSA.Signing.PublicKey(unsafeDERRepresentation: cert.publicKeyInfo)
                 let sig = _RSA.Signing.RSASignature(rawRepresentation: p7.signature)
                 return digest.verify { d in key.isValidSignature(sig, for: d, padding: .insecurePKCS1v1_5) }
@@ -235,6 +238,7 @@ extension AnyDigest {
     func verify(_ check: (any Digest) -> Bool) -> Bool {
         switch self {
         case .sha1(let d): check(d)
+        case .sha224(let d): check(d)
         case .sha256(let d): check(d)
         case .sha384(let d): check(d)
         case .sha512(let d): check(d)

@@ -33,8 +33,7 @@ public enum HashAlgorithm: String, Sendable, CaseIterable {
         case .sha256: return .sha256(SHA256.hash(data: bytes))
         case .sha384: return .sha384(SHA384.hash(data: bytes))
         case .sha512: return .sha512(SHA512.hash(data: bytes))
-        case .sha224:
-            throw failure(.unsupportedHash, "sha224 is not available in this build (swift-crypto has no SHA-224); use sha256 or stronger")
+        case .sha224: return .sha224(SHA224Digest.hash(bytes))
         }
     }
 }
@@ -42,6 +41,7 @@ public enum HashAlgorithm: String, Sendable, CaseIterable {
 /// One computed digest, of whichever algorithm.
 enum AnyDigest {
     case sha1(Insecure.SHA1Digest)
+    case sha224(SHA224Digest)
     case sha256(SHA256Digest)
     case sha384(SHA384Digest)
     case sha512(SHA512Digest)
@@ -122,7 +122,8 @@ public enum SigningKey: Sendable {
         case .p256, .p384:
             switch hash {
             case .sha1: (OID.ecdsaWithSHA1, false)
-            case .sha256, .sha224: (OID.ecdsaWithSHA256, false)
+            case .sha224: (OID.ecdsaWithSHA224, false)
+            case .sha256: (OID.ecdsaWithSHA256, false)
             case .sha384: (OID.ecdsaWithSHA384, false)
             case .sha512: (OID.ecdsaWithSHA512, false)
             }
@@ -135,7 +136,9 @@ public enum SigningKey: Sendable {
         let digest = try hash.digest(content)
         do {
             switch self {
-            case .rsa(let k): return try digest.signed(by: k)
+            case .rsa(let k):
+                if case .sha224(let d) = digest { return try RSAPKCS1.sign(d.bytes, hash: .sha224, key: k) }
+                return try digest.signed(by: k)
             case .p256(let k): return try digest.signed(by: k)
             case .p384(let k): return try digest.signed(by: k)
             }
@@ -168,6 +171,7 @@ extension AnyDigest {
     func signed(by key: some DigestSigner) throws -> [UInt8] {
         switch self {
         case .sha1(let d): try key.signatureBytes(for: d)
+        case .sha224(let d): try key.signatureBytes(for: d)
         case .sha256(let d): try key.signatureBytes(for: d)
         case .sha384(let d): try key.signatureBytes(for: d)
         case .sha512(let d): try key.signatureBytes(for: d)

@@ -107,7 +107,7 @@ struct ModsignSignCommand: ParsableCommand {
     )
     @Option(help: "The private key (PEM; KBUILD_SIGN_PIN decrypts an encrypted one).") var key: String
     @Option(help: "The certificate (DER or PEM) the signatures name.") var cert: String
-    @Option(help: "sha256, sha384 or sha512 (sha1 and sha224 only when named).") var hash: HashAlgorithm = .sha512
+    @Option(help: "sha256, sha384 or sha512; sha1 and sha224 (weak) only when named.") var hash: HashAlgorithm = .sha512
     @Flag(name: .customShort("k"), help: "Name the signer by subject key id instead of issuer and serial.") var keyID = false
     @Argument(help: "Module files and directories.") var paths: [String]
 
