@@ -6,6 +6,7 @@
 #   linux-6.12-tree/         the whole 6.12 kernel tree (Kconfig files, conf, dummy-tools)
 #   linux-7.2-tree/          the whole 7.2 kernel tree, from Debian's unstable suite
 #   sign-file                the kernel's scripts/sign-file, built from the 6.12 tree
+#   mldsa-verify             the 7.2 kernel's lib/crypto/mldsa.c verifier, in user space
 #   debian-cloud-image/      Debian's signed cloud kernel package, unpacked: its vmlinuz
 #                            and 1,121 signed modules (linux-image-cloud-amd64's dependency)
 # Idempotent: a second run does nothing but check.
@@ -101,6 +102,15 @@ python3 -c "import jsonschema, junitparser" 2>/dev/null || python3 -m pip instal
 if [ ! -x "$oracles/sign-file" ]; then
   gcc -O2 -o "$oracles/sign-file" "$oracles/linux-6.12-tree/scripts/sign-file.c" \
     -I"$oracles/linux-6.12-tree/scripts" -lcrypto 2>/dev/null
+fi
+# The 7.2 kernel's ML-DSA verifier (lib/crypto/mldsa.c + sha3.c) in user space, over the
+# kernel-API stand-ins in scripts/kernel-mldsa/include, checked on the kernel's FIPS vector.
+if [ ! -x "$oracles/mldsa-verify" ]; then
+  here="$root/scripts/kernel-mldsa"
+  t72="$oracles/linux-7.2-tree"
+  gcc -O2 -DCONFIG_64BIT -I"$here/include" -I"$t72/include" -I"$t72/lib/crypto" -o "$oracles/mldsa-verify.tmp" \
+    "$here/mldsa-verify.c" "$t72/lib/crypto/mldsa.c" "$t72/lib/crypto/sha3.c"
+  "$oracles/mldsa-verify.tmp" --self-test >/dev/null && mv "$oracles/mldsa-verify.tmp" "$oracles/mldsa-verify"
 fi
 # Debian's signed cloud kernel: the package that linux-image-cloud-amd64 depends on.
 if [ ! -d "$oracles/debian-cloud-image/lib/modules" ]; then

@@ -169,6 +169,18 @@ extension Keyring {
     }
 
     static func check(_ p7: PKCS7Signature, content: ArraySlice<UInt8>, certificate cert: X509Certificate) throws(KernelKitError) -> Bool {
+        if let set = MLDSAParameterSet(rawValue: cert.keyType.rawValue) {
+            // pkcs7_parser.c: no signed attributes and an algo_takes_data key, so the
+            // signature is over the module bytes and the digest algorithm is unused.
+            guard p7.signatureAlgorithm == set.oid.description else {
+                throw failure(.malformedSignature, "\(set.rawValue) certificate but signature algorithm \(p7.signatureAlgorithm)")
+            }
+            do {
+                return try MLDSAKey.verify(set, signature: p7.signature, message: content, publicKey: cert.publicKeyBits)
+            } catch {
+                throw failure(.badCertificate, "cannot use the certificate's \(set.rawValue) public key: \(error)")
+            }
+        }
         let digest = try p7.hash.digest(content)
         do {
             switch cert.keyType {

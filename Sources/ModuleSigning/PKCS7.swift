@@ -116,7 +116,9 @@ public struct PKCS7Signature: Sendable, Equatable {
             hash = h
             var k = 3
             if si[k].identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) {
-                throw failure(.malformedSignature, "signed attributes are not supported (sign-file writes none)", file)
+                // pkcs7_verify.c refuses authenticatedAttributes in module signatures, except
+                // for ML-DSA under CONFIG_PKCS7_WAIVE_AUTHATTRS_REJECTION_FOR_MLDSA.
+                throw failure(.malformedSignature, "the signature has signed attributes, which the kernel refuses in module signatures (only ML-DSA with CONFIG_PKCS7_WAIVE_AUTHATTRS_REJECTION_FOR_MLDSA takes them; KernelKit does not check that form)", file)
             }
             signatureAlgorithm = try ASN1ObjectIdentifier(derEncoded: try X509Certificate.children(si[k])[0]).description
             k += 1

@@ -53,6 +53,8 @@ public enum SigningKey: Sendable {
     case rsa(_RSA.Signing.PrivateKey)
     case p256(P256.Signing.PrivateKey)
     case p384(P384.Signing.PrivateKey)
+    /// Experimental: ML-DSA-65 or ML-DSA-87 (Linux 7.0 and later).
+    case mldsa(MLDSAKey)
 
     /// Reads a PEM private key as sign-file does (`PEM_read_bio_PrivateKey`): PKCS#8,
     /// PKCS#1 RSA or SEC1 EC, plain or encrypted with a pass phrase (KBUILD_SIGN_PIN).
@@ -76,6 +78,7 @@ public enum SigningKey: Sendable {
             }
             der = try PKCS8Decryption.decryptLegacy(der, dekInfo: block.headers["DEK-Info"] ?? "", passphrase: passphrase, file: file)
         }
+        if label == "PRIVATE KEY", let k = try MLDSAKey.fromPKCS8(der, file: file) { return .mldsa(k) }
         let pem = PEM.encode(der, label: label)
         switch label {
         case "RSA PRIVATE KEY":
@@ -88,7 +91,7 @@ public enum SigningKey: Sendable {
             if let k = try? P384.Signing.PrivateKey(pemRepresentation: pem) { return .p384(k) }
             if let k = try? P256.Signing.PrivateKey(pemRepresentation: pem) { return .p256(k) }
         }
-        throw failure(.badKey, "cannot read the private key: not an RSA (2048 bits or more) or ECDSA P-256/P-384 key", file)
+        throw failure(.badKey, "cannot read the private key: not an RSA (2048 bits or more), ECDSA P-256/P-384 or ML-DSA-65/87 key", file)
     }
 
     /// The SubjectPublicKeyInfo DER of the public half.
@@ -97,6 +100,7 @@ public enum SigningKey: Sendable {
         case .rsa(let k): Array(k.publicKey.derRepresentation)
         case .p256(let k): Array(k.publicKey.derRepresentation)
         case .p384(let k): Array(k.publicKey.derRepresentation)
+        case .mldsa(let k): k.publicKeyInfo
         }
     }
 
@@ -110,6 +114,7 @@ public enum SigningKey: Sendable {
         case .rsa: "rsa"
         case .p256: "ecdsa-p256"
         case .p384: "ecdsa-p384"
+        case .mldsa(let k): k.parameterSet.rawValue
         }
     }
 
@@ -127,12 +132,17 @@ public enum SigningKey: Sendable {
             case .sha384: (OID.ecdsaWithSHA384, false)
             case .sha512: (OID.ecdsaWithSHA512, false)
             }
+        case .mldsa(let k): (k.parameterSet.oid, false)
         }
     }
 
     /// Signs `content` (the module) with digest `hash`: no signed attributes, so the
-    /// signature is over the content's digest itself.
+    /// signature is over the content's digest itself, or, for ML-DSA, over the content
+    /// (the digest algorithm is then only named in the message).
     func sign(_ content: ArraySlice<UInt8>, hash: HashAlgorithm) throws(KernelKitError) -> [UInt8] {
+        if case .mldsa(let k) = self {
+            do { return try k.sign(content) } catch { throw failure(.badKey, "signing failed: \(error)") }
+        }
         let digest = try hash.digest(content)
         do {
             switch self {
@@ -141,6 +151,7 @@ public enum SigningKey: Sendable {
                 return try digest.signed(by: k)
             case .p256(let k): return try digest.signed(by: k)
             case .p384(let k): return try digest.signed(by: k)
+            case .mldsa: preconditionFailure("handled above")
             }
         } catch {
             throw failure(.badKey, "signing failed: \(error)")

@@ -34,10 +34,20 @@ public struct SigningPolicyCheck: Sendable {
             }
         }
         if let keyType {
-            let rsa = on("MODULE_SIG_KEY_TYPE_RSA"), ecdsa = on("MODULE_SIG_KEY_TYPE_ECDSA")
-            let configured = rsa ? "RSA" : ecdsa ? "ECDSA" : nil
-            let given = keyType == .rsa ? "RSA" : (keyType == .ecdsaP384 || keyType == .ecdsaP256) ? "ECDSA" : keyType.rawValue
-            let option = rsa ? "MODULE_SIG_KEY_TYPE_RSA" : "MODULE_SIG_KEY_TYPE_ECDSA"
+            // The choice in certs/Kconfig (7.x adds the ML-DSA members).
+            let choices = [("MODULE_SIG_KEY_TYPE_RSA", "RSA"), ("MODULE_SIG_KEY_TYPE_ECDSA", "ECDSA"),
+                           ("MODULE_SIG_KEY_TYPE_MLDSA_44", "ML-DSA-44"), ("MODULE_SIG_KEY_TYPE_MLDSA_65", "ML-DSA-65"),
+                           ("MODULE_SIG_KEY_TYPE_MLDSA_87", "ML-DSA-87")]
+            let chosen = choices.first { on($0.0) }
+            let configured = chosen?.1
+            let given = switch keyType {
+            case .rsa: "RSA"
+            case .ecdsaP256, .ecdsaP384: "ECDSA"
+            case .mldsa65: "ML-DSA-65"
+            case .mldsa87: "ML-DSA-87"
+            case .other: keyType.rawValue
+            }
+            let option = chosen?.0 ?? "MODULE_SIG_KEY_TYPE_RSA"
             findings.append(Finding(option: option, ok: configured == given,
                                     message: configured == given ? "the key is \(given), as the kernel's build key type"
                                         : "the key is \(given), but the kernel's build key type is \(configured ?? "not set")",

@@ -72,15 +72,19 @@ struct ModsignKeygenCommand: ParsableCommand {
         Writes DIR/signing_key.pem (the private key, then the certificate; mode 0600) and
         DIR/signing_key.x509 (the certificate in DER), with the profile of the kernel's
         certs/default_x509.genkey: CA:FALSE (critical), keyUsage digitalSignature,
-        subject and authority key ids, signed with SHA-512. Existing files are never
-        overwritten.
+        subject and authority key ids, signed with SHA-512 (ML-DSA certificates are signed
+        with ML-DSA itself, RFC 9881). Existing files are never overwritten.
 
-        Example:
+        ml-dsa-65 and ml-dsa-87 are experimental: Linux 7.0 and later verify them
+        (MODULE_SIG_KEY_TYPE_MLDSA_*); a 6.18 kernel does not.
+
+        Examples:
           kernelkit modsign keygen --out certs/ --algo ecdsa-p384 --cn "Azure kernel signing key"
+          kernelkit modsign keygen --out pq/ --algo ml-dsa-87
         """
     )
     @Option(help: "The directory to write signing_key.pem and signing_key.x509 into.") var out: String
-    @Option(help: "rsa4096 or ecdsa-p384.") var algo: GeneratedKey.Algorithm = .rsa4096
+    @Option(help: "rsa4096, ecdsa-p384, or (experimental, Linux 7.0+) ml-dsa-65 or ml-dsa-87.") var algo: GeneratedKey.Algorithm = .rsa4096
     @Option(help: "The certificate's common name.") var cn: String = GeneratedKey.defaultCommonName
 
     func run() throws {

@@ -52,6 +52,8 @@ public enum Oracles {
         FileManager.default.fileExists(atPath: signFile) && FileManager.default.fileExists(atPath: "\(cloudImage)/lib/modules")
     }
     public static var signingShouldRun: Bool { signingPresent || required }
+    /// The 7.2 kernel's lib/crypto/mldsa.c verifier, built for user space.
+    public static let mldsaVerify = "\(directory)/mldsa-verify"
 }
 
 public struct ProcessResult {

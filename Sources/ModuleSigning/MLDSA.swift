@@ -1,0 +1,172 @@
+import Crypto
+import Foundation
+import KernelKitCore
+import SwiftASN1
+import X509
+
+/// ML-DSA (FIPS 204) module signing, experimental: the form Linux 7.0 and later accept.
+///
+/// The kernel's PKCS#7 parser (crypto/asymmetric_keys/pkcs7_parser.c) marks id-ml-dsa-65
+/// and id-ml-dsa-87 as `algo_takes_data`: with no signed attributes the signature is
+/// pure ML-DSA over the module bytes themselves (empty context, `hash_algo` "none"), and
+/// `public_key.c` wants the raw encoding. That is the form KernelKit writes: sign-file's
+/// CMS_NOATTR shape with the ML-DSA OID and the raw signature. (OpenSSL 3.5 cannot sign
+/// ML-DSA without attributes, so the 7.x sign-file drops CMS_NOATTR there, which the
+/// kernel accepts only with CONFIG_PKCS7_WAIVE_AUTHATTRS_REJECTION_FOR_MLDSA.)
+public enum MLDSAParameterSet: String, Sendable, CaseIterable {
+    case mldsa65 = "ml-dsa-65", mldsa87 = "ml-dsa-87"
+
+    var oid: ASN1ObjectIdentifier { self == .mldsa65 ? OID.mldsa65 : OID.mldsa87 }
+
+    init?(oid: ASN1ObjectIdentifier) {
+        guard let p = Self.allCases.first(where: { $0.oid == oid }) else { return nil }
+        self = p
+    }
+}
+
+/// An ML-DSA private key, kept as its 32-byte seed (RFC 9881's preferred form).
+public struct MLDSAKey: Sendable {
+    public let parameterSet: MLDSAParameterSet
+    let seed: [UInt8]
+    /// The raw FIPS 204 public key.
+    public let publicKey: [UInt8]
+
+    public init(_ parameterSet: MLDSAParameterSet, seed: [UInt8]? = nil) throws {
+        self.parameterSet = parameterSet
+        switch parameterSet {
+        case .mldsa65:
+            let k = try seed.map { try MLDSA65.PrivateKey(seedRepresentation: $0, publicKey: nil) } ?? MLDSA65.PrivateKey()
+            self.seed = Array(k.seedRepresentation)
+            publicKey = Array(k.publicKey.rawRepresentation)
+        case .mldsa87:
+            let k = try seed.map { try MLDSA87.PrivateKey(seedRepresentation: $0, publicKey: nil) } ?? MLDSA87.PrivateKey()
+            self.seed = Array(k.seedRepresentation)
+            publicKey = Array(k.publicKey.rawRepresentation)
+        }
+    }
+
+    /// Pure ML-DSA over `message`, empty context, as the kernel's mldsa_verify() checks.
+    func sign(_ message: ArraySlice<UInt8>) throws -> [UInt8] {
+        switch parameterSet {
+        case .mldsa65: Array(try MLDSA65.PrivateKey(seedRepresentation: seed, publicKey: nil).signature(for: message))
+        case .mldsa87: Array(try MLDSA87.PrivateKey(seedRepresentation: seed, publicKey: nil).signature(for: message))
+        }
+    }
+
+    static func verify(_ parameterSet: MLDSAParameterSet, signature: [UInt8], message: ArraySlice<UInt8>, publicKey: [UInt8]) throws -> Bool {
+        switch parameterSet {
+        case .mldsa65: try MLDSA65.PublicKey(rawRepresentation: publicKey).isValidSignature(signature, for: message)
+        case .mldsa87: try MLDSA87.PublicKey(rawRepresentation: publicKey).isValidSignature(signature, for: message)
+        }
+    }
+
+    /// SubjectPublicKeyInfo (RFC 9881 §4): the OID without parameters, the raw key.
+    var publicKeyInfo: [UInt8] {
+        var s = DER.Serializer()
+        try? s.appendConstructedNode(identifier: .sequence) { s in
+            try s.appendConstructedNode(identifier: .sequence) { s in try s.serialize(parameterSet.oid) }
+            try s.serialize(ASN1BitString(bytes: publicKey[...]))
+        }
+        return s.serializedBytes
+    }
+
+    /// PKCS#8 OneAsymmetricKey with the seed CHOICE (`[0] IMPLICIT OCTET STRING`), the
+    /// form OpenSSL 3.5 reads and RFC 9881 §6 recommends.
+    var pkcs8: [UInt8] {
+        var inner = DER.Serializer()
+        inner.appendPrimitiveNode(identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)) { $0 += seed }
+        var s = DER.Serializer()
+        try? s.appendConstructedNode(identifier: .sequence) { s in
+            try s.serialize(0)
+            try s.appendConstructedNode(identifier: .sequence) { s in try s.serialize(parameterSet.oid) }
+            try s.serialize(ASN1OctetString(contentBytes: inner.serializedBytes[...]))
+        }
+        return s.serializedBytes
+    }
+
+    /// Reads a PKCS#8 ML-DSA key: the seed form, or `both` (seed and expanded key; the
+    /// seed is used). nil when the key is not ML-DSA.
+    static func fromPKCS8(_ der: [UInt8], file: String) throws(KernelKitError) -> MLDSAKey? {
+        do {
+            let root = try DER.parse(der)
+            let parts = try X509Certificate.children(root)
+            guard parts.count >= 3, let alg = try X509Certificate.children(parts[1]).first,
+                  let set = MLDSAParameterSet(oid: try ASN1ObjectIdentifier(derEncoded: alg)) else { return nil }
+            guard case .primitive(let body) = parts[2].content else {
+                throw failure(.badKey, "bad ML-DSA private key", file)
+            }
+            let choice = try DER.parse(body)
+            var seed: ArraySlice<UInt8>?
+            if choice.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific), case .primitive(let s) = choice.content {
+                seed = s
+            } else if choice.identifier == .sequence, let first = try X509Certificate.children(choice).first,
+                      case .primitive(let s) = first.content {
+                seed = s
+            }
+            guard let seed, seed.count == 32 else {
+                throw failure(.badKey, "the ML-DSA private key holds only the expanded key; KernelKit needs the seed form (openssl: -provparam ml-dsa.output_formats=seed-only)", file)
+            }
+            return try MLDSAKey(set, seed: Array(seed))
+        } catch let e as KernelKitError {
+            throw e
+        } catch {
+            throw failure(.badKey, "cannot read the ML-DSA private key: \(error)", file)
+        }
+    }
+
+    /// A self-signed certificate with the certs/default_x509.genkey profile, signed with
+    /// ML-DSA itself (RFC 9881 §3): swift-certificates has no ML-DSA keys, so the
+    /// TBSCertificate is put together here, reusing its Name and extension types.
+    func selfSignedCertificate(commonName: String, now: Date = Date()) throws -> [UInt8] {
+        let skid = Array(Insecure.SHA1.hash(data: publicKey))
+        let name = try DistinguishedName { CommonName(commonName) }
+        let extensions = try Certificate.Extensions {
+            Critical(BasicConstraints.notCertificateAuthority)
+            KeyUsage(digitalSignature: true)
+            SubjectKeyIdentifier(keyIdentifier: skid[...])
+            AuthorityKeyIdentifier(keyIdentifier: skid[...])
+        }
+        var serial = (0..<20).map { _ in UInt8.random(in: 0...255) }
+        serial[0] = serial[0] & 0x7f | 0x01
+        var tbs = DER.Serializer()
+        try tbs.appendConstructedNode(identifier: .sequence) { s in
+            try s.serialize(explicitlyTaggedWithTagNumber: 0, tagClass: .contextSpecific) { s in try s.serialize(2) }
+            s.appendPrimitiveNode(identifier: .integer) { $0 += serial }
+            try s.appendConstructedNode(identifier: .sequence) { s in try s.serialize(parameterSet.oid) }
+            try s.serialize(name)
+            try s.appendConstructedNode(identifier: .sequence) { s in
+                try Self.serializeTime(now, into: &s)
+                try Self.serializeTime(now.addingTimeInterval(36500 * 86400), into: &s)
+            }
+            try s.serialize(name)
+            s.serializeRawBytes(publicKeyInfo)
+            try s.serialize(explicitlyTaggedWithTagNumber: 3, tagClass: .contextSpecific) { s in
+                try s.appendConstructedNode(identifier: .sequence) { s in
+                    for e in extensions { try s.serialize(e) }
+                }
+            }
+        }
+        let tbsBytes = tbs.serializedBytes
+        let signature = try sign(tbsBytes[...])
+        var cert = DER.Serializer()
+        try cert.appendConstructedNode(identifier: .sequence) { s in
+            s.serializeRawBytes(tbsBytes)
+            try s.appendConstructedNode(identifier: .sequence) { s in try s.serialize(parameterSet.oid) }
+            try s.serialize(ASN1BitString(bytes: signature[...]))
+        }
+        return cert.serializedBytes
+    }
+
+    /// RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
+    private static func serializeTime(_ date: Date, into s: inout DER.Serializer) throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        let (y, mo, d, h, mi, se) = (c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+        if y < 2050 {
+            try s.serialize(UTCTime(year: y, month: mo, day: d, hours: h, minutes: mi, seconds: se))
+        } else {
+            try s.serialize(GeneralizedTime(year: y, month: mo, day: d, hours: h, minutes: mi, seconds: se, fractionalSeconds: 0))
+        }
+    }
+}

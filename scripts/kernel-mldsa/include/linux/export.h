@@ -1,0 +1,5 @@
+#ifndef KK_SHIM_SHIM_LINUX_EXPORT_H
+#define KK_SHIM_SHIM_LINUX_EXPORT_H
+#define EXPORT_SYMBOL(x)
+#define EXPORT_SYMBOL_GPL(x)
+#endif
