@@ -28,7 +28,6 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
-        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
     ],
     targets: [
         .target(name: "KernelKitCore", dependencies: ["CCompression"]),
@@ -37,7 +36,7 @@ let package = Package(
         // into Swift by scripts/embed-kconfigs.py so that a copied binary is self-contained.
         .target(name: "KernelKitData"),
         .target(name: "HardeningKit", dependencies: ["KernelKitCore", "KconfigKit", "KernelKitData"]),
-        .systemLibrary(name: "CLibElf", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
+        .systemLibrary(name: "CLibElf", providers: [.apt(["libelf-dev"])]),
         .systemLibrary(name: "CCompression",
                        providers: [.apt(["zlib1g-dev", "liblzma-dev", "libzstd-dev", "liblz4-dev", "libbz2-dev"])]),
         .target(
@@ -47,13 +46,12 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
-                .product(name: "X509", package: "swift-certificates"),
             ]
         ),
         // eBPF probes: the BPF programs (KernelProbes/BPF/*.bpf.c) are compiled by the
         // BPFCompilerPlugin with the toolchain's clang and embedded as Swift; CBPFProbes
         // holds the structs both sides share; CLibBPF bridges libbpf.
-        .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+        .systemLibrary(name: "CLibBPF", providers: [.apt(["libbpf-dev"])]),
         .target(name: "CBPFProbes", dependencies: ["CLibBPF"]),
         .executableTarget(name: "bpf-embed"),
         .plugin(name: "BPFCompilerPlugin", capability: .buildTool(), dependencies: ["bpf-embed"],

@@ -25,19 +25,15 @@ struct BPFCompilerPlugin: BuildToolPlugin {
             let name = file.lastPathComponent.replacingOccurrences(of: ".bpf.c", with: "")
             let object = context.pluginWorkDirectoryURL.appending(path: "\(name).bpf.o")
             let swift = context.pluginWorkDirectoryURL.appending(path: "BPFObject_\(name).swift")
+            // One command, clang run by bpf-embed: a declared .o output would be taken for a
+            // resource, and a resource bundle makes SwiftPM link Foundation into kernelkit.
             commands.append(.buildCommand(
-                displayName: "Compiling BPF \(file.lastPathComponent)",
-                executable: clang.url,
-                arguments: ["-target", "bpf", "-O2", "-g", "-Wall", "-Werror",
-                            "-I", shared.path(), "-I", local.path(),
-                            "-c", file.path(), "-o", object.path()],
-                inputFiles: [file] + headers,
-                outputFiles: [object]))
-            commands.append(.buildCommand(
-                displayName: "Embedding BPF object \(name)",
+                displayName: "Compiling and embedding BPF \(file.lastPathComponent)",
                 executable: embed.url,
-                arguments: [object.path(), swift.path(), name],
-                inputFiles: [object],
+                arguments: ["--compile", clang.url.path(), object.path(), swift.path(), name, "--",
+                            "-target", "bpf", "-O2", "-g", "-Wall", "-Werror",
+                            "-I", shared.path(), "-I", local.path(), "-c", file.path()],
+                inputFiles: [file] + headers,
                 outputFiles: [swift]))
         }
         return commands

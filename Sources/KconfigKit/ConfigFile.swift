@@ -161,9 +161,16 @@ public struct ConfigFile: Sendable {
         self.records = []
         self.warnings = []
         self.archMarker = nil
-        // Count lines first (a vectorised byte count) so that nothing regrows while parsing.
+        // Count lines first (memchr, vectorised in glibc) so that nothing regrows while parsing.
         var lineCount = 1
-        for b in bytes where b == 0x0A { lineCount += 1 }
+        bytes.withUnsafeBufferPointer { buffer in
+            guard var p = buffer.baseAddress.map(UnsafeRawPointer.init) else { return }
+            let end = p + buffer.count
+            while p < end, let hit = memchr(p, 0x0A, end - p) {
+                lineCount += 1
+                p = UnsafeRawPointer(hit) + 1
+            }
+        }
         self.effective = SymbolIndex(expected: lineCount)
         lines.reserveCapacity(lineCount)
         records.reserveCapacity(lineCount)
@@ -174,8 +181,8 @@ public struct ConfigFile: Sendable {
             let count = buffer.count
             while start < count {
                 lineNumber += 1
-                var end = start
-                while end < count && buffer[end] != 0x0A { end += 1 }
+                let end = memchr(buffer.baseAddress! + start, 0x0A, count - start)
+                    .map { UnsafeRawPointer($0) - UnsafeRawPointer(buffer.baseAddress!) } ?? count
                 var textEnd = end
                 let terminator: LineEnd
                 if end < count {
@@ -386,6 +393,72 @@ public struct ConfigFile: Sendable {
                     let r = all[c]
                     return Int(r.nameLength) == name.count
                         && memcmp(buffer.baseAddress! + Int(r.nameStart), name.baseAddress!, name.count) == 0
+                }
+            }
+        }
+    }
+
+    /// Visits each effective entry of this file (in no particular order) with its index
+    /// here, the index of the same name's effective entry in `other` (nil when absent),
+    /// and whether the two raw values are equal as diffconfig compares them (`is not
+    /// set` reads as `n`). All on the files' bytes: no strings are built, which keeps a
+    /// whole-config diff to a few hundred microseconds.
+    func compareEffective(with other: ConfigFile, _ visit: (_ here: Int, _ there: Int?, _ sameValue: Bool) -> Void) {
+        let indices: [Int] = effective.count == records.count ? [] : effective.entryIndices
+        storage.withUnsafeBufferPointer { mine in
+        records.withUnsafeBufferPointer { myRecords in
+        other.storage.withUnsafeBufferPointer { theirs in
+        other.records.withUnsafeBufferPointer { theirRecords in
+            guard let mb = mine.baseAddress, !myRecords.isEmpty else { return }
+            let tb = theirs.baseAddress
+            func value(_ r: Record, _ base: UnsafePointer<UInt8>) -> (UnsafePointer<UInt8>?, Int) {
+                r.form == .notSet ? (nil, 1) : (base + Int(r.valueStart), Int(r.valueLength))
+            }
+            func same(_ a: (UnsafePointer<UInt8>?, Int), _ b: (UnsafePointer<UInt8>?, Int)) -> Bool {
+                guard a.1 == b.1 else { return false }
+                switch (a.0, b.0) {
+                case (nil, nil): return true
+                case (let p?, nil), (nil, let p?): return p.pointee == UInt8(ascii: "n")
+                case (let p?, let q?): return memcmp(p, q, a.1) == 0
+                }
+            }
+            func one(_ i: Int) {
+                let r = myRecords[i]
+                let name = mb + Int(r.nameStart), length = Int(r.nameLength)
+                guard let tb, !theirRecords.isEmpty else { return visit(i, nil, false) }
+                let j = other.effective.find(hash: SymbolIndex.hash(UnsafeBufferPointer(start: name, count: length))) { c in
+                    let t = theirRecords[c]
+                    return Int(t.nameLength) == length && memcmp(tb + Int(t.nameStart), name, length) == 0
+                }
+                guard let j else { return visit(i, nil, false) }
+                visit(i, j, same(value(r, mb), value(theirRecords[j], tb)))
+            }
+            if indices.isEmpty {
+                for i in 0..<myRecords.count { one(i) }
+            } else {
+                for i in indices { one(i) }
+            }
+        }
+        }
+        }
+        }
+    }
+
+    /// True when diffconfig reads this file exactly as the model does: the `CONFIG_`
+    /// prefix, no carriage returns, a final newline, and no line ending in " is not set"
+    /// other than the "# CONFIG_X is not set" entries (diffconfig takes any such line as
+    /// one).
+    var readsAsDiffconfigDoes: Bool {
+        guard prefix == "CONFIG_", let last = lines.last, last.terminator == .lf else { return lines.isEmpty && prefix == "CONFIG_" }
+        return storage.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress, memchr(base, 0x0D, buffer.count) == nil else { return false }
+            return records.withUnsafeBufferPointer { all in
+                Self.notSetSuffix.withUnsafeBufferPointer { suffix in
+                    for line in lines where line.length >= 11 {
+                        if line.tag == 3 && all[Int(line.entryIndex)].form == .notSet { continue }
+                        if memcmp(base + Int(line.start + line.length) - 11, suffix.baseAddress!, 11) == 0 { return false }
+                    }
+                    return true
                 }
             }
         }

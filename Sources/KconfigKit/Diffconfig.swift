@@ -133,18 +133,14 @@ public enum Diffconfig {
             return diff(old: old.storage, new: new.storage, mergeStyle: mergeStyle)
         }
         var removed = [Int](), changed = [(Int, Int)](), added = [Int]()
-        for i in old.effectiveIndices {
-            let name = old.nameBytes(of: i)
-            let j = name.withUnsafeBufferPointer { new.effectiveIndex(of: $0) }
+        old.compareEffective(with: new) { i, j, same in
             if let j {
-                if !old.rawValue(of: i).elementsEqual(new.rawValue(of: j)) { changed.append((i, j)) }
+                if !same { changed.append((i, j)) }
             } else {
                 removed.append(i)
             }
         }
-        for j in new.effectiveIndices {
-            if new.nameBytes(of: j).withUnsafeBufferPointer({ old.effectiveIndex(of: $0) }) == nil { added.append(j) }
-        }
+        new.compareEffective(with: old) { j, i, _ in if i == nil { added.append(j) } }
         func string(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
         var oldMap = [String: String](), newMap = [String: String]()
         for i in removed { oldMap[string(old.nameBytes(of: i))] = string(old.rawValue(of: i)) }
@@ -161,19 +157,7 @@ public enum Diffconfig {
     /// True when diffconfig reads `file` exactly as the model does: the `CONFIG_` prefix,
     /// no carriage returns, a final newline, and no line ending in " is not set" other
     /// than the "# CONFIG_X is not set" entries (diffconfig takes any such line as one).
-    public static func isPlain(_ file: ConfigFile) -> Bool {
-        guard file.prefix == "CONFIG_", !file.storage.contains(0x0D) else { return false }
-        if let last = file.lines.last, last.terminator != .lf { return false }
-        let suffix = Array(" is not set".utf8)
-        for line in file.lines {
-            if case .entry(let i) = line.kind, file.isNotSetLine(i) { continue }
-            if line.range.count >= suffix.count,
-               file.storage[(line.range.upperBound - suffix.count)..<line.range.upperBound].elementsEqual(suffix) {
-                return false
-            }
-        }
-        return true
-    }
+    public static func isPlain(_ file: ConfigFile) -> Bool { file.readsAsDiffconfigDoes }
 
     /// diffconfig of two files' bytes.
     public static func diff(old: [UInt8], new: [UInt8], mergeStyle: Bool) -> String {

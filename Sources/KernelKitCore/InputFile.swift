@@ -39,7 +39,7 @@ public enum InputFile {
             bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
                 if have > 0 {
                     bytes.withUnsafeBufferPointer { old in
-                        _ = buffer.baseAddress!.update(from: old.baseAddress!, count: have)
+                        buffer.baseAddress!.update(from: old.baseAddress!, count: have)
                     }
                 }
                 initialized = have
@@ -137,5 +137,76 @@ public enum InputFile {
             i += length
         }
         return nil
+    }
+}
+
+/// The calendar date and time of `seconds` since the epoch, in UTC (gmtime_r), without
+/// Foundation's calendars.
+public struct UTCTimestamp: Sendable, Equatable {
+    public var year, month, day, hour, minute, second: Int
+
+    public init(secondsSinceEpoch seconds: Int) {
+        var t = time_t(seconds)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        year = Int(tm.tm_year) + 1900
+        month = Int(tm.tm_mon) + 1
+        day = Int(tm.tm_mday)
+        hour = Int(tm.tm_hour)
+        minute = Int(tm.tm_min)
+        second = Int(tm.tm_sec)
+    }
+
+    /// Now.
+    public static var now: UTCTimestamp { UTCTimestamp(secondsSinceEpoch: Int(time(nil))) }
+
+    /// YYYY-MM-DD.
+    public var date: String {
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(year)-\(two(month))-\(two(day))"
+    }
+}
+
+extension UTCTimestamp {
+    /// Seconds since the epoch, now.
+    public static var secondsNow: Int { Int(time(nil)) }
+}
+
+extension InputFile {
+    /// Whether `path` exists, and whether it is a directory (following symbolic links).
+    public static func kind(_ path: String) -> (exists: Bool, isDirectory: Bool) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return (false, false) }
+        return (true, (st.st_mode & S_IFMT) == S_IFDIR)
+    }
+
+    /// Every regular file below `directory` (not following symbolic links, unreadable
+    /// subdirectories skipped), as paths under it, in no particular order.
+    public static func regularFiles(under directory: String) -> [String] {
+        var out = [String]()
+        var pending = [directory]
+        while let dir = pending.popLast() {
+            guard let handle = opendir(dir) else { continue }
+            defer { closedir(handle) }
+            while let entry = readdir(handle) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+                }
+                if name == "." || name == ".." { continue }
+                let path = dir.hasSuffix("/") ? dir + name : dir + "/" + name
+                var type = entry.pointee.d_type
+                if type == UInt8(DT_UNKNOWN) {
+                    var st = stat()
+                    guard lstat(path, &st) == 0 else { continue }
+                    type = (st.st_mode & S_IFMT) == S_IFDIR ? UInt8(DT_DIR) : (st.st_mode & S_IFMT) == S_IFREG ? UInt8(DT_REG) : 0
+                }
+                if type == UInt8(DT_DIR) {
+                    pending.append(path)
+                } else if type == UInt8(DT_REG) {
+                    out.append(path)
+                }
+            }
+        }
+        return out
     }
 }

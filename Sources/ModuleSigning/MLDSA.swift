@@ -1,8 +1,6 @@
 import Crypto
-import Foundation
 import KernelKitCore
 import SwiftASN1
-import X509
 
 /// ML-DSA (FIPS 204) module signing, experimental: the form Linux 7.0 and later accept.
 ///
@@ -111,62 +109,6 @@ public struct MLDSAKey: Sendable {
             throw e
         } catch {
             throw failure(.badKey, "cannot read the ML-DSA private key: \(error)", file)
-        }
-    }
-
-    /// A self-signed certificate with the certs/default_x509.genkey profile, signed with
-    /// ML-DSA itself (RFC 9881 §3): swift-certificates has no ML-DSA keys, so the
-    /// TBSCertificate is put together here, reusing its Name and extension types.
-    func selfSignedCertificate(commonName: String, now: Date = Date()) throws -> [UInt8] {
-        let skid = Array(Insecure.SHA1.hash(data: publicKey))
-        let name = try DistinguishedName { CommonName(commonName) }
-        let extensions = try Certificate.Extensions {
-            Critical(BasicConstraints.notCertificateAuthority)
-            KeyUsage(digitalSignature: true)
-            SubjectKeyIdentifier(keyIdentifier: skid[...])
-            AuthorityKeyIdentifier(keyIdentifier: skid[...])
-        }
-        var serial = (0..<20).map { _ in UInt8.random(in: 0...255) }
-        serial[0] = serial[0] & 0x7f | 0x01
-        var tbs = DER.Serializer()
-        try tbs.appendConstructedNode(identifier: .sequence) { s in
-            try s.serialize(explicitlyTaggedWithTagNumber: 0, tagClass: .contextSpecific) { s in try s.serialize(2) }
-            s.appendPrimitiveNode(identifier: .integer) { $0 += serial }
-            try s.appendConstructedNode(identifier: .sequence) { s in try s.serialize(parameterSet.oid) }
-            try s.serialize(name)
-            try s.appendConstructedNode(identifier: .sequence) { s in
-                try Self.serializeTime(now, into: &s)
-                try Self.serializeTime(now.addingTimeInterval(36500 * 86400), into: &s)
-            }
-            try s.serialize(name)
-            s.serializeRawBytes(publicKeyInfo)
-            try s.serialize(explicitlyTaggedWithTagNumber: 3, tagClass: .contextSpecific) { s in
-                try s.appendConstructedNode(identifier: .sequence) { s in
-                    for e in extensions { try s.serialize(e) }
-                }
-            }
-        }
-        let tbsBytes = tbs.serializedBytes
-        let signature = try sign(tbsBytes[...])
-        var cert = DER.Serializer()
-        try cert.appendConstructedNode(identifier: .sequence) { s in
-            s.serializeRawBytes(tbsBytes)
-            try s.appendConstructedNode(identifier: .sequence) { s in try s.serialize(parameterSet.oid) }
-            try s.serialize(ASN1BitString(bytes: signature[...]))
-        }
-        return cert.serializedBytes
-    }
-
-    /// RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
-    private static func serializeTime(_ date: Date, into s: inout DER.Serializer) throws {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        let (y, mo, d, h, mi, se) = (c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
-        if y < 2050 {
-            try s.serialize(UTCTime(year: y, month: mo, day: d, hours: h, minutes: mi, seconds: se))
-        } else {
-            try s.serialize(GeneralizedTime(year: y, month: mo, day: d, hours: h, minutes: mi, seconds: se, fractionalSeconds: 0))
         }
     }
 }

@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 import KernelKitCore
 import Synchronization
 
@@ -19,25 +18,15 @@ public enum ModuleTree {
     public static func collect(_ paths: [String]) throws(KernelKitError) -> [String] {
         var out = [String]()
         for path in paths {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            let kind = InputFile.kind(path)
+            guard kind.exists else {
                 throw KernelKitError(.fileNotFound, "no such file or directory", at: SourceLocation(file: path, line: 0))
             }
-            if !isDirectory.boolValue {
+            if !kind.isDirectory {
                 out.append(path)
                 continue
             }
-            var found = [String]()
-            let base = URL(fileURLWithPath: path)
-            if let e = FileManager.default.enumerator(at: base, includingPropertiesForKeys: [.isRegularFileKey],
-                                                      options: [], errorHandler: { _, _ in true }) {
-                for case let url as URL in e where isModuleName(url.lastPathComponent) {
-                    if (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
-                        found.append(url.path)
-                    }
-                }
-            }
-            out += found.sorted()
+            out += InputFile.regularFiles(under: path).filter { isModuleName($0) }.sorted()
         }
         return out
     }

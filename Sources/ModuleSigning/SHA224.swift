@@ -1,5 +1,4 @@
 import Crypto
-import Foundation
 
 /// SHA-224 (FIPS 180-4 §6.3): SHA-256's compression with its own initial value, cut to
 /// 28 bytes. swift-crypto offers no SHA-224, and sign-file accepts `sha224` (the
@@ -9,7 +8,7 @@ struct SHA224Digest: Digest {
     static let byteCount = 28
     let bytes: [UInt8]
 
-    var description: String { "SHA224 digest: " + bytes.map { String(format: "%02x", $0) }.joined() }
+    var description: String { "SHA224 digest: " + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
     func makeIterator() -> IndexingIterator<[UInt8]> { bytes.makeIterator() }
     func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try bytes.withUnsafeBytes(body) }
 

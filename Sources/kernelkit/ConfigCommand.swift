@@ -73,35 +73,75 @@ struct ConfigDiffCommand: ParsableCommand {
 
     func run() throws {
         try Terminal.run {
-            var oldPath = old ?? ".config.old", newPath = new ?? ".config"
-            if old == nil, let dir = getenv("KBUILD_OUTPUT") {
-                oldPath = String(cString: dir) + "/.config.old"
-                newPath = String(cString: dir) + "/.config"
+            let status = try Self.diff(old: old, new: new, format: format, mergeStyle: mergeStyle, exitCode: exitCode)
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+
+    /// The whole command; returns the exit status. Shared with the argv fast path in
+    /// KernelKitCommand.main, which skips the argument parser's start-up for plain diffs.
+    static func diff(old: String?, new: String?, format: DiffFormat?, mergeStyle: Bool, exitCode: Bool) throws(KernelKitError) -> Int32 {
+        var oldPath = old ?? ".config.old", newPath = new ?? ".config"
+        if old == nil, let dir = getenv("KBUILD_OUTPUT") {
+            oldPath = String(cString: dir) + "/.config.old"
+            newPath = String(cString: dir) + "/.config"
+        }
+        // Parse both strictly first: a malformed line is an error, never silently skipped.
+        let a = try ConfigFile(contentsOf: oldPath)
+        let b = try ConfigFile(contentsOf: newPath)
+        let format = format ?? (mergeStyle ? .diffconfig : .text)
+        var differs = false
+        switch format {
+        case .diffconfig:
+            let out = Diffconfig.diff(old: a, new: b, mergeStyle: mergeStyle)
+            if exitCode {
+                // -m output omits removals, so it cannot tell "no difference" by itself.
+                differs = mergeStyle ? !Diffconfig.diff(old: a, new: b, mergeStyle: false).isEmpty : !out.isEmpty
             }
-            // Parse both strictly first: a malformed line is an error, never silently skipped.
-            let a = try ConfigFile(contentsOf: oldPath)
-            let b = try ConfigFile(contentsOf: newPath)
-            let format = format ?? (mergeStyle ? .diffconfig : .text)
-            var differs = false
-            switch format {
-            case .diffconfig:
-                let out = Diffconfig.diff(old: a, new: b, mergeStyle: mergeStyle)
-                if exitCode {
-                    // -m output omits removals, so it cannot tell "no difference" by itself.
-                    differs = mergeStyle ? !Diffconfig.diff(old: a, new: b, mergeStyle: false).isEmpty : !out.isEmpty
+            Terminal.write(out)
+        case .text:
+            let diff = ConfigDiff(old: a, new: b)
+            differs = !diff.changes.isEmpty
+            Terminal.write(diff.text(color: Terminal.wantsColor, prefix: a.prefix))
+        case .json:
+            let diff = ConfigDiff(old: a, new: b)
+            differs = !diff.changes.isEmpty
+            Terminal.write(diff.json().serialized())
+        }
+        for warning in a.warnings + b.warnings { Terminal.error("kernelkit: \(warning)") }
+        return exitCode && differs ? 1 : 0
+    }
+
+    /// `config diff [--format F] [-m] [--exit-code] OLD NEW`, recognised without the
+    /// argument parser; nil for anything else (help, errors, other spellings), which
+    /// then goes through ArgumentParser as usual.
+    static func fastPath(_ args: ArraySlice<String>) -> (() throws(KernelKitError) -> Int32)? {
+        guard args.count >= 4, args[args.startIndex] == "config", args[args.startIndex + 1] == "diff" else { return nil }
+        var format: DiffFormat?, merge = false, exit = false, paths: [String] = []
+        var i = args.startIndex + 2
+        while i < args.endIndex {
+            let a = args[i]
+            switch a {
+            case "-m": merge = true
+            case "--exit-code": exit = true
+            case "--format":
+                guard i + 1 < args.endIndex, let f = DiffFormat(rawValue: args[i + 1]) else { return nil }
+                format = f
+                i += 1
+            default:
+                if a.hasPrefix("--format="), let f = DiffFormat(rawValue: String(a.dropFirst(9))) {
+                    format = f
+                } else if a.hasPrefix("-") {
+                    return nil
+                } else {
+                    paths.append(a)
                 }
-                Terminal.write(out)
-            case .text:
-                let diff = ConfigDiff(old: a, new: b)
-                differs = !diff.changes.isEmpty
-                Terminal.write(diff.text(color: Terminal.wantsColor, prefix: a.prefix))
-            case .json:
-                let diff = ConfigDiff(old: a, new: b)
-                differs = !diff.changes.isEmpty
-                Terminal.write(diff.json().serialized())
             }
-            for warning in a.warnings + b.warnings { Terminal.error("kernelkit: \(warning)") }
-            if exitCode && differs { throw ExitCode(1) }
+            i += 1
+        }
+        guard paths.count == 2, !(merge && format != nil && format != .diffconfig) else { return nil }
+        return { () throws(KernelKitError) -> Int32 in
+            try diff(old: paths[0], new: paths[1], format: format, mergeStyle: merge, exitCode: exit)
         }
     }
 }

@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import HardeningKit
 import KconfigKit
 import KernelKitCore
@@ -54,11 +57,7 @@ struct BaselineOptions: ParsableArguments {
 /// Today's date, YYYY-MM-DD (UTC), for waiver expiry; KERNELKIT_TODAY overrides it.
 func todayString() -> String {
     if let t = ProcessInfo.processInfo.environment["KERNELKIT_TODAY"] { return t }
-    let f = DateFormatter()
-    f.dateFormat = "yyyy-MM-dd"
-    f.timeZone = TimeZone(identifier: "UTC")
-    f.locale = Locale(identifier: "en_US_POSIX")
-    return f.string(from: Date())
+    return UTCTimestamp.now.date
 }
 
 struct HardenCheckCommand: ParsableCommand {

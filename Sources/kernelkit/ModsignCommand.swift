@@ -1,5 +1,10 @@
 import ArgumentParser
-import Foundation
+import Dispatch
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
 import KconfigKit
 import KernelKitCore
 import ModuleSigning
@@ -43,24 +48,22 @@ enum SigningMaterial {
 final class Progress: @unchecked Sendable {
     private let label: String
     private let enabled = isatty(2) == 1
-    private let lock = NSLock()
-    private var last = 0
+    private let last = Mutex(0)
 
     init(_ label: String) { self.label = label }
 
     func update(_ done: Int, _ total: Int) {
         guard enabled else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        // Redraw at most every 1% (and at the end), so printing never dominates.
-        let step = max(1, total / 100)
-        guard done == total || done - last >= step else { return }
-        last = done
-        let width = 30
-        let filled = total == 0 ? width : done * width / total
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        FileHandle.standardError.write("\r\(label) [\(bar)] \(done)/\(total)".data(using: .utf8)!)
-        if done == total { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+        last.withLock { last in
+            // Redraw at most every 1% (and at the end), so printing never dominates.
+            let step = max(1, total / 100)
+            guard done == total || done - last >= step else { return }
+            last = done
+            let width = 30
+            let filled = total == 0 ? width : done * width / total
+            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+            Terminal.writeError("\r\(label) [\(bar)] \(done)/\(total)" + (done == total ? "\n" : ""))
+        }
     }
 }
 
@@ -131,7 +134,7 @@ struct ModsignSignCommand: ParsableCommand {
             }.compactMap { $0 }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
             for e in errors { Terminal.error(e) }
-            Terminal.error("signed \(files.count - errors.count) of \(files.count) modules with \(hash.rawValue) in \(String(format: "%.2f", seconds)) s")
+            Terminal.error("signed \(files.count - errors.count) of \(files.count) modules with \(hash.rawValue) in \(fixedPoint(seconds, decimals: 2)) s")
             if !errors.isEmpty { throw ExitCode(2) }
         }
     }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import CBPFProbes
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import KernelKitCore
 import KernelProbes
 
@@ -189,9 +192,9 @@ struct ProbeBiosnoopCommand: ParsableCommand {
                                                  ("sync", .bool(e.sync != 0)), ("sector", .int(Int(e.sector))),
                                                  ("bytes", .int(Int(e.bytes))), ("latency_us", .double(Double(e.latency_ns / 100) / 10))]))
                         } else {
-                            out += String(format: "%-11.6f ", t) + comm.leftAligned(16) + " " + String(e.pid).leftAligned(7) + " " + name.leftAligned(9) + " "
+                            out += fixedPoint(t, decimals: 6).leftAligned(11) + " " + comm.leftAligned(16) + " " + String(e.pid).leftAligned(7) + " " + name.leftAligned(9) + " "
                                 + op.prefix(1).uppercased() + " " + String(e.sector).leftAligned(12) + " " + String(e.bytes).leftAligned(8) + " "
-                                + String(format: "%7.3f", Double(e.latency_ns) / 1e6) + "\n"
+                                + fixedPoint(Double(e.latency_ns) / 1e6, decimals: 3).rightAligned(7) + "\n"
                         }
                     }
                     if !out.isEmpty { Terminal.write(out) }

@@ -19,6 +19,12 @@ enum Terminal {
         bytes.withUnsafeBufferPointer { writeAll(1, $0) }
     }
 
+    /// Standard error as is, with no line end added (progress bars).
+    static func writeError(_ text: String) {
+        var text = text
+        text.withUTF8 { buf in writeAll(2, buf) }
+    }
+
     static func error(_ text: String) {
         var line = text
         if !line.hasSuffix("\n") { line += "\n" }

@@ -91,7 +91,7 @@ public final class ProbeCache: @unchecked Sendable {
         let next = ResultSlots.Counter()
         let workers = max(1, min(width, todo.count))
         let threads = (0..<workers).map { _ in
-            Thread {
+            PosixThread {
                 while let i = next.take(below: todo.count) { results.set(i, run(todo[i])) }
             }
         }
@@ -185,20 +185,4 @@ final class ResultSlots: @unchecked Sendable {
             return value - 1
         }
     }
-}
-
-/// A joinable POSIX thread running a closure.
-final class Thread: @unchecked Sendable {
-    private let body: @Sendable () -> Void
-    private var handle = pthread_t()
-    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    func start() {
-        let box = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(&handle, nil, { raw in
-            let me = Unmanaged<Thread>.fromOpaque(raw!).takeRetainedValue()
-            me.body()
-            return nil
-        }, box)
-    }
-    func join() { pthread_join(handle, nil) }
 }
