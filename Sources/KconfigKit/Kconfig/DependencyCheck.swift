@@ -67,7 +67,15 @@ extension KconfigTree {
         case .not(let a):
             return checkExpr(a, &stack)
         case .cached(let c):
-            return checkExpr(c.expr, &stack)
+            // A menu's shared dependency is part of every entry below it. Once the check
+            // came back empty through it, every symbol in it is checked and, outside a
+            // choice (whose members stay "checking" while it runs, as in
+            // sym_check_choice_deps()), none can be on the stack again: the same walk
+            // would find nothing. conf walks it each time; the verdicts are the same.
+            if c.depsChecked && choiceChecks == 0 { return nil }
+            let found = checkExpr(c.expr, &stack)
+            if found == nil && choiceChecks == 0 { c.depsChecked = true }
+            return found
         case .compare(_, let l, let r):
             return checkDeps(l, &stack) ?? checkDeps(r, &stack)
         case .symbol(let s):
@@ -103,6 +111,8 @@ extension KconfigTree {
         stack.append(DepFrame(sym: choice))
         defer { stack.removeLast() }
         guard let choiceMenu = choice.menus.first else { return nil }
+        choiceChecks += 1
+        defer { choiceChecks -= 1 }
         let members = subEntries(choiceMenu).compactMap(\.symbol)
         for m in members {
             m.checking = true

@@ -43,5 +43,7 @@ final class ExprCache: @unchecked Sendable {
     var value = Tristate.no
     /// Already through `expr_eliminate_dups()`: a fixed point of it.
     var simplified = false
+    /// The dependency-loop check found nothing through `expr` (see `checkExpr`).
+    var depsChecked = false
     init(_ expr: Expr) { self.expr = expr }
 }

@@ -17,6 +17,8 @@ public final class KconfigTree: @unchecked Sendable {
     var modulesSymbol: Symbol?
     var modulesValue = Tristate.no
     var dependencyWarnings = 0
+    /// How many choice dependency checks are running (DependencyCheck.swift).
+    var choiceChecks = 0
     let preprocessor: Preprocessor
     /// Everything conf would print, in order.
     public private(set) var standardOutput = ""
