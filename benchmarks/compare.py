@@ -279,7 +279,7 @@ def main():
     args = ap.parse_args()
     ORACLES[0] = os.path.abspath(args.oracles)
     kk = os.path.abspath(args.kernelkit)
-    scripts = os.path.join(args.oracles, "linux-6.12", "scripts")
+    scripts = os.path.join(ORACLES[0], "linux-6.12", "scripts")
     fixtures = os.path.join(ROOT, "Tests", "Fixtures", "configs")
     old = os.path.join(fixtures, "azl3-6.6-x86_64.config")
     new = os.path.join(ROOT, "kconfigs", "azure-linux", "azl3-hwe-6.18-x86_64.config")
