@@ -84,7 +84,13 @@ public enum InputFile {
     ///
     /// - Throws: `.binaryFile` or `.invalidUTF8`, located at the offending line and column.
     public static func validateText(_ bytes: [UInt8], file: String) throws(KernelKitError) {
-        if let nul = bytes.firstIndex(of: 0) {
+        // memchr: glibc's vectorised scan, far quicker on a cold 300 KB config than a
+        // generic element-by-element search.
+        let nulOffset: Int? = bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress, let hit = memchr(base, 0, buffer.count) else { return nil }
+            return UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+        }
+        if let nul = nulOffset {
             let (line, column) = lineAndColumn(of: nul, in: bytes)
             throw KernelKitError(.binaryFile, "binary file (NUL byte), expected text",
                                  at: SourceLocation(file: file, line: line, column: column))
