@@ -9,8 +9,8 @@ public final class KconfigTree: @unchecked Sendable {
     let rootMenu: Menu
     /// Named and choice symbols in creation order (the kernel iterates a hash table).
     var symbols: [Symbol] = []
-    private var table: [String: Symbol] = [:]
-    private var constTable: [String: Symbol] = [:]
+    private var table = SymbolTable()
+    private var constTable = SymbolTable()
     let symbolYes = Symbol(name: "y", isConst: true)
     let symbolMod = Symbol(name: "m", isConst: true)
     let symbolNo = Symbol(name: "n", isConst: true)
@@ -62,13 +62,13 @@ public final class KconfigTree: @unchecked Sendable {
         if const {
             if let s = constTable[name] { return s }
             let s = Symbol(name: name, isConst: true)
-            constTable[name] = s
+            constTable.insert(s, named: name)
             symbols.append(s)
             return s
         }
         if let s = table[name] { return s }
         let s = Symbol(name: name)
-        table[name] = s
+        table.insert(s, named: name)
         symbols.append(s)
         return s
     }
