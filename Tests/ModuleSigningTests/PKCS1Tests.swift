@@ -1,6 +1,7 @@
 import Crypto
 import _CryptoExtras
 import Foundation
+import KernelKitCore
 @testable import ModuleSigning
 import Testing
 
@@ -41,5 +42,50 @@ struct PKCS1Tests {
             other[0] ^= 1
             #expect(try !RSAPKCS1.verify(theirs, digest: other, hash: .sha256, publicKeyInfo: spki))
         }
+    }
+}
+
+/// The PKCS#8 forms of an ML-DSA private key (RFC 9881 §6): seed, both, expanded only.
+@Suite("ML-DSA private key forms")
+struct MLDSAKeyFormTests {
+    /// OneAsymmetricKey around `body` (the privateKey OCTET STRING's contents), built by
+    /// hand here rather than with the code under test.
+    func pkcs8(oidLastArc: UInt8, body: [UInt8]) -> [UInt8] {
+        func tlv(_ tag: UInt8, _ content: [UInt8]) -> [UInt8] {
+            let n = content.count
+            let length: [UInt8] = n < 128 ? [UInt8(n)] : n < 256 ? [0x81, UInt8(n)] : [0x82, UInt8(n >> 8), UInt8(n & 0xff)]
+            return [tag] + length + content
+        }
+        let oid = tlv(0x06, [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, oidLastArc])
+        return tlv(0x30, tlv(0x02, [0]) + tlv(0x30, oid) + tlv(0x04, body))
+    }
+
+    @Test("seed and both forms give the same key; expanded-only and a short seed are refused with a reason")
+    func forms() throws {
+        let seed = (0..<32).map { UInt8($0 * 7 & 0xff) }
+        let key = try MLDSAKey(.mldsa65, seed: seed)
+        let seedForm = pkcs8(oidLastArc: 18, body: [0x80, 0x20] + seed)
+        #expect(seedForm == key.pkcs8, "our writer produces RFC 9881's seed form")
+        let fromSeed = try #require(try MLDSAKey.fromPKCS8(seedForm, file: "k.pem"))
+        #expect(fromSeed.publicKey == key.publicKey)
+        // both: SEQUENCE { OCTET STRING seed, OCTET STRING expandedKey }; the seed is used.
+        let expanded = [UInt8](repeating: 0xAB, count: 4032)
+        let both = [0x30, 0x82, 0x0F, 0xE6] + [0x04, 0x20] + seed + [0x04, 0x82, 0x0F, 0xC0] + expanded
+        let fromBoth = try #require(try MLDSAKey.fromPKCS8(pkcs8(oidLastArc: 18, body: both), file: "k.pem"))
+        #expect(fromBoth.publicKey == key.publicKey)
+        // ML-DSA-87's OID with the same seed is another key.
+        let other = try #require(try MLDSAKey.fromPKCS8(pkcs8(oidLastArc: 19, body: [0x80, 0x20] + seed), file: "k.pem"))
+        #expect(other.parameterSet == .mldsa87 && other.publicKey != key.publicKey)
+        // expandedKey alone: refused, saying what to do.
+        let expandedOnly = pkcs8(oidLastArc: 18, body: [0x04, 0x82, 0x0F, 0xC0] + expanded)
+        #expect(throws: KernelKitError.self) { try MLDSAKey.fromPKCS8(expandedOnly, file: "k.pem") }
+        do {
+            _ = try MLDSAKey.fromPKCS8(expandedOnly, file: "k.pem")
+        } catch {
+            #expect(error.message.contains("seed form"))
+        }
+        #expect(throws: KernelKitError.self) { try MLDSAKey.fromPKCS8(pkcs8(oidLastArc: 18, body: [0x80, 0x10] + seed.prefix(16)), file: "k.pem") }
+        // Not ML-DSA at all: nil, so that the caller tries the other key types.
+        #expect(try MLDSAKey.fromPKCS8(pkcs8(oidLastArc: 3, body: [0x80, 0x20] + seed), file: "k.pem") == nil)
     }
 }
