@@ -216,3 +216,19 @@ extension InputFile {
         return out
     }
 }
+
+extension InputFile {
+    /// Creates the directories above `path` that do not exist yet (mkdir -p of its parent).
+    public static func makeParentDirectories(of path: String) throws(KernelKitError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        let parts = path.split(separator: "/").dropLast()
+        for part in parts {
+            prefix += part
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw KernelKitError(.unreadable, "cannot create the directory", at: SourceLocation(file: prefix, line: 0),
+                                     underlying: SystemError.current)
+            }
+            prefix += "/"
+        }
+    }
+}

@@ -36,6 +36,9 @@ struct ConfigResolveCommand: ParsableCommand {
     @Flag(name: .customLong("allyesconfig")) var allyesconfig = false
     @Flag(name: .customLong("allmodconfig")) var allmodconfig = false
     @Option(name: .shortAndLong, help: "Where to write the .config (default: standard output).") var output: String?
+    @Option(name: .customLong("autoconf"),
+            help: "Also write DIR/include/config/auto.conf and DIR/include/generated/autoconf.h, as make syncconfig does (DIR is the build directory, O=).")
+    var autoconfDirectory: String?
 
     func validate() throws {
         let modes = [olddefconfig != nil, defconfig != nil, alldefconfig, allnoconfig, allyesconfig, allmodconfig]
@@ -60,7 +63,7 @@ struct ConfigResolveCommand: ParsableCommand {
             } else {
                 mode = .alldefconfig
             }
-            try treeOptions.run(mode, output: output)
+            try treeOptions.run(mode, output: output, autoconfDirectory: autoconfDirectory)
         }
     }
 }
@@ -90,14 +93,22 @@ struct TreeOptions: ParsableArguments {
                                probeCacheDirectory: noProbeCache ? nil : ProbeCache.defaultDirectory)
     }
 
-    /// Resolves and writes the result to `output` (atomically) or standard output.
-    func run(_ mode: KconfigResolver.Mode, output: String?) throws {
-        let result = try resolver().resolve(mode)
+    /// Resolves and writes the result to `output` (atomically) or standard output, and
+    /// with `autoconfDirectory` the two files make syncconfig writes below it.
+    func run(_ mode: KconfigResolver.Mode, output: String?, autoconfDirectory: String? = nil) throws {
+        let result = try resolver().resolve(mode, autoconf: autoconfDirectory != nil)
         if !result.stderr.isEmpty { Terminal.error(result.stderr) }
         if let output {
             try AtomicFile.write(Array(result.config.utf8), to: output)
         } else {
             Terminal.write(result.config)
+        }
+        if let dir = autoconfDirectory, let files = result.autoconf {
+            for (path, text) in [("include/config/auto.conf", files.autoConf), ("include/generated/autoconf.h", files.header)] {
+                let full = "\(dir)/\(path)"
+                try InputFile.makeParentDirectories(of: full)
+                try AtomicFile.write(Array(text.utf8), to: full)
+            }
         }
     }
 }

@@ -237,6 +237,36 @@ struct KconfigOracleTests {
         #expect(bad.status == 2)
         #expect(bad.err.contains("Makefile"), "\(bad.err)")
     }
+
+    @Test("--autoconf writes make syncconfig's auto.conf and autoconf.h, byte for byte", arguments: [
+        ("6.12", "x86_64", RealConfigs.debianCloud), ("7.2", "arm64", RealConfigs.azl4_618_arm),
+    ])
+    func autoconf(version: String, arch: String, config: String) throws {
+        let tree = version == "6.12" ? Oracles.tree612 : Oracles.tree72
+        let dir = try TemporaryDirectory()
+        let make = "\(dir.path)/make"
+        try FileManager.default.createDirectory(atPath: make, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: config, toPath: "\(make)/.config")
+        var args = ["-s", "-C", tree, "O=\(make)", "ARCH=\(arch)"]
+        var ours = ["config", "resolve", "--tree", tree, "--arch", arch, "--olddefconfig", config,
+                    "-o", "\(dir.path)/ours.config", "--autoconf", "\(dir.path)/ours"]
+        if arch != "x86_64" {
+            args.append("CROSS_COMPILE=\(tree)/scripts/dummy-tools/")
+            ours += ["--dummy-tools"]
+        }
+        for target in ["olddefconfig", "syncconfig"] {
+            let r = try run("/usr/bin/make", args + [target])
+            #expect(r.status == 0, "make \(target): \(r.err)")
+        }
+        let r = try kernelkit(ours)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(try dir.read("ours.config") == (try dir.read("make/.config")))
+        for file in ["include/config/auto.conf", "include/generated/autoconf.h"] {
+            let theirs = try dir.read("make/\(file)")
+            #expect(theirs.count > 10_000, "\(file): make wrote too little")
+            Self.expectIdentical(try dir.read("ours/\(file)"), theirs, "\(file) for \(config) on \(version)")
+        }
+    }
 }
 
 /// `kernelkit config merge` without -m against merge_config.sh, which runs

@@ -274,6 +274,63 @@ extension KconfigTree {
 }
 
 extension KconfigTree {
+    /// `conf_write_autoconf()`'s include/config/auto.conf and include/generated/autoconf.h
+    /// (confdata.c), as `make syncconfig` writes them after the .config.
+    ///
+    /// Both list the symbols conf would write, in the order of `for_all_symbols()`: the
+    /// buckets of its 16,384-entry hash table (FNV-1a of the name, `hash_str()` in
+    /// scripts/include/hash.h) in order, each bucket newest symbol first
+    /// (`hlist_add_head`), which is creation order reversed. n is left out of both;
+    /// auto.conf writes strings unquoted, autoconf.h as C strings, hex with `0x`.
+    public func writeAutoconf() -> (autoConf: String, header: String) {
+        for sym in symbols { calcValue(sym) }
+        let title = rootMenu.prompt?.text ?? ""
+        var conf = "#\n# Automatically generated file; DO NOT EDIT.\n# \(title)\n#\n"
+        var header = "/*\n * Automatically generated file; DO NOT EDIT.\n * \(title)\n */\n"
+        func bucket(_ name: String) -> Int {
+            var h: UInt32 = 2_166_136_261
+            for b in name.utf8 { h = (h ^ UInt32(b)) &* 0x0100_0193 }
+            return Int(h & ((1 << 14) - 1))
+        }
+        // (bucket, creation index) of every named, written symbol.
+        var ordered: [(bucket: Int, index: Int, sym: Symbol)] = []
+        for (i, sym) in symbols.enumerated() where sym.write && sym.type != .unknown {
+            guard let name = sym.name else { continue }
+            ordered.append((bucket(name), i, sym))
+        }
+        ordered.sort { $0.bucket != $1.bucket ? $0.bucket < $1.bucket : $0.index > $1.index }
+        for (_, _, sym) in ordered {
+            let name = sym.name ?? ""
+            let value = sym.stringValue
+            switch sym.type {
+            case .boolean, .tristate:
+                if value.hasPrefix("n") { continue }
+                conf += "\(prefix)\(name)=\(value)\n"
+                header += "#define \(prefix)\(name)\(value.hasPrefix("m") ? "_MODULE" : "") 1\n"
+            case .hex:
+                conf += "\(prefix)\(name)=\(value)\n"
+                let hasPrefix = value.hasPrefix("0x") || value.hasPrefix("0X")
+                header += "#define \(prefix)\(name) \(hasPrefix ? "" : "0x")\(value)\n"
+            case .string:
+                conf += "\(prefix)\(name)=\(value)\n"
+                var escaped = "\""
+                for c in value.unicodeScalars {
+                    if c == "\"" || c == "\\" { escaped.unicodeScalars.append("\\") }
+                    escaped.unicodeScalars.append(c)
+                }
+                header += "#define \(prefix)\(name) \(escaped)\"\n"
+            case .int:
+                conf += "\(prefix)\(name)=\(value)\n"
+                header += "#define \(prefix)\(name) \(value)\n"
+            case .unknown:
+                continue
+            }
+        }
+        return (conf, header)
+    }
+}
+
+extension KconfigTree {
     /// `sym_is_changeable()`.
     func isChangeable(_ sym: Symbol) -> Bool { !sym.isChoice && sym.visible > sym.revDep.tri }
 

@@ -29,6 +29,8 @@ public struct KconfigResolver: Sendable {
         /// What conf prints on standard output and standard error.
         public var stdout: String
         public var stderr: String
+        /// include/config/auto.conf and include/generated/autoconf.h, when asked for.
+        public var autoconf: (autoConf: String, header: String)? = nil
     }
 
     public let srctree: String
@@ -95,7 +97,10 @@ public struct KconfigResolver: Sendable {
         }
     }
 
-    public func resolve(_ mode: Mode, allConfig: (name: String, bytes: [UInt8])? = nil) throws(KernelKitError) -> Result {
+    /// With `autoconf`, the resolving modes (olddefconfig, defconfig, all*config) also give
+    /// what `make syncconfig` would write next to the .config.
+    public func resolve(_ mode: Mode, allConfig: (name: String, bytes: [UInt8])? = nil,
+                        autoconf: Bool = false) throws(KernelKitError) -> Result {
         let tree = try loadTree()
         func read(_ path: String) throws(KernelKitError) -> [UInt8] {
             let full = path.hasPrefix("/") || InputFile.exists(path) ? path : "\(srctree)/\(path)"
@@ -135,6 +140,8 @@ public struct KconfigResolver: Sendable {
         case .allmodconfig: tree.setAllNewSymbols(.module)
         }
         let config = tree.writeConfig()
-        return Result(config: config, stdout: tree.standardOutput, stderr: tree.standardError)
+        var result = Result(config: config, stdout: tree.standardOutput, stderr: tree.standardError)
+        if autoconf { result.autoconf = tree.writeAutoconf() }
+        return result
     }
 }
