@@ -37,7 +37,7 @@ struct ConfigResolveCommand: ParsableCommand {
     @Flag(name: .customLong("allmodconfig")) var allmodconfig = false
     @Option(name: .shortAndLong, help: "Where to write the .config (default: standard output).") var output: String?
     @Option(name: .customLong("autoconf"),
-            help: "Also write DIR/include/config/auto.conf and DIR/include/generated/autoconf.h, as make syncconfig does (DIR is the build directory, O=).")
+            help: ArgumentHelp("Also write DIR/include/config/auto.conf and DIR/include/generated/autoconf.h, as make syncconfig does (DIR is the build directory, O=).", valueName: "DIR"))
     var autoconfDirectory: String?
 
     func validate() throws {
