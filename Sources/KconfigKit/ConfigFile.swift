@@ -449,7 +449,9 @@ public struct ConfigFile: Sendable {
     /// other than the "# CONFIG_X is not set" entries (diffconfig takes any such line as
     /// one).
     var readsAsDiffconfigDoes: Bool {
-        guard prefix == "CONFIG_", let last = lines.last, last.terminator == .lf else { return lines.isEmpty && prefix == "CONFIG_" }
+        guard prefix == "CONFIG_" else { return false }
+        guard let last = lines.last else { return true }
+        guard last.terminator == .lf else { return false }
         return storage.withUnsafeBufferPointer { buffer in
             guard let base = buffer.baseAddress, memchr(base, 0x0D, buffer.count) == nil else { return false }
             return records.withUnsafeBufferPointer { all in

@@ -69,14 +69,14 @@ public enum ConfigValue: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { configText }
 
-    /// Quotes a string as `scripts/kconfig/confdata.c` (`print_symbol_for_dotconfig`)
-    /// writes it: double quotes, with `"` and `\` escaped by a backslash.
     /// A string value's text without its surrounding quotes (escapes left as written);
     /// anything else unchanged.
     public static func unquote(_ s: String) -> String {
         s.count >= 2 && s.hasPrefix("\"") && s.hasSuffix("\"") ? String(s.dropFirst().dropLast()) : s
     }
 
+    /// Quotes a string as `scripts/kconfig/confdata.c` (`escape_string_value()`) writes it
+    /// into .config and autoconf.h: double quotes, with `"` and `\` escaped by a backslash.
     public static func quote(_ s: String) -> String {
         var out = "\""
         for ch in s.unicodeScalars {

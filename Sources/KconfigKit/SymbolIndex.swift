@@ -1,3 +1,5 @@
+import KernelKitCore
+
 /// Name-to-entry lookup for ``ConfigFile``, keyed by the name's bytes in the file.
 ///
 /// A config has 7,000 to 15,000 names and is parsed on every command, so this replaces
@@ -19,8 +21,7 @@ struct SymbolIndex: Sendable {
 
     @inline(__always)
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        let h = FNV1a.hash64(bytes)
         return Int(truncatingIfNeeded: h ^ (h >> 29))
     }
 

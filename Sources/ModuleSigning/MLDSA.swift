@@ -22,12 +22,19 @@ public enum MLDSAParameterSet: String, Sendable, CaseIterable {
     }
 }
 
-/// An ML-DSA private key, kept as its 32-byte seed (RFC 9881's preferred form).
+/// An ML-DSA private key, written and read as its 32-byte seed (RFC 9881's preferred
+/// form); the expanded key is kept, so bulk signing expands it once.
 public struct MLDSAKey: Sendable {
+    private enum Expanded: Sendable {
+        case mldsa65(MLDSA65.PrivateKey)
+        case mldsa87(MLDSA87.PrivateKey)
+    }
+
     public let parameterSet: MLDSAParameterSet
     let seed: [UInt8]
     /// The raw FIPS 204 public key.
     public let publicKey: [UInt8]
+    private let key: Expanded
 
     public init(_ parameterSet: MLDSAParameterSet, seed: [UInt8]? = nil) throws {
         self.parameterSet = parameterSet
@@ -36,18 +43,20 @@ public struct MLDSAKey: Sendable {
             let k = try seed.map { try MLDSA65.PrivateKey(seedRepresentation: $0, publicKey: nil) } ?? MLDSA65.PrivateKey()
             self.seed = Array(k.seedRepresentation)
             publicKey = Array(k.publicKey.rawRepresentation)
+            key = .mldsa65(k)
         case .mldsa87:
             let k = try seed.map { try MLDSA87.PrivateKey(seedRepresentation: $0, publicKey: nil) } ?? MLDSA87.PrivateKey()
             self.seed = Array(k.seedRepresentation)
             publicKey = Array(k.publicKey.rawRepresentation)
+            key = .mldsa87(k)
         }
     }
 
     /// Pure ML-DSA over `message`, empty context, as the kernel's mldsa_verify() checks.
     func sign(_ message: ArraySlice<UInt8>) throws -> [UInt8] {
-        switch parameterSet {
-        case .mldsa65: Array(try MLDSA65.PrivateKey(seedRepresentation: seed, publicKey: nil).signature(for: message))
-        case .mldsa87: Array(try MLDSA87.PrivateKey(seedRepresentation: seed, publicKey: nil).signature(for: message))
+        switch key {
+        case .mldsa65(let k): Array(try k.signature(for: message))
+        case .mldsa87(let k): Array(try k.signature(for: message))
         }
     }
 

@@ -140,19 +140,19 @@ public enum SigningKey: Sendable {
     /// signature is over the content's digest itself, or, for ML-DSA, over the content
     /// (the digest algorithm is then only named in the message).
     func sign(_ content: ArraySlice<UInt8>, hash: HashAlgorithm) throws(KernelKitError) -> [UInt8] {
-        if case .mldsa(let k) = self {
-            do { return try k.sign(content) } catch { throw failure(.badKey, "signing failed: \(error)") }
-        }
-        let digest = try hash.digest(content)
+        // ML-DSA signs the content itself; the others sign its digest.
+        let digest: AnyDigest? = if case .mldsa = self { nil } else { try hash.digest(content) }
         do {
-            switch self {
-            case .rsa(let k):
-                if case .sha224(let d) = digest { return try RSAPKCS1.sign(d.bytes, hash: .sha224, key: k) }
-                return try digest.signed(by: k)
-            case .p256(let k): return try digest.signed(by: k)
-            case .p384(let k): return try digest.signed(by: k)
-            case .mldsa: preconditionFailure("handled above")
+            switch (self, digest) {
+            case (.mldsa(let k), _): return try k.sign(content)
+            case (.rsa(let k), .sha224(let d)?): return try RSAPKCS1.sign(d.bytes, hash: .sha224, key: k)
+            case (.rsa(let k), let d?): return try d.signed(by: k)
+            case (.p256(let k), let d?): return try d.signed(by: k)
+            case (.p384(let k), let d?): return try d.signed(by: k)
+            case (_, nil): throw failure(.badKey, "no digest to sign")
             }
+        } catch let e as KernelKitError {
+            throw e
         } catch {
             throw failure(.badKey, "signing failed: \(error)")
         }

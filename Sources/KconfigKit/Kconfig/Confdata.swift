@@ -223,14 +223,6 @@ extension KconfigTree {
         var needNewline = false
         var changedInput = ""
         let warnChanged = warnChangedInput
-        func escape(_ s: String) -> String {
-            var r = "\""
-            for c in s {
-                if c == "\"" || c == "\\" { r.append("\\") }
-                r.append(c)
-            }
-            return r + "\""
-        }
         func visit(_ menu: Menu) {
             if let sym = menu.symbol {
                 if !sym.isChoice && !sym.written {
@@ -242,18 +234,7 @@ extension KconfigTree {
                             out += "\n"
                             needNewline = false
                         }
-                        let name = sym.name ?? ""
-                        switch sym.type {
-                        case .unknown: break
-                        case .boolean, .tristate:
-                            if sym.currTri == .no {
-                                out += "# \(prefix)\(name) is not set\n"
-                            } else {
-                                out += "\(prefix)\(name)=\(sym.currTri)\n"
-                            }
-                        case .string: out += "\(prefix)\(name)=\(escape(sym.currVal))\n"
-                        case .int, .hex: out += "\(prefix)\(name)=\(sym.currVal)\n"
-                        }
+                        if let line = configLine(sym) { out += line + "\n" }
                     }
                 }
             } else if isVisible(menu) {
@@ -287,11 +268,7 @@ extension KconfigTree {
         let title = rootMenu.prompt?.text ?? ""
         var conf = "#\n# Automatically generated file; DO NOT EDIT.\n# \(title)\n#\n"
         var header = "/*\n * Automatically generated file; DO NOT EDIT.\n * \(title)\n */\n"
-        func bucket(_ name: String) -> Int {
-            var h: UInt32 = 2_166_136_261
-            for b in name.utf8 { h = (h ^ UInt32(b)) &* 0x0100_0193 }
-            return Int(h & ((1 << 14) - 1))
-        }
+        func bucket(_ name: String) -> Int { Int(SymbolTable.hash(name) & ((1 << 14) - 1)) }
         // (bucket, creation index) of every named, written symbol.
         var ordered: [(bucket: Int, index: Int, sym: Symbol)] = []
         for (i, sym) in symbols.enumerated() where sym.write && sym.type != .unknown {
@@ -313,12 +290,7 @@ extension KconfigTree {
                 header += "#define \(prefix)\(name) \(hasPrefix ? "" : "0x")\(value)\n"
             case .string:
                 conf += "\(prefix)\(name)=\(value)\n"
-                var escaped = "\""
-                for c in value.unicodeScalars {
-                    if c == "\"" || c == "\\" { escaped.unicodeScalars.append("\\") }
-                    escaped.unicodeScalars.append(c)
-                }
-                header += "#define \(prefix)\(name) \(escaped)\"\n"
+                header += "#define \(prefix)\(name) \(ConfigValue.quote(value))\n"
             case .int:
                 conf += "\(prefix)\(name)=\(value)\n"
                 header += "#define \(prefix)\(name) \(value)\n"
@@ -376,13 +348,7 @@ extension KconfigTree {
         case .boolean, .tristate:
             if sym.currTri == .no && unsetAsComment { return "# \(prefix)\(name) is not set" }
             return "\(prefix)\(name)=\(sym.currTri)"
-        case .string:
-            var r = "\""
-            for c in sym.currVal {
-                if c == "\"" || c == "\\" { r.append("\\") }
-                r.append(c)
-            }
-            return "\(prefix)\(name)=\(r)\""
+        case .string: return "\(prefix)\(name)=\(ConfigValue.quote(sym.currVal))"
         case .int, .hex: return "\(prefix)\(name)=\(sym.currVal)"
         }
     }

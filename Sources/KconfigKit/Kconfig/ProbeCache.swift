@@ -48,9 +48,7 @@ public final class ProbeCache: @unchecked Sendable {
     }
 
     static func fnv(_ s: String) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        let hex = String(h, radix: 16)
+        let hex = String(FNV1a.hash64(s), radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 

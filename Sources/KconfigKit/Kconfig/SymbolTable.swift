@@ -1,8 +1,9 @@
-/// `sym_lookup()`'s hash table (symbol.c hashes names with strhash() into buckets): name
-/// to symbol, for a tree's 15,000-odd names and the hundred thousand lookups a parse
-/// makes. A `[String: Symbol]` spent most of its time in SipHash; this hashes the
-/// name's UTF-8 with FNV-1a, probes linearly and compares the strings only on a hash
-/// match.
+import KernelKitCore
+
+/// `sym_lookup()`'s hash table (symbol.c hashes names with `hash_str()`, FNV-1a): name to
+/// symbol, for a tree's 15,000-odd names and the hundred thousand lookups a parse makes.
+/// A `[String: Symbol]` spent most of its time in SipHash; this uses the kernel's hash,
+/// probes linearly and compares the strings only on a hash match.
 struct SymbolTable {
     private var symbols: [Symbol?]
     private var hashes: [UInt32]
@@ -15,14 +16,8 @@ struct SymbolTable {
         mask = (1 << 12) - 1
     }
 
-    private static func hash(_ name: String) -> UInt32 {
-        var name = name
-        return name.withUTF8 { bytes in
-            var h: UInt32 = 2_166_136_261
-            for b in bytes { h = (h ^ UInt32(b)) &* 16_777_619 }
-            return h
-        }
-    }
+    /// symbol.c's own hash, `hash_str()`: conf's iteration order depends on it.
+    static func hash(_ name: String) -> UInt32 { FNV1a.hash32(name) }
 
     subscript(name: String) -> Symbol? {
         let h = Self.hash(name)
