@@ -8,5 +8,8 @@ bash scripts/setup-oracles.sh
 export KERNELKIT_ORACLES="${KERNELKIT_ORACLES:-$root/.build/oracles}"
 # Tests that need an oracle fail, rather than skip, when it is missing.
 export KERNELKIT_REQUIRE_ORACLES=1
+# The CLI tests run the binary users get: the release build scripts/kernelkit makes.
+scripts/kernelkit --version >/dev/null
+export KERNELKIT_BIN="${KERNELKIT_BIN:-$root/.build/release/kernelkit}"
 swift build
 swift test "$@"

@@ -444,6 +444,22 @@ public struct ConfigFile: Sendable {
         }
     }
 
+    /// Sorts items by the name of the entry each one refers to, in byte order (which is
+    /// Python's `str` order for UTF-8).
+    func sortByName<T>(_ items: inout [T], entry: (T) -> Int) {
+        storage.withUnsafeBufferPointer { buffer in
+            records.withUnsafeBufferPointer { all in
+                guard let base = buffer.baseAddress else { return }
+                items.sort { a, b in
+                    let x = all[entry(a)], y = all[entry(b)]
+                    let n = Int(min(x.nameLength, y.nameLength))
+                    let c = memcmp(base + Int(x.nameStart), base + Int(y.nameStart), n)
+                    return c != 0 ? c < 0 : x.nameLength < y.nameLength
+                }
+            }
+        }
+    }
+
     /// True when diffconfig reads this file exactly as the model does: the `CONFIG_`
     /// prefix, no carriage returns, a final newline, and no line ending in " is not set"
     /// other than the "# CONFIG_X is not set" entries (diffconfig takes any such line as

@@ -123,14 +123,25 @@ public enum Diffconfig {
     }
 
     /// diffconfig of two parsed files.
+    public static func diff(old: ConfigFile, new: ConfigFile, mergeStyle: Bool) -> String {
+        String(decoding: output(old: old, new: new, mergeStyle: mergeStyle).bytes, as: UTF8.self)
+    }
+
+    /// diffconfig's output for two parsed files, as bytes, and whether the files differ
+    /// at all (`-m` output omits removals, so it cannot tell that by itself).
     ///
     /// When both files are "plain" (see ``isPlain(_:)``), diffconfig's view of each is
     /// exactly the model's effective entries with their raw value text, so the diff is
-    /// computed from the parsed files' indexes without re-reading them. Otherwise it falls
-    /// back to re-reading the bytes with diffconfig's own rules.
-    public static func diff(old: ConfigFile, new: ConfigFile, mergeStyle: Bool) -> String {
+    /// computed from the parsed files' indexes and printed from their bytes: no strings or
+    /// dictionaries are built, which matters in a process that lives for a few
+    /// milliseconds. Otherwise it falls back to re-reading the bytes with diffconfig's own
+    /// rules.
+    public static func output(old: ConfigFile, new: ConfigFile, mergeStyle: Bool) -> (bytes: [UInt8], differs: Bool) {
         guard isPlain(old), isPlain(new) else {
-            return diff(old: old.storage, new: new.storage, mergeStyle: mergeStyle)
+            let a = readconfig(old.storage), b = readconfig(new.storage)
+            let text = diff(old: a, new: b, mergeStyle: mergeStyle)
+            let differs = mergeStyle ? !diff(old: a, new: b, mergeStyle: false).isEmpty : !text.isEmpty
+            return (Array(text.utf8), differs)
         }
         var removed = [Int](), changed = [(Int, Int)](), added = [Int]()
         old.compareEffective(with: new) { i, j, same in
@@ -141,17 +152,63 @@ public enum Diffconfig {
             }
         }
         new.compareEffective(with: old) { j, i, _ in if i == nil { added.append(j) } }
-        func string(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
-        var oldMap = [String: String](), newMap = [String: String]()
-        for i in removed { oldMap[string(old.nameBytes(of: i))] = string(old.rawValue(of: i)) }
-        for (i, j) in changed {
-            oldMap[string(old.nameBytes(of: i))] = string(old.rawValue(of: i))
-            newMap[string(new.nameBytes(of: j))] = string(new.rawValue(of: j))
+        let differs = !(removed.isEmpty && changed.isEmpty && added.isEmpty)
+        // Python sorts the names as str, by code point, which for UTF-8 is byte order
+        // (and names are [A-Za-z0-9_] here anyway).
+        old.sortByName(&removed) { $0 }
+        old.sortByName(&changed) { $0.0 }
+        new.sortByName(&added) { $0 }
+
+        var out = [UInt8]()
+        out.reserveCapacity(64 * (removed.count + changed.count + added.count))
+        func put(_ s: StaticString) {
+            s.withUTF8Buffer { out.append(contentsOf: $0) }
         }
-        for j in added { newMap[string(new.nameBytes(of: j))] = string(new.rawValue(of: j)) }
-        // Only the differing names reach diffconfig's printer, whose output is the same as
-        // for the full maps: equal entries print nothing.
-        return diff(old: oldMap, new: newMap, mergeStyle: mergeStyle)
+        func putEntry(_ file: ConfigFile, _ i: Int) {
+            // print_config(): `if new_value:` skips None and ""; "n" prints as "is not set".
+            let value = file.rawValue(of: i)
+            if value.isEmpty { return }
+            if value.count == 1 && value.first == UInt8(ascii: "n") {
+                put("# CONFIG_")
+                out.append(contentsOf: file.nameBytes(of: i))
+                put(" is not set\n")
+            } else {
+                put("CONFIG_")
+                out.append(contentsOf: file.nameBytes(of: i))
+                put("=")
+                out.append(contentsOf: value)
+                put("\n")
+            }
+        }
+        if mergeStyle {
+            for (_, j) in changed { putEntry(new, j) }
+            for j in added { putEntry(new, j) }
+            return (out, differs)
+        }
+        for i in removed {
+            put("-")
+            out.append(contentsOf: old.nameBytes(of: i))
+            put(" ")
+            out.append(contentsOf: old.rawValue(of: i))
+            put("\n")
+        }
+        for (i, j) in changed {
+            put(" ")
+            out.append(contentsOf: old.nameBytes(of: i))
+            put(" ")
+            out.append(contentsOf: old.rawValue(of: i))
+            put(" -> ")
+            out.append(contentsOf: new.rawValue(of: j))
+            put("\n")
+        }
+        for j in added {
+            put("+")
+            out.append(contentsOf: new.nameBytes(of: j))
+            put(" ")
+            out.append(contentsOf: new.rawValue(of: j))
+            put("\n")
+        }
+        return (out, differs)
     }
 
     /// True when diffconfig reads `file` exactly as the model does: the `CONFIG_` prefix,

@@ -93,12 +93,9 @@ struct ConfigDiffCommand: ParsableCommand {
         var differs = false
         switch format {
         case .diffconfig:
-            let out = Diffconfig.diff(old: a, new: b, mergeStyle: mergeStyle)
-            if exitCode {
-                // -m output omits removals, so it cannot tell "no difference" by itself.
-                differs = mergeStyle ? !Diffconfig.diff(old: a, new: b, mergeStyle: false).isEmpty : !out.isEmpty
-            }
-            Terminal.write(out)
+            let out = Diffconfig.output(old: a, new: b, mergeStyle: mergeStyle)
+            differs = out.differs
+            Terminal.write(bytes: out.bytes)
         case .text:
             let diff = ConfigDiff(old: a, new: b)
             differs = !diff.changes.isEmpty

@@ -89,5 +89,10 @@ struct ConfigDiffTests {
         #expect(try kernelkit(["config", "diff", "--exit-code", a, b]).status == 1)
         #expect(try kernelkit(["config", "diff", "--exit-code", "--format", "diffconfig", a, a]).status == 0)
         #expect(try kernelkit(["config", "diff", a, b]).status == 0)
+        // -m prints nothing for a removal, but the files still differ.
+        let c = try dir.write("c", "CONFIG_A=y\nCONFIG_GONE=y\n"), d = try dir.write("d", "CONFIG_A=y\n")
+        let merged = try kernelkit(["config", "diff", "-m", "--exit-code", c, d])
+        #expect(merged.out.isEmpty && merged.status == 1)
+        #expect(try kernelkit(["config", "diff", "-m", "--exit-code", d, d]).status == 0)
     }
 }
