@@ -144,14 +144,18 @@ public enum Diffconfig {
             return (Array(text.utf8), differs)
         }
         var removed = [Int](), changed = [(Int, Int)](), added = [Int]()
+        // One pass of lookups, old names in the new file; what the new file has that no old
+        // name matched is what was added.
+        var matched = [Bool](repeating: false, count: new.entries.count)
         old.compareEffective(with: new) { i, j, same in
             if let j {
+                matched[j] = true
                 if !same { changed.append((i, j)) }
             } else {
                 removed.append(i)
             }
         }
-        new.compareEffective(with: old) { j, i, _ in if i == nil { added.append(j) } }
+        for j in new.effectiveIndices where !matched[j] { added.append(j) }
         let differs = !(removed.isEmpty && changed.isEmpty && added.isEmpty)
         // Python sorts the names as str, by code point, which for UTF-8 is byte order
         // (and names are [A-Za-z0-9_] here anyway).

@@ -105,7 +105,8 @@ struct ConfigDiffCommand: ParsableCommand {
             differs = !diff.changes.isEmpty
             Terminal.write(diff.json().serialized())
         }
-        for warning in a.warnings + b.warnings { Terminal.error("kernelkit: \(warning)") }
+        for warning in a.warnings { Terminal.error("kernelkit: \(warning)") }
+        for warning in b.warnings { Terminal.error("kernelkit: \(warning)") }
         return exitCode && differs ? 1 : 0
     }
 

@@ -71,6 +71,13 @@ do {
     print("| config diff --format diffconfig as the CLI runs it (read, parse both, diff) | \(format3(cli)) |")
     let parseOne = try measure(iterations) { _ = try ConfigFile(contentsOf: old) }
     print("|   of which: read and parse the 6.6 config | \(format3(parseOne)) |")
+    let readOne = try measure(iterations) { _ = try InputFile.readBytes(old) }
+    print("|     of which: read the 6.6 config | \(format3(readOne)) |")
+    let validateOne = try measure(iterations) { try InputFile.validateText(oldBytes, file: old) }
+    print("|     of which: validate it (UTF-8, no NUL) | \(format3(validateOne)) |")
+    let a = try ConfigFile(contentsOf: old), b = try ConfigFile(contentsOf: new)
+    let compare = measure(iterations) { _ = Diffconfig.output(old: a, new: b, mergeStyle: false) }
+    print("|   of which: diff the parsed files | \(format3(compare)) |")
     }
     if wanted("diff") {
     let model = measure(iterations) { _ = ConfigDiff(old: oldFile, new: newFile).text() }
