@@ -33,7 +33,7 @@ extension KconfigTree {
             lastSym = cs
         }
         guard let start = stack.firstIndex(where: { $0.sym === lastSym }) else {
-            stderr("unexpected recursive dependency error\n")
+            report("unexpected recursive dependency error\n")
             if pushed { stack.removeLast() }
             return
         }
@@ -42,20 +42,20 @@ extension KconfigTree {
             let sym = frame.sym
             let next = i + 1 < stack.count ? stack[i + 1].sym : lastSym
             let name = sym.name ?? "<choice>"
-            if sym === lastSym { stderr("error: recursive dependency detected!\n") }
+            if sym === lastSym { report("error: recursive dependency detected!\n") }
             if next.isChoice, let choice = next.menus.first {
-                stderr("\tsymbol \(name) is part of choice block at \(choice.file):\(choice.line)\n")
+                report("\tsymbol \(name) is part of choice block at \(choice.file):\(choice.line)\n")
             } else {
                 switch frame.kind {
-                case .dirDep: stderr("\tsymbol \(name) depends on \(next.name ?? "")\n")
-                case .revDep: stderr("\tsymbol \(name) is selected by \(next.name ?? "")\n")
-                case .implied: stderr("\tsymbol \(name) is implied by \(next.name ?? "")\n")
-                case .value: stderr("\tsymbol \(name) \(propTypeName(frame.prop?.type)) value contains \(next.name ?? "")\n")
-                case .none: stderr("\tsymbol \(name) \(propTypeName(frame.prop?.type)) is visible depending on \(next.name ?? "")\n")
+                case .dirDep: report("\tsymbol \(name) depends on \(next.name ?? "")\n")
+                case .revDep: report("\tsymbol \(name) is selected by \(next.name ?? "")\n")
+                case .implied: report("\tsymbol \(name) is implied by \(next.name ?? "")\n")
+                case .value: report("\tsymbol \(name) \(propTypeName(frame.prop?.type)) value contains \(next.name ?? "")\n")
+                case .none: report("\tsymbol \(name) \(propTypeName(frame.prop?.type)) is visible depending on \(next.name ?? "")\n")
                 }
             }
         }
-        stderr("For a resolution refer to Documentation/kbuild/kconfig-language.rst\nsubsection \"Kconfig recursive dependency limitations\"\n\n")
+        report("For a resolution refer to Documentation/kbuild/kconfig-language.rst\nsubsection \"Kconfig recursive dependency limitations\"\n\n")
         if pushed { stack.removeLast() }
     }
 
@@ -162,10 +162,10 @@ extension KconfigTree {
             if let sym = menu.symbol, sym.isTransitional {
                 // transitional_check_sanity(): only help is allowed.
                 if menu.dep != nil || menu.visibility != nil {
-                    stderr("\(menu.file):\(menu.line): error: transitional symbols can only have help sections\n")
+                    report("\(menu.file):\(menu.line): error: transitional symbols can only have help sections\n")
                     errors += 1
                 } else if let prop = sym.properties.first(where: { $0.type != .comment }) {
-                    stderr("\(prop.file):\(prop.line): error: transitional symbols can only have help sections\n")
+                    report("\(prop.file):\(prop.line): error: transitional symbols can only have help sections\n")
                     errors += 1
                 }
             }
@@ -174,16 +174,16 @@ extension KconfigTree {
                     guard let cs = child.symbol else { continue }
                     for prop in cs.properties {
                         if prop.type == .default {
-                            stderr("\(prop.file):\(prop.line): error: defaults for choice values not supported\n")
+                            report("\(prop.file):\(prop.line): error: defaults for choice values not supported\n")
                             errors += 1
                         }
                         guard prop.menu !== child && prop.type == .prompt else { continue }
                         switch choicePromptRule {
                         case .anotherEntry:
-                            stderr("\(prop.file):\(prop.line): error: choice value must not have a prompt in another entry\n")
+                            report("\(prop.file):\(prop.line): error: choice value must not have a prompt in another entry\n")
                             errors += 1
                         case .outsideGroup where prop.menu.parent !== child.parent:
-                            stderr("\(prop.file):\(prop.line): error: choice value has a prompt outside its choice group\n")
+                            report("\(prop.file):\(prop.line): error: choice value has a prompt outside its choice group\n")
                             errors += 1
                         case .outsideGroup:
                             break

@@ -52,7 +52,9 @@ public struct KconfigResolver: Sendable {
     /// Resolves `mode`; for the all*config modes, `allConfig` holds the bytes that
     /// `KCONFIG_ALLCONFIG` would name (values that stay fixed), as merge_config.sh uses it.
     /// Loads the tree (environment, probes) once, for explanations and repeated work.
-    public func loadTree() throws(KernelKitError) -> KconfigTree {
+    public func loadTree() throws(KernelKitError) -> KconfigTree { try loadTree(deferChecks: false) }
+
+    private func loadTree(deferChecks: Bool) throws(KernelKitError) -> KconfigTree {
         let root = self.srctree
         // The cache is keyed by the environment before the version texts are added, so the
         // texts themselves (two more processes) can come from it.
@@ -86,7 +88,8 @@ public struct KconfigResolver: Sendable {
                 let run = { (c: String) in Preprocessor.runShell(c, environment: env, directory: root) }
                 return cache?.result(of: command, run: run) ?? run(command)
             }
-            let tree = try KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: env, shell: shell)
+            let tree = try KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: env, shell: shell,
+                                            deferChecks: deferChecks)
             if let cache, getenv("KERNELKIT_DEBUG_PROBES") != nil {
                 tree.stderr("probes: \(cache.hits) cached, \(cache.misses) run\n")
             }
@@ -101,7 +104,14 @@ public struct KconfigResolver: Sendable {
     /// what `make syncconfig` would write next to the .config.
     public func resolve(_ mode: Mode, allConfig: (name: String, bytes: [UInt8])? = nil,
                         autoconf: Bool = false) throws(KernelKitError) -> Result {
-        let tree = try loadTree()
+        let tree = try loadTree(deferChecks: true)
+        return try tree.alongsideChecks { () throws(KernelKitError) -> Result in
+            try resolve(mode, tree: tree, allConfig: allConfig, autoconf: autoconf)
+        }
+    }
+
+    private func resolve(_ mode: Mode, tree: KconfigTree, allConfig: (name: String, bytes: [UInt8])?,
+                         autoconf: Bool) throws(KernelKitError) -> Result {
         func read(_ path: String) throws(KernelKitError) -> [UInt8] {
             let full = path.hasPrefix("/") || InputFile.exists(path) ? path : "\(srctree)/\(path)"
             return try InputFile.readBytes(full)

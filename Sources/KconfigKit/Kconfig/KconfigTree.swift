@@ -38,6 +38,10 @@ public final class KconfigTree: @unchecked Sendable {
     var choicePromptRule = ChoicePromptRule.anotherEntry
 
     func stderr(_ text: String) { standardError += text }
+    /// What the post-parse checks print (``checkAfterParse()``), kept apart from
+    /// ``standardError`` so that they can run on a thread of their own.
+    var checkReport = ""
+    func report(_ text: String) { checkReport += text }
     func stdout(_ text: String) { standardOutput += text }
 
     private init(preprocessor: Preprocessor) {
@@ -97,8 +101,11 @@ public final class KconfigTree: @unchecked Sendable {
     ///   - srctree: the kernel source directory; `source` paths and `$(shell,…)` commands
     ///     are relative to it, as when `make` runs conf in-tree.
     ///   - environment: the environment conf sees (see ``KconfigEnvironment``).
+    ///   - deferChecks: leave out the dependency-loop and sanity checks that conf runs
+    ///     after parsing; the caller runs them with ``alongsideChecks(_:)``.
     public static func load(srctree: String, kconfig: String = "Kconfig", environment: [String: String],
-                            shell: ((String) -> String)? = nil, parseOnly: Bool = false) throws(KconfigError) -> KconfigTree {
+                            shell: ((String) -> String)? = nil, parseOnly: Bool = false,
+                            deferChecks: Bool = false) throws(KconfigError) -> KconfigTree {
         let pre = Preprocessor(environment: environment,
                                shell: shell ?? { Preprocessor.runShell($0, environment: environment, directory: srctree) },
                                stdout: { _ in }, stderr: { _ in })
@@ -149,12 +156,53 @@ public final class KconfigTree: @unchecked Sendable {
         }
         tree.finalize(tree.rootMenu, insideChoice: false, simplifier: ExprSimplifier(
             yes: tree.symbolYes, mod: tree.symbolMod, no: tree.symbolNo, warn: { [unowned tree] in tree.stdout($0) }))
-        if tree.checkAfterParse() > 0 {
-            var e = KconfigError(message: tree.standardError, file: kconfig, line: 0, raw: true)
-            e.partialStdout = tree.standardOutput
-            throw e
-        }
+        if deferChecks { return tree }
+        let errors = tree.checkAfterParse()
+        tree.standardError += tree.checkReport
+        tree.checkReport = ""
+        if errors > 0 { throw tree.checkFailure() }
         return tree
+    }
+
+    private func checkFailure() -> KconfigError {
+        var e = KconfigError(message: standardError, file: "", line: 0, raw: true)
+        e.partialStdout = standardOutput
+        return e
+    }
+
+    /// Runs conf_parse()'s post-parse checks (``checkAfterParse()``) on a second thread
+    /// while `body` reads and resolves a config, for a tree loaded with `deferChecks`.
+    ///
+    /// The checks walk every dependency once (a tenth of a warm olddefconfig) and only
+    /// read the menu structure; they write nothing but their own flags (`checking`,
+    /// `checked`, the cached dependencies' `depsChecked`) and ``checkReport``, none of
+    /// which reading, evaluating or writing a config touches. The result is what the
+    /// sequential order gives: if the checks fail, their error (with only what was
+    /// printed before them) is thrown and `body`'s work is dropped, as conf exits before
+    /// reading the config; if not, their report goes before what `body` printed.
+    public func alongsideChecks<T>(_ body: () throws(KernelKitError) -> T) throws(KernelKitError) -> T {
+        let before = (stderr: standardError, stdout: standardOutput)
+        let outcome = CheckOutcome(self)
+        let checks = PosixThread { outcome.errors = outcome.tree.checkAfterParse() }
+        checks.start()
+        let result = Result { () throws(KernelKitError) -> T in try body() }
+        checks.join()
+        if outcome.errors > 0 {
+            standardError = before.stderr + checkReport
+            standardOutput = before.stdout
+            throw KernelKitError(.malformedLine, checkFailure().description)
+        }
+        standardError = before.stderr + checkReport + standardError.dropFirst(before.stderr.utf8.count)
+        checkReport = ""
+        return try result.get()
+    }
+
+    /// The checks' thread's view of the tree and its verdict (see ``alongsideChecks(_:)``
+    /// for why sharing the tree is safe).
+    private final class CheckOutcome: @unchecked Sendable {
+        let tree: KconfigTree
+        var errors = 0
+        init(_ tree: KconfigTree) { self.tree = tree }
     }
 
     // MARK: menu_finalize (menu.c)

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Tokens of the Kconfig language (`%token` in `scripts/kconfig/parser.y`).
 enum Token: Equatable {
     case word(String), wordQuote(String), helpText(String), assignVal(String)
@@ -45,6 +51,33 @@ final class Lexer {
         "on": .on, "prompt": .prompt, "range": .range, "select": .select, "source": .source,
         "string": .string, "transitional": .transitional, "tristate": .tristate, "visible": .visible,
     ]
+
+    /// ``keywords`` by length, as bytes: a word is matched against the few keywords of its
+    /// length before any String is made (most words are symbol names, longer than any
+    /// keyword), instead of hashing every word into the dictionary.
+    private static let keywordsByLength: [[([UInt8], Token)]] = {
+        var table = [[([UInt8], Token)]](repeating: [], count: 13)
+        for (word, token) in keywords { table[word.utf8.count].append((Array(word.utf8), token)) }
+        return table
+    }()
+
+    private static func keyword(_ word: UnsafeBufferPointer<UInt8>) -> Token? {
+        guard word.count < keywordsByLength.count else { return nil }
+        for (bytes, token) in keywordsByLength[word.count] where bytes.withUnsafeBufferPointer({
+            memcmp($0.baseAddress!, word.baseAddress!, word.count) == 0
+        }) {
+            return token
+        }
+        return nil
+    }
+
+    /// The offset of the next newline at or after `from` in the current buffer, or its end.
+    private func newline(from: Int) -> Int {
+        current.bytes.withUnsafeBufferPointer { b in
+            guard from < b.count, let hit = memchr(b.baseAddress! + from, 0x0A, b.count - from) else { return b.count }
+            return UnsafeRawPointer(hit) - UnsafeRawPointer(b.baseAddress!)
+        }
+    }
 
     /// The `{n}` class of lexer.l, plus `$` for the word rule that expands.
     static func isWordByte(_ b: UInt8) -> Bool {
@@ -139,7 +172,7 @@ final class Lexer {
             guard let c = peekByte() else { return endOfFile() }
             switch c {
             case UInt8(ascii: "#"):
-                while let b = peekByte(), b != 0x0A { current.pos += 1 }
+                current.pos = newline(from: current.pos)
             case 0x20, 0x09:
                 current.pos += 1
             case UInt8(ascii: "\\") where peekByte(1) == 0x0A:
@@ -153,11 +186,15 @@ final class Lexer {
                 current.pos += 1
                 return try quoted(open: c)
             case _ where Self.isWordByte(c):
-                var end = current.pos
-                var hasDollar = false
-                while end < current.bytes.count && Self.isWordByte(current.bytes[end]) {
-                    if current.bytes[end] == UInt8(ascii: "$") { hasDollar = true }
-                    end += 1
+                let start = current.pos
+                let (end, hasDollar) = current.bytes.withUnsafeBufferPointer { b in
+                    var end = start
+                    var hasDollar = false
+                    while end < b.count && Self.isWordByte(b[end]) {
+                        if b[end] == UInt8(ascii: "$") { hasDollar = true }
+                        end += 1
+                    }
+                    return (end, hasDollar)
                 }
                 if hasDollar {
                     let (value, stop) = try preprocessor.expandToken(current.bytes, from: current.pos)
@@ -165,9 +202,11 @@ final class Lexer {
                     if !value.isEmpty { return .word(value) }
                     continue
                 }
-                let word = String(decoding: current.bytes[current.pos..<end], as: UTF8.self)
                 current.pos = end
-                return Self.keywords[word] ?? .word(word)
+                return current.bytes.withUnsafeBufferPointer { b in
+                    let word = UnsafeBufferPointer(rebasing: b[start..<end])
+                    return Self.keyword(word) ?? .word(String(decoding: word, as: UTF8.self))
+                }
             default:
                 let c1 = peekByte(1)
                 let two: Token? = switch (c, c1) {
@@ -243,7 +282,7 @@ final class Lexer {
             return .eol
         }
         let start = current.pos
-        while let b = peekByte(), b != 0x0A { current.pos += 1 }
+        current.pos = newline(from: start)
         return .assignVal(String(decoding: current.bytes[start..<current.pos], as: UTF8.self))
     }
 
@@ -282,16 +321,16 @@ final class Lexer {
                     if ts < firstTS { return finish() }
                     var extra = ts - firstTS
                     while extra > 8 {
-                        text += Array(repeating: 0x20, count: 8)
+                        text.append(contentsOf: repeatElement(0x20, count: 8))
                         extra -= 8
                     }
-                    text += Array(repeating: 0x20, count: extra)
+                    text.append(contentsOf: repeatElement(0x20, count: extra))
                 }
             }
             if atEnd { return finish() }
             // [^ \t\n].*  : the text, trailing blanks removed
             let start = current.pos
-            while let b = peekByte(), b != 0x0A { current.pos += 1 }
+            current.pos = newline(from: start)
             var end = current.pos
             while end > start, current.bytes[end - 1] == 0x20 || current.bytes[end - 1] == 0x09 { end -= 1 }
             text += current.bytes[start..<end]
