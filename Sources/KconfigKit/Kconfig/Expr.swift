@@ -11,9 +11,10 @@ indirect enum Expr: Sendable {
     /// keeps every expression's value between `expr_invalidate_all()` calls.
     case cached(ExprCache)
 
-    /// The expression inside any cache wrapper.
+    /// The expression inside any cache wrapper (the simplifier asks this of every node).
+    @inline(__always)
     var unwrapped: Expr {
-        if case .cached(let c) = self { return c.expr.unwrapped }
+        if case .cached(let c) = self { return c.inner }
         return self
     }
 
@@ -45,5 +46,12 @@ final class ExprCache: @unchecked Sendable {
     var simplified = false
     /// The dependency-loop check found nothing through `expr` (see `checkExpr`).
     var depsChecked = false
-    init(_ expr: Expr) { self.expr = expr }
+    /// `expr` without any cache wrappers (a cached dependency can wrap another).
+    let inner: Expr
+    init(_ expr: Expr) {
+        self.expr = expr
+        var e = expr
+        while case .cached(let c) = e { e = c.expr }
+        inner = e
+    }
 }

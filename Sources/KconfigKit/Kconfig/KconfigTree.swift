@@ -10,7 +10,7 @@ public final class KconfigTree: @unchecked Sendable {
     /// Named and choice symbols in creation order (the kernel iterates a hash table).
     var symbols: [Symbol] = []
     private var table = SymbolTable()
-    private var constTable = SymbolTable()
+    private var constTable = SymbolTable(capacity: 1 << 10)
     let symbolYes = Symbol(name: "y", isConst: true)
     let symbolMod = Symbol(name: "m", isConst: true)
     let symbolNo = Symbol(name: "n", isConst: true)
@@ -57,11 +57,13 @@ public final class KconfigTree: @unchecked Sendable {
 
     /// `sym_lookup()`.
     func lookup(_ name: String, const: Bool = false) -> Symbol {
-        switch name {
-        case "y": return symbolYes
-        case "m": return symbolMod
-        case "n": return symbolNo
-        default: break
+        if name.utf8.count == 1 {
+            switch name.utf8.first {
+            case UInt8(ascii: "y"): return symbolYes
+            case UInt8(ascii: "m"): return symbolMod
+            case UInt8(ascii: "n"): return symbolNo
+            default: break
+            }
         }
         if const {
             if let s = constTable[name] { return s }

@@ -122,10 +122,13 @@ final class Parser {
 
     private func addPrompt(_ type: PropertyType, _ text: String, _ dep: Expr?) {
         let prop = addProperty(type, nil, dep)
+        // menu_add_prompt(): `while (isspace(*prompt)) prompt++`, isspace() of the C
+        // locale: space, \t, \n, \v, \f, \r (not Unicode's wider class).
+        func isCSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
         var text = Substring(text)
-        if let first = text.first, first.isWhitespace {
+        if let first = text.utf8.first, isCSpace(first) {
             warn(prop, "leading whitespace ignored")
-            text = text.drop(while: { $0.isWhitespace })
+            text = Substring(text.utf8.drop(while: isCSpace))
         }
         if currentEntry.prompt != nil { warn(prop, "prompt redefined") }
         if type == .prompt {
