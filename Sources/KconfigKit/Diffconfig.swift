@@ -189,29 +189,21 @@ public enum Diffconfig {
             for j in added { putEntry(new, j) }
             return (out, differs)
         }
-        for i in removed {
-            put("-")
-            out.append(contentsOf: old.nameBytes(of: i))
+        // "-NAME OLD", " NAME OLD -> NEW", "+NAME NEW".
+        func putLine(_ mark: StaticString, _ file: ConfigFile, _ i: Int, then newValue: Int? = nil) {
+            put(mark)
+            out.append(contentsOf: file.nameBytes(of: i))
             put(" ")
-            out.append(contentsOf: old.rawValue(of: i))
+            out.append(contentsOf: file.rawValue(of: i))
+            if let j = newValue {
+                put(" -> ")
+                out.append(contentsOf: new.rawValue(of: j))
+            }
             put("\n")
         }
-        for (i, j) in changed {
-            put(" ")
-            out.append(contentsOf: old.nameBytes(of: i))
-            put(" ")
-            out.append(contentsOf: old.rawValue(of: i))
-            put(" -> ")
-            out.append(contentsOf: new.rawValue(of: j))
-            put("\n")
-        }
-        for j in added {
-            put("+")
-            out.append(contentsOf: new.nameBytes(of: j))
-            put(" ")
-            out.append(contentsOf: new.rawValue(of: j))
-            put("\n")
-        }
+        for i in removed { putLine("-", old, i) }
+        for (i, j) in changed { putLine(" ", old, i, then: j) }
+        for j in added { putLine("+", new, j) }
         return (out, differs)
     }
 
