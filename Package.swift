@@ -18,11 +18,12 @@ import PackageDescription
 // KERNELKIT_STATIC_PIE=1 (set by scripts/kernelkit and benchmarks/run.sh, which also pass
 // --disable-local-rpath) links the kernelkit executable as a static PIE: glibc, libstdc++
 // and the Swift runtime all inside, no dynamic loader, ASLR kept. A short command starts
-// in about a third of the time (a whole `config diff` of two configs: 5.3 ms -> 3.8 ms),
-// and the binary runs on any x86_64/arm64 Linux. glibc's static-PIE start-up refuses a
-// DT_RUNPATH (elf/get-dynamic-info.h asserts it is absent), hence --disable-local-rpath,
-// and gold cannot link a static PIE, hence lld. FoundationEssentials' own archives are
-// named because -static-executable's link line (static-executable-args.lnk) lacks them.
+// in half the time (a whole `config diff` of two configs: 5.3 ms -> 3.8 ms), and the
+// binary runs on its own on any Linux of its architecture. glibc's static-PIE start-up
+// refuses a DT_RUNPATH (elf/get-dynamic-info.h asserts it is absent), hence
+// --disable-local-rpath, and gold cannot link a static PIE, hence lld.
+// FoundationEssentials' own archives are named because -static-executable's link line
+// (static-executable-args.lnk) lacks them.
 // Off by default, so a plain `swift build` or `swift test` links as usual.
 let staticPIE: [LinkerSetting] = Context.environment["KERNELKIT_STATIC_PIE"] == "1"
     ? [.unsafeFlags(["-static-executable", "-use-ld=lld", "-Xclang-linker", "-static-pie",
