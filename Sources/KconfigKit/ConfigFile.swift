@@ -76,21 +76,20 @@ public struct ConfigFile: Sendable {
         public var location: SourceLocation
     }
 
-    /// An entry as parsed: offsets into ``storage`` and the value's form.
+    /// An entry as parsed: offsets into ``storage``, 16 bytes. The value starts right
+    /// after the name's `=`, and its form (y/m/n, string, number) is read off its first
+    /// byte when asked for: a diff process pays for every page of memory it touches.
     fileprivate struct Record: Sendable {
         var nameStart: Int32
         var nameLength: Int32
-        var valueStart: Int32
+        /// -1 for "# CONFIG_X is not set".
         var valueLength: Int32
         var line: Int32
-        var form: Form
 
-        enum Form: UInt8, Sendable {
-            case notSet, no, module, yes, string, number
-        }
-
+        var isNotSet: Bool { valueLength < 0 }
         var nameRange: Range<Int> { Int(nameStart)..<Int(nameStart + nameLength) }
-        var valueRange: Range<Int> { Int(valueStart)..<Int(valueStart + valueLength) }
+        var valueStart: Int { Int(nameStart + nameLength) + 1 }
+        var valueRange: Range<Int> { isNotSet ? valueStart..<valueStart : valueStart..<(valueStart + Int(valueLength)) }
     }
 
     /// The entries of a file in file order, duplicates included; built on access.
@@ -108,8 +107,20 @@ public struct ConfigFile: Sendable {
     public let prefix: String
     /// The bytes the file was parsed from; ``Line/range`` indexes them.
     public let storage: [UInt8]
-    public private(set) var lines: [Line]
+    /// Every physical line, in order (rebuilt from ``storage`` on each access when the file
+    /// was parsed without keeping them).
+    public var lines: [Line] {
+        if let storedLines { return storedLines }
+        // The bytes parsed once already, so this parse cannot fail.
+        return (try? ConfigFile(bytes: storage, path: path, prefix: prefix, validated: true, keepingLines: true))?
+            .storedLines ?? []
+    }
+    private var storedLines: [Line]?
     fileprivate private(set) var records: [Record]
+    /// Whether diffconfig would read some line other than a "# CONFIG_X is not set" entry
+    /// as one (any line ending in " is not set"); see ``readsAsDiffconfigDoes``.
+    private var notSetLookalike = false
+    private var lastTerminator = LineEnd.lf
     /// Duplicate assignments and other findings that are not errors.
     public private(set) var warnings: [Warning]
     /// The kernel-ark arch marker from line 1, if present.
@@ -133,9 +144,13 @@ public struct ConfigFile: Sendable {
     ///
     /// - Throws: ``KernelKitError`` for an unreadable, binary, non-UTF-8 or malformed file,
     ///   located at the file and line.
-    public init(contentsOf path: String, prefix: String = ConfigFile.environmentPrefix) throws(KernelKitError) {
+    /// - Parameter keepingLines: false leaves out the per-line records, for callers that
+    ///   only need the entries (``lines``, ``bytes`` and ``text`` then re-read
+    ///   ``storage`` on each access): `config diff` uses it.
+    public init(contentsOf path: String, prefix: String = ConfigFile.environmentPrefix,
+                keepingLines: Bool = true) throws(KernelKitError) {
         let bytes = try InputFile.readText(path)
-        try self.init(bytes: bytes, path: path, prefix: prefix, validated: true)
+        try self.init(bytes: bytes, path: path, prefix: prefix, validated: true, keepingLines: keepingLines)
     }
 
     /// Parses bytes already in memory.
@@ -148,7 +163,7 @@ public struct ConfigFile: Sendable {
         try self.init(bytes: Array(text.utf8), path: path, prefix: prefix, validated: true)
     }
 
-    private init(bytes: [UInt8], path: String, prefix: String, validated: Bool) throws(KernelKitError) {
+    private init(bytes: [UInt8], path: String, prefix: String, validated: Bool, keepingLines: Bool = true) throws(KernelKitError) {
         if !validated { try InputFile.validateText(bytes, file: path) }
         guard bytes.count < Int(Int32.max) else {
             throw KernelKitError(.malformedLine, "file too large for a kernel config (\(bytes.count) bytes)",
@@ -157,7 +172,7 @@ public struct ConfigFile: Sendable {
         self.path = path
         self.prefix = prefix
         self.storage = bytes
-        self.lines = []
+        self.storedLines = keepingLines ? [] : nil
         self.records = []
         self.warnings = []
         self.archMarker = nil
@@ -172,7 +187,7 @@ public struct ConfigFile: Sendable {
             }
         }
         self.effective = SymbolIndex(expected: lineCount)
-        lines.reserveCapacity(lineCount)
+        storedLines?.reserveCapacity(lineCount)
         records.reserveCapacity(lineCount)
         let prefixBytes = Array(prefix.utf8)
         try bytes.withUnsafeBufferPointer { (buffer) throws(KernelKitError) in
@@ -197,6 +212,7 @@ public struct ConfigFile: Sendable {
                 }
                 try parseLine(buffer, start: start, end: textEnd, number: lineNumber, terminator: terminator,
                               prefix: prefixBytes)
+                lastTerminator = terminator
                 start = end + 1
             }
         }
@@ -235,8 +251,12 @@ public struct ConfigFile: Sendable {
             KernelKitError(.malformedLine, message, at: SourceLocation(file: path, line: number, column: offset - start + 1))
         }
         func addLine(_ tag: UInt8, entry: Int = 0) {
-            lines.append(Line(start: Int32(start), length: Int32(end - start), entryIndex: Int32(entry),
-                              terminator: terminator, tag: tag))
+            if tag != 3 || records[entry].valueLength >= 0, end - start >= Self.notSetSuffix.count,
+               Self.matches(buffer, Self.notSetSuffix, at: end - Self.notSetSuffix.count, end: end) {
+                notSetLookalike = true
+            }
+            storedLines?.append(Line(start: Int32(start), length: Int32(end - start), entryIndex: Int32(entry),
+                                     terminator: terminator, tag: tag))
         }
         // Blank, or only white space: the kernel warns about white space ("unexpected data")
         // but nothing is lost by reading it as blank, and hand-written fragments have it.
@@ -259,8 +279,7 @@ public struct ConfigFile: Sendable {
                    Self.matches(buffer, notSet, at: nameEnd, end: end),
                    Self.allNameBytes(buffer, nameStart..<nameEnd) {
                     let index = addRecord(buffer, Record(nameStart: Int32(nameStart), nameLength: Int32(nameEnd - nameStart),
-                                                         valueStart: Int32(end), valueLength: 0, line: Int32(number),
-                                                         form: .notSet))
+                                                         valueLength: -1, line: Int32(number)))
                     return addLine(3, entry: index)
                 }
             }
@@ -293,9 +312,8 @@ public struct ConfigFile: Sendable {
             throw malformed("unexpected data: expected '=' after the symbol name", at: nameEnd)
         }
         let valueStart = nameEnd + 1
-        let form: Record.Form
-        if end - valueStart == 1, let t = Tristate(byte: buffer[valueStart]) {
-            form = t == .yes ? .yes : t == .module ? .module : .no
+        if end - valueStart == 1, Tristate(byte: buffer[valueStart]) != nil {
+            // y, m or n
         } else if valueStart < end && buffer[valueStart] == UInt8(ascii: "\"") {
             // confdata.c, conf_set_sym_val(): a backslash keeps the next character
             // whatever it is, and the string ends at the first unescaped quote.
@@ -320,7 +338,6 @@ public struct ConfigFile: Sendable {
             if i + 1 < end {
                 throw malformed("unexpected data after the closing quote", at: i + 1)
             }
-            form = .string
         } else {
             // Numbers: decimal with an optional sign, or hex with or without 0x
             // (sym_string_valid() in scripts/kconfig/symbol.c accepts both for hex).
@@ -339,11 +356,9 @@ public struct ConfigFile: Sendable {
                 throw malformed("invalid value '\(shown)' for \(self.prefix)\(name): expected y, m, n, a number or a quoted string",
                                 at: valueStart)
             }
-            form = .number
         }
         let index = addRecord(buffer, Record(nameStart: Int32(nameStart), nameLength: Int32(nameEnd - nameStart),
-                                             valueStart: Int32(valueStart), valueLength: Int32(end - valueStart),
-                                             line: Int32(number), form: form))
+                                             valueLength: Int32(end - valueStart), line: Int32(number)))
         addLine(3, entry: index)
     }
 
@@ -376,13 +391,15 @@ public struct ConfigFile: Sendable {
         let r = records[index]
         let name = String(decoding: storage[r.nameRange], as: UTF8.self)
         let value: ConfigValue
-        switch r.form {
-        case .notSet: value = .notSet
-        case .no: value = .tristate(.no)
-        case .module: value = .tristate(.module)
-        case .yes: value = .tristate(.yes)
-        case .number: value = .number(String(decoding: storage[r.valueRange], as: UTF8.self))
-        case .string:
+        let first = r.isNotSet ? nil : storage[r.valueStart]
+        // The forms parseLine accepted: y/m/n alone, a quoted string, else a number.
+        if r.isNotSet {
+            value = .notSet
+        } else if r.valueLength == 1, let t = Tristate(byte: first!) {
+            value = .tristate(t)
+        } else if first != UInt8(ascii: "\"") {
+            value = .number(String(decoding: storage[r.valueRange], as: UTF8.self))
+        } else {
             var decoded = [UInt8]()
             let raw = storage[r.valueRange].dropFirst()
             var i = raw.startIndex
@@ -432,7 +449,7 @@ public struct ConfigFile: Sendable {
             guard let mb = mine.baseAddress, !myRecords.isEmpty else { return }
             let tb = theirs.baseAddress
             func value(_ r: Record, _ base: UnsafePointer<UInt8>) -> (UnsafePointer<UInt8>?, Int) {
-                r.form == .notSet ? (nil, 1) : (base + Int(r.valueStart), Int(r.valueLength))
+                r.isNotSet ? (nil, 1) : (base + r.valueStart, Int(r.valueLength))
             }
             func same(_ a: (UnsafePointer<UInt8>?, Int), _ b: (UnsafePointer<UInt8>?, Int)) -> Bool {
                 guard a.1 == b.1 else { return false }
@@ -506,20 +523,12 @@ public struct ConfigFile: Sendable {
     /// other than the "# CONFIG_X is not set" entries (diffconfig takes any such line as
     /// one).
     var readsAsDiffconfigDoes: Bool {
-        guard prefix == "CONFIG_" else { return false }
-        guard let last = lines.last else { return true }
-        guard last.terminator == .lf else { return false }
+        guard prefix == "CONFIG_", !notSetLookalike else { return false }
+        guard !storage.isEmpty else { return true }
+        guard lastTerminator == .lf else { return false }
         return storage.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress, memchr(base, 0x0D, buffer.count) == nil else { return false }
-            return records.withUnsafeBufferPointer { all in
-                Self.notSetSuffix.withUnsafeBufferPointer { suffix in
-                    for line in lines where line.length >= 11 {
-                        if line.tag == 3 && all[Int(line.entryIndex)].form == .notSet { continue }
-                        if memcmp(base + Int(line.start + line.length) - 11, suffix.baseAddress!, 11) == 0 { return false }
-                    }
-                    return true
-                }
-            }
+            guard let base = buffer.baseAddress else { return true }
+            return memchr(base, 0x0D, buffer.count) == nil
         }
     }
 
@@ -533,11 +542,11 @@ public struct ConfigFile: Sendable {
     func nameBytes(of index: Int) -> ArraySlice<UInt8> { storage[records[index].nameRange] }
 
     /// True for "# CONFIG_X is not set" entries.
-    func isNotSetLine(_ index: Int) -> Bool { records[index].form == .notSet }
+    func isNotSetLine(_ index: Int) -> Bool { records[index].isNotSet }
 
     /// The value text exactly as written after `=`; `n` for "is not set".
     func rawValue(of index: Int) -> ArraySlice<UInt8> {
-        records[index].form == .notSet ? ArraySlice(Self.nByte) : storage[records[index].valueRange]
+        records[index].isNotSet ? ArraySlice(Self.nByte) : storage[records[index].valueRange]
     }
     private static let nByte: [UInt8] = [UInt8(ascii: "n")]
 

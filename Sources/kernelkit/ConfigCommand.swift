@@ -87,9 +87,10 @@ struct ConfigDiffCommand: ParsableCommand {
             newPath = String(cString: dir) + "/.config"
         }
         // Parse both strictly first: a malformed line is an error, never silently skipped.
-        let a = try ConfigFile(contentsOf: oldPath)
-        let b = try ConfigFile(contentsOf: newPath)
+        // The diffconfig format needs only the entries, not the per-line records.
         let format = format ?? (mergeStyle ? .diffconfig : .text)
+        let a = try ConfigFile(contentsOf: oldPath, keepingLines: format != .diffconfig)
+        let b = try ConfigFile(contentsOf: newPath, keepingLines: format != .diffconfig)
         var differs = false
         switch format {
         case .diffconfig:

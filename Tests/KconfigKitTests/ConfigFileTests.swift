@@ -130,6 +130,11 @@ struct ConfigFileTests {
         let original = try Data(contentsOf: URL(fileURLWithPath: path))
         let file = try ConfigFile(contentsOf: path)
         #expect(Data(file.bytes) == original)
+        // Parsed without its line records, a file gives the same lines (rebuilt on access),
+        // bytes and entries.
+        let compact = try ConfigFile(contentsOf: path, keepingLines: false)
+        #expect(compact.lines == file.lines && compact.bytes == file.bytes)
+        #expect(compact.effectiveEntries == file.effectiveEntries)
         #expect(file.count > 3000)
         #expect(file.warnings.isEmpty)
         // Cross-check the model's view of the symbols with a plain line count.
