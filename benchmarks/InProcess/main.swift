@@ -65,11 +65,11 @@ do {
     // What `kernelkit config diff --format diffconfig` does: read, validate, parse and
     // index both files, then diff from the indexes.
     let cli = try measure(iterations) {
-        let a = try ConfigFile(contentsOf: old), b = try ConfigFile(contentsOf: new)
-        _ = Diffconfig.diff(old: a, new: b, mergeStyle: false)
+        let a = try ConfigFile(contentsOf: old, keepingLines: false), b = try ConfigFile(contentsOf: new, keepingLines: false)
+        _ = Diffconfig.output(old: a, new: b, mergeStyle: false)
     }
     print("| config diff --format diffconfig as the CLI runs it (read, parse both, diff) | \(format3(cli)) |")
-    let parseOne = try measure(iterations) { _ = try ConfigFile(contentsOf: old) }
+    let parseOne = try measure(iterations) { _ = try ConfigFile(contentsOf: old, keepingLines: false) }
     print("|   of which: read and parse the 6.6 config | \(format3(parseOne)) |")
     let readOne = try measure(iterations) { _ = try InputFile.readBytes(old) }
     print("|     of which: read the 6.6 config | \(format3(readOne)) |")
