@@ -104,6 +104,11 @@ public struct KconfigResolver: Sendable {
     /// what `make syncconfig` would write next to the .config.
     public func resolve(_ mode: Mode, allConfig: (name: String, bytes: [UInt8])? = nil,
                         autoconf: Bool = false) throws(KernelKitError) -> Result {
+        // oldconfig asks questions (on a terminal, as they come): conf would have failed
+        // its checks before the first one, so there the checks run first.
+        if case .oldconfig = mode {
+            return try resolve(mode, tree: try loadTree(), allConfig: allConfig, autoconf: autoconf)
+        }
         let tree = try loadTree(deferChecks: true)
         return try tree.alongsideChecks { () throws(KernelKitError) -> Result in
             try resolve(mode, tree: tree, allConfig: allConfig, autoconf: autoconf)
