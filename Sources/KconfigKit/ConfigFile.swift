@@ -176,16 +176,8 @@ public struct ConfigFile: Sendable {
         self.records = []
         self.warnings = []
         self.archMarker = nil
-        // Count lines first (memchr, vectorised in glibc) so that nothing regrows while parsing.
-        var lineCount = 1
-        bytes.withUnsafeBufferPointer { buffer in
-            guard var p = buffer.baseAddress.map(UnsafeRawPointer.init) else { return }
-            let end = p + buffer.count
-            while p < end, let hit = memchr(p, 0x0A, end - p) {
-                lineCount += 1
-                p = UnsafeRawPointer(hit) + 1
-            }
-        }
+        // Count lines first so that nothing regrows while parsing.
+        let lineCount = 1 + bytes.withUnsafeBufferPointer { $0.count(of: 0x0A) }
         self.effective = SymbolIndex(expected: lineCount)
         storedLines?.reserveCapacity(lineCount)
         records.reserveCapacity(lineCount)
@@ -196,8 +188,7 @@ public struct ConfigFile: Sendable {
             let count = buffer.count
             while start < count {
                 lineNumber += 1
-                let end = memchr(buffer.baseAddress! + start, 0x0A, count - start)
-                    .map { UnsafeRawPointer($0) - UnsafeRawPointer(buffer.baseAddress!) } ?? count
+                let end = buffer.firstOffset(of: 0x0A, in: start..<count) ?? count
                 var textEnd = end
                 let terminator: LineEnd
                 if end < count {
@@ -273,8 +264,7 @@ public struct ConfigFile: Sendable {
             if end - start > 2 + prefix.count + notSet.count, buffer[start + 1] == 0x20,
                Self.matches(buffer, prefix, at: start + 2, end: end) {
                 let nameStart = start + 2 + prefix.count
-                let nameEnd = memchr(buffer.baseAddress! + nameStart, 0x20, end - nameStart)
-                    .map { UnsafeRawPointer($0) - UnsafeRawPointer(buffer.baseAddress!) } ?? end
+                let nameEnd = buffer.firstOffset(of: 0x20, in: nameStart..<end) ?? end
                 if nameEnd > nameStart, end - nameEnd == notSet.count,
                    Self.matches(buffer, notSet, at: nameEnd, end: end),
                    Self.allNameBytes(buffer, nameStart..<nameEnd) {
@@ -301,8 +291,7 @@ public struct ConfigFile: Sendable {
         // The common case, a well-formed name: find the '=' with memchr and check the bytes
         // before it in one branch-free pass, rather than a byte-by-byte loop that has to
         // decide at every byte whether the name goes on.
-        var nameEnd = memchr(buffer.baseAddress! + nameStart, Int32(UInt8(ascii: "=")), end - nameStart)
-            .map { UnsafeRawPointer($0) - UnsafeRawPointer(buffer.baseAddress!) } ?? end
+        var nameEnd = buffer.firstOffset(of: UInt8(ascii: "="), in: nameStart..<end) ?? end
         if nameEnd == nameStart || nameEnd == end || !Self.allNameBytes(buffer, nameStart..<nameEnd) {
             nameEnd = nameStart
             while nameEnd < end && Self.isNameByte(buffer[nameEnd]) { nameEnd += 1 }
@@ -526,10 +515,7 @@ public struct ConfigFile: Sendable {
         guard prefix == "CONFIG_", !notSetLookalike else { return false }
         guard !storage.isEmpty else { return true }
         guard lastTerminator == .lf else { return false }
-        return storage.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return true }
-            return memchr(base, 0x0D, buffer.count) == nil
-        }
+        return storage.withUnsafeBufferPointer { $0.firstOffset(of: 0x0D, in: 0..<$0.count) == nil }
     }
 
     /// The effective entries' indices in ``entries``, in file order.
@@ -540,9 +526,6 @@ public struct ConfigFile: Sendable {
 
     /// The bytes of an entry's name.
     func nameBytes(of index: Int) -> ArraySlice<UInt8> { storage[records[index].nameRange] }
-
-    /// True for "# CONFIG_X is not set" entries.
-    func isNotSetLine(_ index: Int) -> Bool { records[index].isNotSet }
 
     /// The value text exactly as written after `=`; `n` for "is not set".
     func rawValue(of index: Int) -> ArraySlice<UInt8> {

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import KernelKitCore
 
 /// Tokens of the Kconfig language (`%token` in `scripts/kconfig/parser.y`).
 enum Token: Equatable {
@@ -43,20 +44,19 @@ final class Lexer {
     let warn: (String) -> Void
     let srctree: String?
 
-    static let keywords: [String: Token] = [
-        "bool": .bool, "choice": .choice, "comment": .comment, "config": .config, "def_bool": .defBool,
-        "def_tristate": .defTristate, "default": .default, "depends": .depends, "endchoice": .endchoice,
-        "endif": .endif, "endmenu": .endmenu, "help": .help, "hex": .hex, "if": .if, "imply": .imply,
-        "int": .int, "mainmenu": .mainmenu, "menu": .menu, "menuconfig": .menuconfig, "modules": .modules,
-        "on": .on, "prompt": .prompt, "range": .range, "select": .select, "source": .source,
-        "string": .string, "transitional": .transitional, "tristate": .tristate, "visible": .visible,
-    ]
-
-    /// ``keywords`` by length, as bytes: a word is matched against the few keywords of its
+    /// The keywords by length, as bytes: a word is matched against the few keywords of its
     /// length before any String is made (most words are symbol names, longer than any
-    /// keyword), instead of hashing every word into the dictionary.
+    /// keyword), instead of hashing every word into a dictionary.
     private static let keywordsByLength: [[([UInt8], Token)]] = {
-        var table = [[([UInt8], Token)]](repeating: [], count: 13)
+        let keywords: KeyValuePairs<String, Token> = [
+            "bool": .bool, "choice": .choice, "comment": .comment, "config": .config, "def_bool": .defBool,
+            "def_tristate": .defTristate, "default": .default, "depends": .depends, "endchoice": .endchoice,
+            "endif": .endif, "endmenu": .endmenu, "help": .help, "hex": .hex, "if": .if, "imply": .imply,
+            "int": .int, "mainmenu": .mainmenu, "menu": .menu, "menuconfig": .menuconfig, "modules": .modules,
+            "on": .on, "prompt": .prompt, "range": .range, "select": .select, "source": .source,
+            "string": .string, "transitional": .transitional, "tristate": .tristate, "visible": .visible,
+        ]
+        var table = [[([UInt8], Token)]](repeating: [], count: keywords.map(\.key.utf8.count).max()! + 1)
         for (word, token) in keywords { table[word.utf8.count].append((Array(word.utf8), token)) }
         return table
     }()
@@ -73,10 +73,7 @@ final class Lexer {
 
     /// The offset of the next newline at or after `from` in the current buffer, or its end.
     private func newline(from: Int) -> Int {
-        current.bytes.withUnsafeBufferPointer { b in
-            guard from < b.count, let hit = memchr(b.baseAddress! + from, 0x0A, b.count - from) else { return b.count }
-            return UnsafeRawPointer(hit) - UnsafeRawPointer(b.baseAddress!)
-        }
+        current.bytes.withUnsafeBufferPointer { b in b.firstOffset(of: 0x0A, in: min(from, b.count)..<b.count) ?? b.count }
     }
 
     /// The `{n}` class of lexer.l, plus `$` for the word rule that expands.
