@@ -1,18 +1,23 @@
 // swift-tools-version: 6.1
-// KernelKit: a Swift toolkit for the Linux kernel.
+// KernelKit: a Swift toolkit for the Linux kernel. docs/architecture.md has the picture.
 //
-// Layout (one module per area, a thin CLI on top):
-//   KernelKitCore  diagnostics with input locations, safe input reading, atomic writes
-//   KconfigKit     .config files and fragments, diffconfig-compatible diff, merge_config-compatible merge,
-//                  the Kconfig language and conf-identical resolution
-//   ModuleSigning  module files (ELF, trailer, compression), sign-file-identical PKCS#7, keys,
-//                  certificates and the keyring inside kernel images
-//   HardeningKit   hardening policies (TOML baselines, Azure Linux's JSON), checks of kconfig,
-//                  command line and sysctl, waivers, reports (text, JSON, SARIF, JUnit), fix-ups
-//   KernelProbes   libbpf runtime, block I/O probes (biolatency, bitesize, biosnoop), histograms
-//   CLibElf, CCompression, CLibBPF, CBPFProbes  C bridges and the probes' shared structs
-//   BPFCompilerPlugin, bpf-embed  the build tool that compiles .bpf.c and embeds the objects
-//   kernelkit      the command-line tool (argument parsing and printing only)
+// Layout (one module per area, dependencies pointing down, a thin CLI on top):
+//   kernelkit       the command-line tool: argument parsing and printing only
+//   KernelAudit     the bundled 6.18 Hyper-V/Azure kernel (manifest, build, resolution), the
+//                   shipped baselines, and `audit`; composes the four area modules
+//   KconfigKit      .config files and fragments, diffconfig-compatible diff, merge_config-
+//                   compatible merge, the Kconfig language and conf-identical resolution
+//   HardeningKit    the policy engine: rules (TOML, Azure Linux's JSON), checks of kconfig,
+//                   command line and sysctl, waivers, reports (text, JSON, SARIF, JUnit)
+//   ModuleSigning   module files (ELF, trailer), sign-file-identical PKCS#7, keys,
+//                   certificates, keyrings and the certificates inside kernel images
+//   KernelProbes    the libbpf runtime and the eBPF probes, histograms, reports
+//   KernelImageKit  compression (modules, payloads) and kernel images (vmlinux, IKCONFIG)
+//   KernelKitCore   errors with input locations, Arch, input reading, atomic writes, TOML, JSON
+//   KernelKitData   kconfigs/ data the binary carries, generated at build time
+//   C bridges, one per system library: CLibElf, CLibBPF, CZlib, CLzma, CZstd, CLz4, CBzip2;
+//   CBPFProbes      the structs the BPF programs and Swift share, libbpf's log hook
+//   Plugins/, Tools/ the build tools: BPF programs compiled and embedded, kconfigs/ embedded
 import PackageDescription
 
 // KERNELKIT_STATIC_PIE=1 (set by scripts/kernelkit and benchmarks/run.sh, which also pass
@@ -30,13 +35,23 @@ let staticPIE: [LinkerSetting] = Context.environment["KERNELKIT_STATIC_PIE"] == 
                      "-l_FoundationCollections", "-l_FoundationCShims"])]
     : []
 
+// The C bridges link the static archives of Debian's -dev packages (`link ":libz.a"` in
+// each module.modulemap), so the binary needs none of the shared libraries. That is also
+// why they name no pkgConfig: its `-lz` would link the shared library instead.
+func cLibrary(_ name: String, _ package: String) -> Target {
+    .systemLibrary(name: name, providers: [.apt([package])])
+}
+
 let package = Package(
     name: "KernelKit",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "kernelkit", targets: ["kernelkit"]),
         .library(name: "KconfigKit", targets: ["KconfigKit"]),
+        .library(name: "HardeningKit", targets: ["HardeningKit"]),
         .library(name: "ModuleSigning", targets: ["ModuleSigning"]),
+        .library(name: "KernelProbes", targets: ["KernelProbes"]),
+        .library(name: "KernelAudit", targets: ["KernelAudit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -45,42 +60,55 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
-        .target(name: "KernelKitCore", dependencies: ["CCompression"]),
+        // MARK: the core and the data
+        .target(name: "KernelKitCore"),
+        .target(name: "KernelKitData", plugins: ["KconfigsEmbedPlugin"]),
+        .executableTarget(name: "kconfigs-embed", path: "Tools/kconfigs-embed"),
+        .plugin(name: "KconfigsEmbedPlugin", capability: .buildTool(), dependencies: ["kconfigs-embed"]),
+
+        // MARK: C bridges, one per system library
+        cLibrary("CLibElf", "libelf-dev"),
+        cLibrary("CLibBPF", "libbpf-dev"),
+        cLibrary("CZlib", "zlib1g-dev"),
+        cLibrary("CLzma", "liblzma-dev"),
+        cLibrary("CZstd", "libzstd-dev"),
+        cLibrary("CLz4", "liblz4-dev"),
+        cLibrary("CBzip2", "libbz2-dev"),
+        .target(name: "CBPFProbes", dependencies: ["CLibBPF"]),
+
+        // MARK: the areas
+        .target(name: "KernelImageKit", dependencies: ["KernelKitCore", "CZlib", "CLzma", "CZstd", "CLz4", "CBzip2"]),
         .target(name: "KconfigKit", dependencies: ["KernelKitCore"]),
-        // kconfigs/ data the binary needs at run time (baselines, 6.18 fragments), generated
-        // into Swift by scripts/embed-kconfigs.py so that a copied binary is self-contained.
-        .target(name: "KernelKitData"),
-        .target(name: "HardeningKit", dependencies: ["KernelKitCore", "KconfigKit", "KernelKitData"]),
-        .systemLibrary(name: "CLibElf", providers: [.apt(["libelf-dev"])]),
-        .systemLibrary(name: "CCompression",
-                       providers: [.apt(["zlib1g-dev", "liblzma-dev", "libzstd-dev", "liblz4-dev", "libbz2-dev"])]),
+        .target(name: "HardeningKit", dependencies: ["KernelKitCore", "KconfigKit", "KernelImageKit"]),
         .target(
             name: "ModuleSigning",
             dependencies: [
-                "KernelKitCore", "KconfigKit", "CLibElf", "CCompression",
+                "KernelKitCore", "KconfigKit", "KernelImageKit", "CLibElf",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
         // eBPF probes: the BPF programs (KernelProbes/BPF/*.bpf.c) are compiled by the
-        // BPFCompilerPlugin with the toolchain's clang and embedded as Swift; CBPFProbes
-        // holds the structs both sides share; CLibBPF bridges libbpf.
-        .systemLibrary(name: "CLibBPF", providers: [.apt(["libbpf-dev"])]),
-        .target(name: "CBPFProbes", dependencies: ["CLibBPF"]),
-        .executableTarget(name: "bpf-embed"),
-        .plugin(name: "BPFCompilerPlugin", capability: .buildTool(), dependencies: ["bpf-embed"],
-                path: "Sources/BPFCompilerPlugin"),
+        // BPFCompilerPlugin with the toolchain's clang and embedded as Swift.
+        .executableTarget(name: "bpf-embed", path: "Tools/bpf-embed"),
+        .plugin(name: "BPFCompilerPlugin", capability: .buildTool(), dependencies: ["bpf-embed"]),
         .target(
             name: "KernelProbes",
-            dependencies: ["KernelKitCore", "CLibBPF", "CBPFProbes"],
+            dependencies: ["KernelKitCore", "KernelImageKit", "CLibBPF", "CBPFProbes"],
             exclude: ["BPF"],
             plugins: ["BPFCompilerPlugin"]
         ),
+        .target(
+            name: "KernelAudit",
+            dependencies: ["KernelKitCore", "KernelKitData", "KconfigKit", "HardeningKit", "ModuleSigning", "KernelProbes"]
+        ),
+
+        // MARK: the CLI
         .executableTarget(
             name: "kernelkit",
             dependencies: [
-                "KernelKitCore", "KconfigKit", "ModuleSigning", "HardeningKit", "KernelKitData", "KernelProbes",
+                "KernelKitCore", "KernelImageKit", "KconfigKit", "ModuleSigning", "HardeningKit", "KernelProbes", "KernelAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: staticPIE
@@ -91,28 +119,24 @@ let package = Package(
             dependencies: ["KconfigKit", "KernelKitCore"],
             path: "benchmarks/InProcess"
         ),
+
+        // MARK: tests
         // Helpers every test target shares: paths, oracles, running programs.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "KernelKitCoreTests", dependencies: ["KernelKitCore", "KernelImageKit", "TestSupport"]),
         .testTarget(
             name: "KconfigKitTests",
             dependencies: [
                 "KconfigKit", "KernelKitCore", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ],
-            exclude: []
+            ]
         ),
-        .testTarget(
-            name: "HardeningKitTests",
-            dependencies: ["HardeningKit", "KconfigKit", "KernelKitCore", "KernelKitData", "TestSupport"]
-        ),
-        .testTarget(
-            name: "KernelProbesTests",
-            dependencies: ["KernelProbes", "KernelKitCore", "TestSupport"]
-        ),
-        .testTarget(
-            name: "ModuleSigningTests",
-            dependencies: ["ModuleSigning", "KernelKitCore", "TestSupport"]
-        ),
+        .testTarget(name: "HardeningKitTests", dependencies: ["HardeningKit", "KernelAudit", "KconfigKit", "KernelKitCore", "TestSupport"]),
+        .testTarget(name: "KernelAuditTests", dependencies: ["KernelAudit", "HardeningKit", "KconfigKit", "KernelKitCore", "TestSupport"]),
+        .testTarget(name: "KernelProbesTests", dependencies: ["KernelProbes", "KernelKitCore", "TestSupport"]),
+        .testTarget(name: "ModuleSigningTests", dependencies: ["ModuleSigning", "KernelImageKit", "KernelKitCore", "TestSupport"]),
+        // End-to-end tests of the kernelkit binary (KERNELKIT_BIN, the release build users get).
+        .testTarget(name: "CLITests", dependencies: ["KernelKitCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

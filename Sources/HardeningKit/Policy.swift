@@ -13,12 +13,6 @@ public enum Severity: String, Sendable, CaseIterable, Comparable {
     public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
 }
 
-/// The architectures rules can be limited to (the names the kernel's configs use in
-/// their headers, with x86_32 for i386).
-public enum Arch: String, Sendable, CaseIterable {
-    case x86_64, x86_32, arm64, arm, riscv
-}
-
 /// A kernel version, major.minor.
 public struct KernelVersion: Sendable, Comparable, CustomStringConvertible {
     public var major: Int, minor: Int

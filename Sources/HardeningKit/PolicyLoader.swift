@@ -81,7 +81,7 @@ public enum PolicyLoader {
         }
         if let a = t["arch"] {
             rule.arches = try strings(a, file: file).map { (s: String) throws(KernelKitError) -> Arch in
-                guard let arch = Arch(rawValue: s == "aarch64" ? "arm64" : s) else {
+                guard let arch = Arch(normalizing: s) else {
                     throw error(file, a.line, "unknown arch '\(s)' (x86_64, x86_32, arm64, arm, riscv)")
                 }
                 return arch

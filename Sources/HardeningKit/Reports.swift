@@ -193,3 +193,59 @@ extension HardeningCheck {
         return out
     }
 }
+
+extension HardeningCheck {
+    /// One SARIF 2.1.0 log holding every run of `logs` (one per config checked), in order.
+    public static func sarifLog(merging logs: [JSONValue]) -> JSONValue {
+        var runs = [JSONValue]()
+        for log in logs {
+            if case .object(let m) = log, case .array(let rs)? = m.first(where: { $0.0 == "runs" })?.1 { runs += rs }
+        }
+        return .object([("$schema", "https://json.schemastore.org/sarif-2.1.0.json"), ("version", "2.1.0"), ("runs", .array(runs))])
+    }
+}
+
+extension Baseline {
+    /// `harden list`'s line for a shipped baseline: its rule counts by kind and its title.
+    public func summaryLine(name: String) -> String {
+        let kinds = Dictionary(grouping: rules, by: \.kind).mapValues(\.count)
+        return "\(name.leftAligned(17) + " ")\(rules.count) rules (kconfig \(kinds[.kconfig] ?? 0), cmdline \(kinds[.cmdline] ?? 0), sysctl \(kinds[.sysctl] ?? 0))  \(title)\n"
+    }
+
+    /// `harden list --baseline`: the title, then a line per rule with its scope.
+    public var ruleList: String {
+        var out = "\(title) (\(rules.count) rules)\n"
+        for r in rules {
+            var scope = [String]()
+            if let a = r.arches { scope.append(a.map(\.rawValue).joined(separator: ",")) }
+            if let v = r.versions { scope.append(v.description) }
+            if let p = r.packages { scope.append("packages " + p.joined(separator: ",")) }
+            out += "\(r.id)  [\(r.severity.rawValue)] \(r.kind.rawValue) \(r.displayName) = \(r.expectation)" + (scope.isEmpty ? "" : "  (\(scope.joined(separator: "; ")))") + "\n"
+        }
+        return out
+    }
+}
+
+extension Rule {
+    /// The option as users write it: `CONFIG_X` for kconfig rules.
+    public var displayName: String { kind == .kconfig ? "CONFIG_\(option)" : option }
+
+    /// `harden explain`: what the rule checks, where it applies, why, its sources, and the
+    /// other rules in `rules` on the same option.
+    public func explanation(among rules: [Rule]) -> String {
+        var out = "\(id)  (\(baseline), \(severity.rawValue))\n"
+        out += "  \(kind.rawValue) \(displayName) should be: \(expectation)\n"
+        for old in renamed { out += "  called \(kind == .kconfig ? "CONFIG_" : "")\(old.option) in \(old.versions)\n" }
+        if let a = arches { out += "  arch: \(a.map(\.rawValue).joined(separator: ", "))\n" }
+        if let v = versions { out += "  kernel versions: \(v)\n" }
+        if let p = packages { out += "  packages: \(p.joined(separator: ", "))\n" }
+        if !notPackages.isEmpty { out += "  not for packages: \(notPackages.joined(separator: ", "))\n" }
+        if !rationale.isEmpty { out += "  why: \(rationale)\n" }
+        for ref in references { out += "  see: \(ref)\n" }
+        if !tags.isEmpty { out += "  tags: \(tags.joined(separator: ", "))\n" }
+        if let loc = location { out += "  defined at \(loc)\n" }
+        let others = rules.filter { $0.id != id && $0.kind == kind && $0.option == option }
+        if !others.isEmpty { out += "  other rules on \(displayName): " + others.map { "\($0.id) (\($0.expectation))" }.joined(separator: ", ") + "\n" }
+        return out
+    }
+}

@@ -1,4 +1,5 @@
 import KconfigKit
+import KernelImageKit
 import KernelKitCore
 
 /// What is checked: a kernel config, a command line and sysctl values, each optional.
@@ -27,7 +28,7 @@ public struct SystemState: Sendable {
             text = try Compression.gzip.decompress(raw[...], file: path)
         } else if raw.contains(0) {
             // Binary: a kernel image; its built-in config.
-            text = try KernelImageFile.ikconfig(raw, file: path)
+            text = try KernelImage.ikconfig(raw, file: path)
         }
         return try ConfigFile(bytes: text, path: path, prefix: ConfigFile.environmentPrefix)
     }
@@ -36,17 +37,8 @@ public struct SystemState: Sendable {
     /// (`# Linux/x86_64 6.18.5 Kernel Configuration`, `Linux/x86`, `Linux/arm64`) or the
     /// arch symbols.
     public static func detectArch(_ config: ConfigFile) -> Arch? {
-        func arch(_ s: String) -> Arch? {
-            switch s {
-            case "x86_64": .x86_64
-            case "i386", "x86_32": .x86_32
-            case "arm64", "aarch64": .arm64
-            case "arm": .arm
-            case "riscv", "riscv64": .riscv
-            case "x86": nil
-            default: nil
-            }
-        }
+        // `Linux/x86` names no word size: the arch symbols decide then.
+        func arch(_ s: String) -> Arch? { Arch(normalizing: s) }
         if let marker = config.archMarker, let a = arch(marker) { return a }
         if config.value(of: "X86_64")?.tristate == .yes { return .x86_64 }
         if config.value(of: "X86_32")?.tristate == .yes { return .x86_32 }

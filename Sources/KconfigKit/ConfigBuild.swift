@@ -6,7 +6,7 @@ public struct ConfigManifest: Sendable {
     public struct Flavour: Sendable {
         public var name: String
         public var description: String
-        public var arch: String
+        public var arch: Arch
         /// Paths relative to the manifest's directory.
         public var base: String
         public var fragments: [String]
@@ -34,17 +34,21 @@ public struct ConfigManifest: Sendable {
                 guard let s = v.string else { throw bad(v.line, "fragments are paths (strings)") }
                 fragments.append(s)
             }
-            out.append(Flavour(name: try str("name"), description: (try? str("description")) ?? "", arch: try str("arch"),
+            let archName = try str("arch")
+            guard let arch = Arch(normalizing: archName) else {
+                throw bad(t["arch"]?.line ?? t.line, "unknown arch '\(archName)' (\(Arch.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            out.append(Flavour(name: try str("name"), description: (try? str("description")) ?? "", arch: arch,
                                base: try str("base"), fragments: fragments, location: SourceLocation(file: file, line: t.line)))
         }
         if out.isEmpty { throw bad(1, "the manifest has no [[flavour]]") }
         return ConfigManifest(flavours: out)
     }
 
-    public func flavour(arch: String, name: String?) throws(KernelKitError) -> Flavour {
+    public func flavour(arch: Arch, name: String?) throws(KernelKitError) -> Flavour {
         let forArch = flavours.filter { $0.arch == arch }
         if forArch.isEmpty {
-            throw KernelKitError(.usage, "no flavour for arch '\(arch)' (arches: \(Set(flavours.map(\.arch)).sorted().joined(separator: ", ")))")
+            throw KernelKitError(.usage, "no flavour for arch '\(arch)' (arches: \(Set(flavours.map(\.arch.rawValue)).sorted().joined(separator: ", ")))")
         }
         guard let name else { return forArch[0] }
         guard let f = forArch.first(where: { $0.name == name }) else {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// A faithful re-implementation of the kernel's `scripts/diffconfig` (Python), so that
 /// `kernelkit config diff --format diffconfig` is byte-identical to it.
 ///
@@ -10,6 +13,15 @@
 /// - any line ending in ` is not set` sets the name from its 10th character on to `n`.
 /// Later lines win. Names are sorted by code point, as Python sorts `str`.
 public enum Diffconfig {
+    /// The files diffconfig compares when given none: `.config.old` and `.config`, in
+    /// `$KBUILD_OUTPUT` when it is set (scripts/diffconfig's `main()`).
+    /// (One getenv, not the whole environment: a diff is run in loops.)
+    public static func defaultPaths(kbuildOutput: String? = getenv("KBUILD_OUTPUT").map { String(cString: $0) })
+        -> (old: String, new: String) {
+        if let dir = kbuildOutput { return (dir + "/.config.old", dir + "/.config") }
+        return (".config.old", ".config")
+    }
+
     /// diffconfig's view of a file: name to value text.
     public static func readconfig(_ bytes: [UInt8]) -> [String: String] {
         var result = [String: String]()

@@ -54,6 +54,9 @@ public struct KernelKitError: Error, Sendable, CustomStringConvertible {
         public static let compression = Code("compression")
         /// merge_config.sh's strict mode (`-s`) found a redefinition.
         public static let strictRedefinition = Code("strict-redefinition")
+        /// A Kconfig tree that the kernel's conf rejects (a syntax error, a failed
+        /// `$(shell,…)` check, a recursive dependency); the message is conf's.
+        public static let kconfig = Code("kconfig")
     }
 
     public var code: Code
@@ -74,7 +77,11 @@ public struct KernelKitError: Error, Sendable, CustomStringConvertible {
         var text = ""
         if let location { text += "\(location): " }
         text += "error: \(message)"
-        if let underlying { text += " (\(underlying))" }
+        // A cause whose description is empty (conf's own streams) adds nothing to the line.
+        if let underlying {
+            let cause = "\(underlying)"
+            if !cause.isEmpty { text += " (\(cause))" }
+        }
         return text
     }
 }

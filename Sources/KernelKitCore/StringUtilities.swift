@@ -1,6 +1,6 @@
 extension StringProtocol {
     /// The string without the given characters at either end (Foundation-free).
-    public func trimming(_ characters: String) -> String {
+    package func trimming(_ characters: String) -> String {
         let chars = Set(characters)
         var s = Substring(self)
         while let f = s.first, chars.contains(f) { s = s.dropFirst() }
@@ -12,12 +12,12 @@ extension StringProtocol {
 extension String {
     /// Padded with spaces on the right to `width` characters (a longer string unchanged):
     /// a left-aligned table column.
-    public func leftAligned(_ width: Int) -> String {
+    package func leftAligned(_ width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 
     /// Padded with spaces on the left to `width` characters: a right-aligned column.
-    public func rightAligned(_ width: Int) -> String {
+    package func rightAligned(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }
@@ -25,7 +25,7 @@ extension String {
 /// `x` with exactly `decimals` digits after the point, rounded half away from zero, as
 /// printf's `%.Nf` prints it for the values KernelKit shows (Foundation-free, so the
 /// binary does not link Foundation's ICU for a number format).
-public func fixedPoint(_ x: Double, decimals: Int) -> String {
+package func fixedPoint(_ x: Double, decimals: Int) -> String {
     guard x.isFinite else { return x.isNaN ? "nan" : (x < 0 ? "-inf" : "inf") }
     var scale = 1.0
     for _ in 0..<decimals { scale *= 10 }

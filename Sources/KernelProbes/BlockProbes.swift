@@ -82,7 +82,7 @@ public struct BlockProbe {
         let kinds = getenv("KERNELKIT_PROBE_ATTACH").map { String(cString: $0) } == "raw_tp" ? ["raw"] : ["btf", "raw"]
         for kind in kinds {
             do throws(KernelKitError) {
-                let object = try BPFObject(BPFObjects.block) { (handle: borrowing BPFObjectHandle) throws(KernelKitError) in
+                let object = try BPFObject(BPFObjects.block) { (handle: borrowing BPFObjectConfiguration) throws(KernelKitError) in
                     for k in ["btf", "raw"] {
                         for event in ["insert", "issue", "complete"] {
                             let wanted = k == kind && (event != "insert" || options.queued) && (event != "complete" || tool != .bitesize)
@@ -109,9 +109,9 @@ public struct BlockProbe {
 
     /// Reads the histograms map, naming disks and operations.
     public static func histograms(_ object: borrowing BPFObject, tool: Tool, options: Options, clear: Bool) -> [Log2Histogram] {
-        guard let reader = BPFMapReader(object, "hists") else { return [] }
+        let entries = object.withMap("hists") { $0.entries(kk_hist_key.self, kk_hist.self, clear: clear) } ?? []
         var out = [Log2Histogram]()
-        for (key, values) in reader.entries(kk_hist_key.self, kk_hist.self, clear: clear) {
+        for (key, values) in entries {
             var slots = [UInt64](repeating: 0, count: Int(KK_MAX_SLOTS))
             for value in values {
                 withUnsafeBytes(of: value.slots) { raw in
@@ -144,65 +144,4 @@ public struct BlockProbe {
 final class BPFLinkBox {
     var link: BPFLink?
     init(_ link: consuming BPFLink) { self.link = consume link }
-}
-
-/// biosnoop's events from the ring buffer, polled on a dedicated thread, with a bounded
-/// queue: when the consumer falls behind, events are counted as lost, not buffered.
-public final class EventStream: @unchecked Sendable {
-    private var ring: OpaquePointer?
-    private var lock = pthread_mutex_t()
-    private var queue: [kk_event] = []
-    private let capacity: Int
-    public private(set) var dropped: UInt64 = 0
-    private var thread: pthread_t?
-    private var running = true
-
-    public init(_ object: borrowing BPFObject, capacity: Int = 65536) throws(KernelKitError) {
-        self.capacity = capacity
-        pthread_mutex_init(&lock, nil)
-        guard let map = object.map("events") else { throw KernelKitError(.bpf, "no events map") }
-        let context = Unmanaged.passUnretained(self).toOpaque()
-        ring = ring_buffer__new(bpf_map__fd(map), { ctx, data, size in
-            guard let ctx, let data, size >= MemoryLayout<kk_event>.size else { return 0 }
-            let stream = Unmanaged<EventStream>.fromOpaque(ctx).takeUnretainedValue()
-            stream.push(data.load(as: kk_event.self))
-            return 0
-        }, context, nil)
-        if ring == nil { throw KernelKitError(.bpf, "cannot open the ring buffer: \(String(cString: strerror(errno)))") }
-        var t = pthread_t()
-        let box = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(&t, nil, { arg in
-            let stream = Unmanaged<EventStream>.fromOpaque(arg!).takeRetainedValue()
-            while stream.isRunning { _ = ring_buffer__poll(stream.ring, 100) }
-            return nil
-        }, box)
-        thread = t
-    }
-
-    var isRunning: Bool { pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }; return running }
-
-    private func push(_ e: kk_event) {
-        pthread_mutex_lock(&lock)
-        if queue.count < capacity { queue.append(e) } else { dropped += 1 }
-        pthread_mutex_unlock(&lock)
-    }
-
-    /// The events received since the last call.
-    public func drain() -> [kk_event] {
-        pthread_mutex_lock(&lock)
-        defer { queue = []; pthread_mutex_unlock(&lock) }
-        return queue
-    }
-
-    /// Stops polling (after one last poll of what is already there) and frees the ring.
-    public func stop() {
-        pthread_mutex_lock(&lock)
-        running = false
-        pthread_mutex_unlock(&lock)
-        if let t = thread { pthread_join(t, nil) }
-        thread = nil
-        _ = ring_buffer__consume(ring)
-        ring_buffer__free(ring)
-        ring = nil
-    }
 }

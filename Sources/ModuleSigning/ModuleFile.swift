@@ -1,3 +1,4 @@
+import KernelImageKit
 import KernelKitCore
 #if canImport(Glibc)
 import Glibc

@@ -58,3 +58,17 @@ public struct SignatureInfo: Sendable, Equatable {
         ])
     }
 }
+
+/// The `kernelkit.modsign-info/1` report of many modules (docs/modsign.md).
+public struct SignatureInfoReport: Sendable {
+    private var modules: [JSONValue] = []
+    public init() {}
+
+    /// Adds a module and its signature fields (nil when unsigned).
+    public mutating func add(_ module: ModuleFile, _ info: SignatureInfo?) {
+        modules.append(.object([("path", .string(module.path)), ("compression", .string(module.compression.rawValue)),
+                                ("signature", info?.json ?? .null)]))
+    }
+
+    public var json: JSONValue { .object([("schema", "kernelkit.modsign-info/1"), ("modules", .array(modules))]) }
+}

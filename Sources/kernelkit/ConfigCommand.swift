@@ -20,10 +20,6 @@ struct ConfigCommand: ParsableCommand {
     )
 }
 
-enum DiffFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json, diffconfig
-}
-
 struct ConfigDiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
@@ -81,11 +77,8 @@ struct ConfigDiffCommand: ParsableCommand {
     /// The whole command; returns the exit status. Shared with the argv fast path in
     /// KernelKitCommand.main, which skips the argument parser's start-up for plain diffs.
     static func diff(old: String?, new: String?, format: DiffFormat?, mergeStyle: Bool, exitCode: Bool) throws(KernelKitError) -> Int32 {
-        var oldPath = old ?? ".config.old", newPath = new ?? ".config"
-        if old == nil, let dir = getenv("KBUILD_OUTPUT") {
-            oldPath = String(cString: dir) + "/.config.old"
-            newPath = String(cString: dir) + "/.config"
-        }
+        let defaults = Diffconfig.defaultPaths()
+        let oldPath = old ?? defaults.old, newPath = new ?? defaults.new
         // Parse both strictly first: a malformed line is an error, never silently skipped.
         // The diffconfig format needs only the entries, not the per-line records.
         let format = format ?? (mergeStyle ? .diffconfig : .text)
@@ -230,7 +223,7 @@ struct ConfigMergeCommand: ParsableCommand {
                 return
             }
             let resolver = KconfigResolver(srctree: tree, arch: arch,
-                                           overrides: dummyTools ? ["CROSS_COMPILE": "\(ProbeCache.realPath(tree) ?? tree)/scripts/dummy-tools/"] : [:],
+                                           overrides: try KconfigResolver.makeVariables([], dummyToolsIn: dummyTools ? tree : nil),
                                            probeCacheDirectory: ProbeCache.defaultDirectory)
             let resolved = try resolver.resolve(allno ? .allnoconfig : .alldefconfig,
                                                 allConfig: (name: output, bytes: result.config))

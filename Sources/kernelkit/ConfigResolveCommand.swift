@@ -51,9 +51,9 @@ struct ConfigResolveCommand: ParsableCommand {
         try Terminal.run {
             let mode: KconfigResolver.Mode
             if let olddefconfig {
-                mode = .olddefconfig(olddefconfig)
+                mode = .olddefconfig(.file(olddefconfig))
             } else if let defconfig {
-                mode = .defconfig(defconfig)
+                mode = .defconfig(.file(defconfig))
             } else if allnoconfig {
                 mode = .allnoconfig
             } else if allyesconfig {
@@ -81,14 +81,7 @@ struct TreeOptions: ParsableArguments {
     var noProbeCache = false
 
     func resolver() throws -> KconfigResolver {
-        var overrides: [String: String] = [:]
-        for v in variables {
-            guard let eq = v.firstIndex(of: "=") else {
-                throw KernelKitError(.usage, "--set expects NAME=VALUE, got '\(v)'")
-            }
-            overrides[String(v[..<eq])] = String(v[v.index(after: eq)...])
-        }
-        if dummyTools { overrides["CROSS_COMPILE"] = "\(ProbeCache.realPath(tree) ?? tree)/scripts/dummy-tools/" }
+        let overrides = try KconfigResolver.makeVariables(variables, dummyToolsIn: dummyTools ? tree : nil)
         return KconfigResolver(srctree: tree, arch: arch, kconfig: kconfig, overrides: overrides,
                                probeCacheDirectory: noProbeCache ? nil : ProbeCache.defaultDirectory)
     }
@@ -103,13 +96,7 @@ struct TreeOptions: ParsableArguments {
         } else {
             Terminal.write(result.config)
         }
-        if let dir = autoconfDirectory, let files = result.autoconf {
-            for (path, text) in [("include/config/auto.conf", files.autoConf), ("include/generated/autoconf.h", files.header)] {
-                let full = "\(dir)/\(path)"
-                try InputFile.makeParentDirectories(of: full)
-                try AtomicFile.write(Array(text.utf8), to: full)
-            }
-        }
+        if let dir = autoconfDirectory { try result.writeAutoconf(toBuildDirectory: dir) }
     }
 }
 
@@ -130,7 +117,7 @@ struct ConfigSavedefconfigCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write (default: standard output).") var output: String?
 
     func run() throws {
-        try Terminal.run { try treeOptions.run(.savedefconfig(config), output: output) }
+        try Terminal.run { try treeOptions.run(.savedefconfig(.file(config)), output: output) }
     }
 }
 
@@ -150,7 +137,7 @@ struct ConfigListnewconfigCommand: ParsableCommand {
     @Argument(help: "The config to check.") var config: String
 
     func run() throws {
-        try Terminal.run { try treeOptions.run(.listnewconfig(config), output: nil) }
+        try Terminal.run { try treeOptions.run(.listnewconfig(.file(config)), output: nil) }
     }
 }
 
@@ -172,7 +159,7 @@ struct ConfigHelpnewconfigCommand: ParsableCommand {
     @Argument(help: "The config to check.") var config: String
 
     func run() throws {
-        try Terminal.run { try treeOptions.run(.helpnewconfig(config), output: nil) }
+        try Terminal.run { try treeOptions.run(.helpnewconfig(.file(config)), output: nil) }
     }
 }
 
@@ -258,7 +245,7 @@ struct ConfigOldconfigCommand: ParsableCommand {
         try Terminal.run {
             let interactive = isatty(0) == 1 && isatty(1) == 1
             let answers: @Sendable () -> String? = { readLine(strippingNewline: false) }
-            let result = try treeOptions.resolver().resolve(.oldconfig(config, answers: answers, interactive: interactive))
+            let result = try treeOptions.resolver().resolve(.oldconfig(.file(config), answers: answers, interactive: interactive))
             Terminal.write(result.stdout)
             if !result.stderr.isEmpty { Terminal.error(result.stderr) }
             try AtomicFile.write(Array(result.config.utf8), to: output ?? config)

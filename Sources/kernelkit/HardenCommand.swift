@@ -4,6 +4,7 @@ import FoundationEssentials
 import Glibc
 #endif
 import HardeningKit
+import KernelAudit
 import KconfigKit
 import KernelKitCore
 
@@ -29,10 +30,6 @@ struct HardenCommand: ParsableCommand {
 }
 
 extension Severity: ExpressibleByArgument {}
-
-enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json, sarif, junit
-}
 
 /// The baselines and waivers options shared by check and audit.
 struct BaselineOptions: ParsableArguments {
@@ -110,7 +107,7 @@ struct HardenCheckCommand: ParsableCommand {
             throw KernelKitError(.usage, "nothing to check: give --config, --cmdline, --sysctl or --live")
         }
         let archOverride = try arch.map { a -> Arch in
-            guard let x = Arch(rawValue: a == "aarch64" ? "arm64" : a) else { throw KernelKitError(.usage, "unknown --arch \(a)") }
+            guard let x = Arch(normalizing: a) else { throw KernelKitError(.usage, "unknown --arch \(a)") }
             return x
         }
         let versionOverride = try kernelVersion.map { v -> KernelVersion in
@@ -155,11 +152,7 @@ struct HardenCheckCommand: ParsableCommand {
         }
         switch format {
         case .json: Terminal.write((reports.count == 1 ? reports[0] : .array(reports)).serialized())
-        case .sarif:
-            // One SARIF log with one run per config.
-            var runs = [JSONValue]()
-            for r in reports { if case .object(let m) = r, case .array(let rs)? = m.first(where: { $0.0 == "runs" })?.1 { runs += rs } }
-            Terminal.write(JSONValue.object([("$schema", "https://json.schemastore.org/sarif-2.1.0.json"), ("version", "2.1.0"), ("runs", .array(runs))]).serialized())
+        case .sarif: Terminal.write(HardeningCheck.sarifLog(merging: reports).serialized())
         default: break
         }
         return anyFailed
@@ -183,24 +176,12 @@ struct HardenListCommand: ParsableCommand {
         try Terminal.run {
             guard let baseline else {
                 var out = ""
-                for n in ShippedBaselines.names {
-                    let b = try ShippedBaselines.named(n)
-                    let kinds = Dictionary(grouping: b.rules, by: \.kind).mapValues(\.count)
-                    out += "\(n.leftAligned(17) + " ")\(b.rules.count) rules (kconfig \(kinds[.kconfig] ?? 0), cmdline \(kinds[.cmdline] ?? 0), sysctl \(kinds[.sysctl] ?? 0))  \(b.title)\n"
-                }
+                for n in ShippedBaselines.names { out += try ShippedBaselines.named(n).summaryLine(name: n) }
                 Terminal.write(out)
                 return
             }
             let b = try ShippedBaselines.load(baseline)
-            var out = "\(b.title) (\(b.rules.count) rules)\n"
-            for r in b.rules {
-                var scope = [String]()
-                if let a = r.arches { scope.append(a.map(\.rawValue).joined(separator: ",")) }
-                if let v = r.versions { scope.append(v.description) }
-                if let p = r.packages { scope.append("packages " + p.joined(separator: ",")) }
-                let name = r.kind == .kconfig ? "CONFIG_\(r.option)" : r.option
-                out += "\(r.id)  [\(r.severity.rawValue)] \(r.kind.rawValue) \(name) = \(r.expectation)" + (scope.isEmpty ? "" : "  (\(scope.joined(separator: "; ")))") + "\n"
-            }
+            let out = b.ruleList
             Terminal.write(out)
         }
     }
@@ -227,21 +208,7 @@ struct HardenExplainCommand: ParsableCommand {
                 let close = all.map(\.id).filter { $0.lowercased().contains(rule.lowercased()) }.prefix(8)
                 throw KernelKitError(.usage, "no rule '\(rule)'" + (close.isEmpty ? "" : "; did you mean: \(close.joined(separator: ", "))"))
             }
-            let name = r.kind == .kconfig ? "CONFIG_\(r.option)" : r.option
-            var out = "\(r.id)  (\(r.baseline), \(r.severity.rawValue))\n"
-            out += "  \(r.kind.rawValue) \(name) should be: \(r.expectation)\n"
-            for old in r.renamed { out += "  called \(r.kind == .kconfig ? "CONFIG_" : "")\(old.option) in \(old.versions)\n" }
-            if let a = r.arches { out += "  arch: \(a.map(\.rawValue).joined(separator: ", "))\n" }
-            if let v = r.versions { out += "  kernel versions: \(v)\n" }
-            if let p = r.packages { out += "  packages: \(p.joined(separator: ", "))\n" }
-            if !r.notPackages.isEmpty { out += "  not for packages: \(r.notPackages.joined(separator: ", "))\n" }
-            if !r.rationale.isEmpty { out += "  why: \(r.rationale)\n" }
-            for ref in r.references { out += "  see: \(ref)\n" }
-            if !r.tags.isEmpty { out += "  tags: \(r.tags.joined(separator: ", "))\n" }
-            if let loc = r.location { out += "  defined at \(loc)\n" }
-            let others = all.filter { $0.id != r.id && $0.kind == r.kind && $0.option == r.option }
-            if !others.isEmpty { out += "  other rules on \(name): " + others.map { "\($0.id) (\($0.expectation))" }.joined(separator: ", ") + "\n" }
-            Terminal.write(out)
+            Terminal.write(r.explanation(among: all))
         }
     }
 }

@@ -44,7 +44,24 @@ struct KernelKitCommand: ParsableCommand {
                 Glibc.exit(2)
             }
         }
-        main(nil)
+        // ArgumentParser's own exit code for a usage error is 64 (EX_USAGE); KernelKit's
+        // is 2 for every usage or input error (docs/errors.md), as the kernel's tools use.
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                exit(withError: ExitCode(2), message: fullMessage(for: error))
+            }
+            exit(withError: error)
+        }
+    }
+
+    /// Prints `message` as ArgumentParser prints a usage error, then exits with `code`.
+    private static func exit(withError code: ExitCode, message: String) -> Never {
+        Terminal.error(message)
+        Glibc.exit(code.rawValue)
     }
 }
 

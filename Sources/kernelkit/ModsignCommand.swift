@@ -6,6 +6,7 @@ import Glibc
 #endif
 import Synchronization
 import KconfigKit
+import KernelImageKit
 import KernelKitCore
 import ModuleSigning
 
@@ -34,18 +35,8 @@ struct ModsignCommand: ParsableCommand {
 extension HashAlgorithm: ExpressibleByArgument {}
 extension GeneratedKey.Algorithm: ExpressibleByArgument {}
 
-/// Loading the key pair the sign commands take.
-enum SigningMaterial {
-    static func signer(key: String, cert: String, hash: HashAlgorithm, useKeyID: Bool) throws -> ModuleSigner {
-        let pin = ProcessInfo.processInfo.environment["KBUILD_SIGN_PIN"]
-        let signingKey = try SigningKey.load(try InputFile.readBytes(key), file: key, passphrase: pin)
-        let certs = try X509Certificate.load(try InputFile.readBytes(cert), file: cert)
-        return try ModuleSigner(key: signingKey, certificate: certs[0], hash: hash, useKeyID: useKeyID, certificateFile: cert)
-    }
-}
-
 /// A one-line progress display on standard error, only when it is a terminal.
-final class Progress: @unchecked Sendable {
+final class Progress: Sendable {
     private let label: String
     private let enabled = isatty(2) == 1
     private let last = Mutex(0)
@@ -120,7 +111,7 @@ struct ModsignSignCommand: ParsableCommand {
 
     func run() throws {
         try Terminal.run {
-            let signer = try SigningMaterial.signer(key: key, cert: cert, hash: hash, useKeyID: keyID)
+            let signer = try ModuleSigner.load(key: key, certificate: cert, hash: hash, useKeyID: keyID, pin: ProcessInfo.processInfo.environment["KBUILD_SIGN_PIN"])
             let files = try ModuleTree.collect(paths)
             let progress = Progress("signing")
             let start = DispatchTime.now()
@@ -163,32 +154,8 @@ struct ModsignSignFileCommand: ParsableCommand {
 
     func run() throws {
         try Terminal.run {
-            guard (4...5).contains(arguments.count) else {
-                throw KernelKitError(.usage, "usage: sign-file [-dpk] <hash algo> <key> <x509> <module> [<dest>]")
-            }
-            let hashName = rawSignature ? arguments[1] : arguments[0]
-            guard let hash = HashAlgorithm(rawValue: hashName) else {
-                throw KernelKitError(.usage, "unknown hash algorithm '\(hashName)' (sha1, sha224, sha256, sha384, sha512)")
-            }
-            let x509 = arguments[2], modulePath = arguments[3]
-            let dest = arguments.count == 5 ? arguments[4] : modulePath
-            let module = try ModuleFile.read(modulePath)
-            let content = try module.unsignedContent()
-            let p7: [UInt8]
-            if rawSignature {
-                p7 = try InputFile.readBytes(arguments[0])
-            } else {
-                let signer = try SigningMaterial.signer(key: arguments[1], cert: x509, hash: hash, useKeyID: keyID)
-                _ = try ModuleInfo(elf: content, file: modulePath)
-                p7 = try signer.signature(for: content)
-                if saveSignature || detachedOnly {
-                    try AtomicFile.write(p7, to: modulePath + ".p7s")
-                }
-                if detachedOnly { return }
-            }
-            var signed = ModuleFile(path: modulePath, bytes: Array(content), compression: module.compression)
-            signed.bytes += p7 + SignatureTrailer.info(signatureLength: p7.count) + SignatureTrailer.magic
-            try signed.write(to: dest)
+            try SignFile(detachedOnly: detachedOnly, saveSignature: saveSignature, useKeyID: keyID,
+                         rawSignature: rawSignature, pin: ProcessInfo.processInfo.environment["KBUILD_SIGN_PIN"]).run(arguments)
         }
     }
 }
@@ -209,7 +176,7 @@ struct ModsignVerifyCommand: ParsableCommand {
     )
     @Option(help: "A trusted certificate file (DER, PEM or a bundle); repeatable.") var cert: [String] = []
     @Option(help: "A kernel image (vmlinuz, bzImage, Image.gz, vmlinux) whose built-in certificates to trust.") var keyring: String?
-    @Option(help: "text or json.") var format: String = "text"
+    @Option(help: "text or json.") var format: TextOrJSON = .text
     @Flag(help: "In text, list valid modules too (by default only the others).") var all = false
     @Argument(help: "Module files and directories.") var paths: [String]
 
@@ -224,29 +191,17 @@ struct ModsignVerifyCommand: ParsableCommand {
             guard keyring != nil || !cert.isEmpty else {
                 throw KernelKitError(.usage, "give --cert FILE (repeatable) or --keyring IMAGE")
             }
-            guard format == "text" || format == "json" else { throw KernelKitError(.usage, "--format is text or json") }
             var certs = [X509Certificate]()
             for c in cert { certs += try X509Certificate.load(try InputFile.readBytes(c), file: c) }
             if let keyring { certs += try KernelImage.certificates(imageFile: keyring) }
             let ring = Keyring(certs)
             let files = try ModuleTree.collect(paths)
             let progress = Progress("verifying")
-            let report: (@Sendable (Int, Int) -> Void)? = format == "text" ? { @Sendable in progress.update($0, $1) } : nil
-            let results: [Verification] = ModuleTree.map(files, progress: report) { ring.verify(file: $0) }
-            let failed = results.contains { $0.verdict != .valid }
-            if format == "json" {
-                var counts = [String: Int]()
-                for r in results { counts[r.verdict.rawValue, default: 0] += 1 }
-                let summary = JSONValue.object(counts.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int($0.value)) })
-                let doc = JSONValue.object([("schema", "kernelkit.modsign-verify/1"), ("summary", summary),
-                                            ("modules", .array(results.map(\.json)))])
-                Terminal.write(doc.serialized())
-                return failed
-            }
-            Terminal.write(results.filter { all || $0.verdict != .valid }.map { $0.text + "\n" }.joined())
-            let valid = results.filter { $0.verdict == .valid }.count
-            Terminal.write("\(valid) of \(results.count) modules valid against \(certs.count) certificate(s)\n")
-            return failed
+            let onProgress: (@Sendable (Int, Int) -> Void)? = format == .text ? { @Sendable in progress.update($0, $1) } : nil
+            let results: [Verification] = ModuleTree.map(files, progress: onProgress) { ring.verify(file: $0) }
+            let report = VerificationReport(results)
+            Terminal.write(format == .json ? report.json.serialized() : report.text(all: all, certificates: certs.count))
+            return !report.allValid
     }
 }
 
@@ -294,27 +249,23 @@ struct ModsignInfoCommand: ParsableCommand {
           kernelkit modsign info --format json /lib/modules/$(uname -r)/kernel/drivers/hv/hv_vmbus.ko.xz
         """
     )
-    @Option(help: "modinfo or json.") var format: String = "modinfo"
+    @Option(help: "modinfo or json.") var format: ModinfoFormat = .modinfo
     @Argument(help: "Module files.") var modules: [String]
 
     func run() throws {
         try Terminal.run {
-            guard format == "modinfo" || format == "json" else { throw KernelKitError(.usage, "--format is modinfo or json") }
-            var items = [JSONValue]()
+            var report = SignatureInfoReport()
             for path in modules {
                 let module = try ModuleFile.read(path)
                 let info = try SignatureInfo(module: module)
-                if format == "modinfo" {
+                if format == .modinfo {
                     if modules.count > 1 { Terminal.write("filename:       \(path)\n") }
                     Terminal.write(info?.modinfoText ?? "")
                 } else {
-                    items.append(.object([("path", .string(path)), ("compression", .string(module.compression.rawValue)),
-                                          ("signature", info?.json ?? .null)]))
+                    report.add(module, info)
                 }
             }
-            if format == "json" {
-                Terminal.write(JSONValue.object([("schema", "kernelkit.modsign-info/1"), ("modules", .array(items))]).serialized())
-            }
+            if format == .json { Terminal.write(report.json.serialized()) }
         }
     }
 }

@@ -32,11 +32,10 @@ struct ProbeRunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Only this disk (loop0, sda, /dev/nvme0n1).", valueName: "NAME")) var disk: String?
     @Option(help: ArgumentHelp("Print (and, in JSON, record) every S seconds.", valueName: "S")) var interval: Double?
     @Option(help: ArgumentHelp("Stop after S seconds (default: on Ctrl-C).", valueName: "S")) var duration: Double?
-    @Option(help: "text or json.") var format: String = "text"
+    @Option(help: "text or json.") var format: TextOrJSON = .text
     @Option(help: ArgumentHelp("Also write an SVG chart of the histograms.", valueName: "FILE")) var svg: String?
 
     func validate() throws {
-        guard format == "text" || format == "json" else { throw ValidationError("--format is text or json") }
         if let d = duration, d <= 0 { throw ValidationError("--duration must be positive") }
         if let i = interval, i <= 0 { throw ValidationError("--interval must be positive") }
     }
@@ -49,7 +48,7 @@ func runHistogramProbe(_ tool: BlockProbe.Tool, options: BlockProbe.Options, run
     let start = Date()
     var reports = [JSONValue]()
     try BlockProbe.run(tool, options: options) { (object: borrowing BPFObject, attach: String) throws(KernelKitError) in
-        if run.format == "text" {
+        if run.format == .text {
             Terminal.error("Tracing block I/O (\(attach))... " + (run.duration.map { "for \($0) s" } ?? "Hit Ctrl-C to end."))
         }
         var lastPrint = Date()
@@ -70,7 +69,7 @@ func runHistogramProbe(_ tool: BlockProbe.Tool, options: BlockProbe.Options, run
             emit(final, tool: tool, run: run, elapsed: Date().timeIntervalSince(lastPrint), attach: attach, object: object, into: &reports)
         }
     }
-    if run.format == "json" {
+    if run.format == .json {
         Terminal.write((reports.count == 1 ? reports[0] : .array(reports)).serialized())
     }
 }
@@ -79,7 +78,7 @@ private func emit(_ hs: [Log2Histogram], tool: BlockProbe.Tool, run: ProbeRunOpt
                   object: borrowing BPFObject, into reports: inout [JSONValue]) {
     let counters = BlockProbe.counters(object)
     let report = ProbeReport(tool: tool.rawValue, histograms: hs, durationSeconds: elapsed, lostEvents: counters.lost, attach: attach)
-    if run.format == "json" {
+    if run.format == .json {
         reports.append(report.json)
     } else {
         var out = ""
@@ -174,8 +173,8 @@ struct ProbeBiosnoopCommand: ParsableCommand {
             var json = [JSONValue]()
             try BlockProbe.run(.biosnoop, options: o) { (object: borrowing BPFObject, attach: String) throws(KernelKitError) in
                 let stream = try EventStream(object)
-                if options.format == "text" {
-                    Terminal.write("TIME(s)     COMM             PID     DISK      T SECTOR       BYTES    LAT(ms)\n")
+                if options.format == .text {
+                    Terminal.write(BlockIOEvent.textHeader)
                 }
                 func flush() {
                     var out = ""
@@ -183,19 +182,8 @@ struct ProbeBiosnoopCommand: ParsableCommand {
                         if first == nil { first = e.ts_ns }
                         let name = names[e.dev] ?? BlockDevices.name(e.dev)
                         names[e.dev] = name
-                        let comm = withUnsafeBytes(of: e.comm) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                        let op = BlockProbe.operations[Int(min(e.op, 4))]
-                        let t = Double(e.ts_ns - first!) / 1e9
-                        if options.format == "json" {
-                            json.append(.object([("time_s", .double((t * 1e6).rounded() / 1e6)), ("comm", .string(comm)),
-                                                 ("pid", .int(Int(e.pid))), ("disk", .string(name)), ("op", .string(op)),
-                                                 ("sync", .bool(e.sync != 0)), ("sector", .int(Int(e.sector))),
-                                                 ("bytes", .int(Int(e.bytes))), ("latency_us", .double(Double(e.latency_ns / 100) / 10))]))
-                        } else {
-                            out += fixedPoint(t, decimals: 6).leftAligned(11) + " " + comm.leftAligned(16) + " " + String(e.pid).leftAligned(7) + " " + name.leftAligned(9) + " "
-                                + op.prefix(1).uppercased() + " " + String(e.sector).leftAligned(12) + " " + String(e.bytes).leftAligned(8) + " "
-                                + fixedPoint(Double(e.latency_ns) / 1e6, decimals: 3).rightAligned(7) + "\n"
-                        }
+                        let event = BlockIOEvent(e, since: first!, disk: name)
+                        if options.format == .json { json.append(event.json) } else { out += event.textRow }
                     }
                     if !out.isEmpty { Terminal.write(out) }
                 }
@@ -207,9 +195,8 @@ struct ProbeBiosnoopCommand: ParsableCommand {
                 stream.stop()
                 flush()
                 let lost = BlockProbe.counters(object).lost + stream.dropped
-                if options.format == "json" {
-                    Terminal.write(JSONValue.object([("schema", "kernelkit.probe-events/1"), ("tool", "biosnoop"), ("attach", .string(attach)),
-                                                     ("lost_events", .int(Int(lost))), ("events", .array(json))]).serialized())
+                if options.format == .json {
+                    Terminal.write(BlockIOEvent.report(json, attach: attach, lost: lost).serialized())
                 } else if lost > 0 {
                     Terminal.error("\(lost) events lost (the ring buffer or the output fell behind)")
                 }
@@ -232,14 +219,14 @@ struct ProbeCompareCommand: ParsableCommand {
     )
     @Argument(help: "The first run (kernelkit probe … --format json).") var a: String
     @Argument(help: "The second run.") var b: String
-    @Option(help: "text or json.") var format: String = "text"
+    @Option(help: "text or json.") var format: TextOrJSON = .text
 
     func run() throws {
         try Terminal.run {
             let ra = try ProbeReport.load(try InputFile.readBytes(a), file: a)
             let rb = try ProbeReport.load(try InputFile.readBytes(b), file: b)
             let cmp = ProbeComparison(ra, rb)
-            Terminal.write(format == "json" ? cmp.json.serialized() : cmp.text(aName: a, bName: b))
+            Terminal.write(format == .json ? cmp.json.serialized() : cmp.text(aName: a, bName: b))
         }
     }
 }

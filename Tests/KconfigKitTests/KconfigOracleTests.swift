@@ -74,7 +74,7 @@ struct KconfigOracleTests {
         let tree = version == "6.12" ? Oracles.tree612 : Oracles.tree72
         let dummy = srcarch != "x86"
         let theirs = try Self.conf(tree: tree, arch: arch, target: name, dummyTools: dummy)
-        let ours = try Self.ours(tree: tree, arch: arch, dummyTools: dummy, .defconfig("arch/\(srcarch)/configs/\(name)"))
+        let ours = try Self.ours(tree: tree, arch: arch, dummyTools: dummy, .defconfig(.file("arch/\(srcarch)/configs/\(name)")))
         Self.expectIdentical(ours, theirs, "\(version) \(arch) \(name)")
     }
 
@@ -87,7 +87,7 @@ struct KconfigOracleTests {
         let tree = version == "6.12" ? Oracles.tree612 : Oracles.tree72
         let dummy = arch != "x86_64"
         let theirs = try Self.conf(tree: tree, arch: arch, target: "olddefconfig", dummyTools: dummy, startingFrom: config)
-        let ours = try Self.ours(tree: tree, arch: arch, dummyTools: dummy, .olddefconfig(config))
+        let ours = try Self.ours(tree: tree, arch: arch, dummyTools: dummy, .olddefconfig(.file(config)))
         Self.expectIdentical(ours, theirs, "olddefconfig \(config) on \(version)")
     }
 
@@ -117,7 +117,7 @@ struct KconfigOracleTests {
         let dummy = arch != "x86_64"
         let theirs = try Self.confRun(tree: tree, arch: arch, target: "savedefconfig", dummyTools: dummy, startingFrom: config)
         let overrides = dummy ? ["CROSS_COMPILE": "\(tree)/scripts/dummy-tools/"] : [:]
-        let ours = try KconfigResolver(srctree: tree, arch: arch, overrides: overrides).resolve(.savedefconfig(config))
+        let ours = try KconfigResolver(srctree: tree, arch: arch, overrides: overrides).resolve(.savedefconfig(.file(config)))
         let want = try #require(theirs.defconfig)
         #expect(want.count > 500)
         Self.expectIdentical(Data(ours.config.utf8), want, "savedefconfig \(config)")
@@ -131,7 +131,7 @@ struct KconfigOracleTests {
         let dummy = arch != "x86_64"
         let theirs = try Self.confRun(tree: tree, arch: arch, target: "listnewconfig", dummyTools: dummy, startingFrom: config)
         let overrides = dummy ? ["CROSS_COMPILE": "\(tree)/scripts/dummy-tools/"] : [:]
-        let ours = try KconfigResolver(srctree: tree, arch: arch, overrides: overrides).resolve(.listnewconfig(config))
+        let ours = try KconfigResolver(srctree: tree, arch: arch, overrides: overrides).resolve(.listnewconfig(.file(config)))
         #expect(theirs.stdout.count > 100)
         #expect(Data(ours.config.utf8) == theirs.stdout)
     }
@@ -144,7 +144,7 @@ struct KconfigOracleTests {
         let dummy = arch != "x86_64"
         let theirs = try Self.confRun(tree: tree, arch: arch, target: "helpnewconfig", dummyTools: dummy, startingFrom: config)
         let overrides = dummy ? ["CROSS_COMPILE": "\(tree)/scripts/dummy-tools/"] : [:]
-        let ours = try KconfigResolver(srctree: tree, arch: arch, overrides: overrides).resolve(.helpnewconfig(config))
+        let ours = try KconfigResolver(srctree: tree, arch: arch, overrides: overrides).resolve(.helpnewconfig(.file(config)))
         #expect(theirs.stdout.count > 100)
         #expect(Data(ours.config.utf8) == theirs.stdout)
     }
@@ -216,10 +216,10 @@ struct KconfigOracleTests {
         let dir = try TemporaryDirectory()
         let theirs = try Self.conf(tree: tree, arch: "x86_64", target: "x86_64_defconfig", dummyTools: false)
         let resolver = KconfigResolver(srctree: tree, arch: "x86_64", probeCacheDirectory: dir.path)
-        let cold = try resolver.resolve(.defconfig("arch/x86/configs/x86_64_defconfig"))
+        let cold = try resolver.resolve(.defconfig(.file("arch/x86/configs/x86_64_defconfig")))
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
         #expect(files.count == 1 && files[0].hasSuffix(".cache"))
-        let warm = try resolver.resolve(.defconfig("arch/x86/configs/x86_64_defconfig"))
+        let warm = try resolver.resolve(.defconfig(.file("arch/x86/configs/x86_64_defconfig")))
         Self.expectIdentical(Data(cold.config.utf8), theirs, "cold cache")
         Self.expectIdentical(Data(warm.config.utf8), theirs, "warm cache")
     }

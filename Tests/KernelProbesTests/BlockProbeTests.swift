@@ -266,24 +266,4 @@ struct BlockProbeTests {
         #expect(r.status == 2, "\(r.out)\(r.err)")
         #expect(r.err.contains("needs root or CAP_BPF"), "\(r.err)")
     }
-
-    @Test("probe compare: per-bucket deltas and percentile changes")
-    func compare() throws {
-        let dir = try TemporaryDirectory()
-        func report(_ counts: [Int]) -> String {
-            let buckets = counts.enumerated().map { i, c in
-                "{\"low\": \(i == 0 ? 0 : 1 << i), \"high\": \((1 << (i + 1)) - 1), \"count\": \(c)}"
-            }.joined(separator: ", ")
-            return "{\"schema\": \"kernelkit.probe-histograms/1\", \"tool\": \"biolatency\", \"duration_s\": 5, \"histograms\": [{\"disk\": null, \"op\": null, \"sync\": null, \"comm\": null, \"unit\": \"usecs\", \"buckets\": [\(buckets)]}]}"
-        }
-        let a = try dir.write("a.json", report([0, 0, 0, 0, 10, 80, 10]))
-        let b = try dir.write("b.json", report([0, 0, 0, 0, 0, 10, 80, 10]))
-        let r = try kernelkit(["probe", "compare", a, b])
-        #expect(r.status == 0, "\(r.err)")
-        #expect(r.out.contains("p50: 48 -> 96 usecs  +100%"), "\(r.out)")
-        let j = try kernelkit(["probe", "compare", "--format", "json", a, b])
-        #expect(j.out.contains("\"delta\": 70"))
-        let bad = try dir.write("bad.json", "{\"tool\": 3}")
-        #expect(try kernelkit(["probe", "compare", a, bad]).status == 2)
-    }
 }

@@ -94,7 +94,7 @@ do {
         let cacheDir = "/tmp/kernelkit-bench-probes"
         let resolver = KconfigResolver(srctree: tree, arch: "x86_64", probeCacheDirectory: cacheDir)
         _ = try resolver.resolve(.alldefconfig)
-        let t = try measure(max(iterations / 10, 5)) { _ = try resolver.resolve(.defconfig("arch/x86/configs/x86_64_defconfig")) }
+        let t = try measure(max(iterations / 10, 5)) { _ = try resolver.resolve(.defconfig(.file("arch/x86/configs/x86_64_defconfig"))) }
         print("| parse and evaluate the whole 6.12 x86 Kconfig tree, x86_64_defconfig (warm probe cache) | \(format3(t)) |")
     }
 } catch {

@@ -34,8 +34,8 @@ public enum ConfProgram {
         do {
             tree = try KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: environment, shell: shell)
         } catch {
-            return Run(status: 1, stdout: error.partialStdout, stderr: error.raw ? error.message : error.description + "\n",
-                       config: nil)
+            let streams = error.underlying as? ConfStreams
+            return Run(status: 1, stdout: streams?.stdout ?? "", stderr: streams?.stderr ?? error.description + "\n", config: nil)
         }
         let configName = environment["KCONFIG_CONFIG"] ?? ".config"
         switch mode {

@@ -1,5 +1,5 @@
 /// A Kconfig expression (`struct expr` in `scripts/kconfig/expr.h`).
-indirect enum Expr: Sendable {
+indirect enum Expr {
     case symbol(Symbol)
     case not(Expr)
     case and(Expr, Expr)

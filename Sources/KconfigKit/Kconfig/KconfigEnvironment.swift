@@ -91,9 +91,7 @@ public enum KconfigEnvironment {
 
     /// SUBARCH as scripts/subarch.include derives it from `uname -m`.
     static func hostSubarch() -> String {
-        var u = utsname()
-        uname(&u)
-        let machine = withUnsafeBytes(of: u.machine) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        let machine = Arch.hostMachine
         switch machine {
         case "x86_64", "i386", "i486", "i586", "i686": return "x86"
         case "aarch64", "arm64": return "arm64"

@@ -7,20 +7,47 @@ import Glibc
 /// ARCH=… olddefconfig`, `*_defconfig`, `alldefconfig`, `allnoconfig`, `allyesconfig`
 /// and `allmodconfig`.
 public struct KconfigResolver: Sendable {
+    /// A config a mode reads: a file, or bytes already in memory (a config built in
+    /// process, as `config build --tree` resolves one), with the name messages give it.
+    public enum ConfigSource: Sendable {
+        /// A path; a relative one that does not exist here is taken relative to the tree,
+        /// as make's `NAME_defconfig` targets find `arch/*/configs/NAME_defconfig`.
+        case file(String)
+        case bytes([UInt8], name: String)
+    }
+
     public enum Mode: Sendable {
-        case olddefconfig(String)
-        case defconfig(String)
+        case olddefconfig(ConfigSource)
+        case defconfig(ConfigSource)
         case alldefconfig, allnoconfig, allyesconfig, allmodconfig
         /// `make savedefconfig` of this config: the result is the minimal defconfig.
-        case savedefconfig(String)
+        case savedefconfig(ConfigSource)
         /// `make listnewconfig` of this config: the result lists the new symbols.
-        case listnewconfig(String)
+        case listnewconfig(ConfigSource)
         /// `make helpnewconfig` of this config: each new symbol with its help screen.
-        case helpnewconfig(String)
+        case helpnewconfig(ConfigSource)
         /// `make oldconfig` of this config, answering conf's questions from `answers`;
         /// the result's `stdout` holds the questions (and the answers, echoed unless
         /// `interactive`), `config` the new .config.
-        case oldconfig(String, answers: @Sendable () -> String?, interactive: Bool)
+        case oldconfig(ConfigSource, answers: @Sendable () -> String?, interactive: Bool)
+    }
+
+    /// make's command-line variables from `NAME=VALUE` words (`--set CROSS_COMPILE=…`),
+    /// and with `dummyTools` the kernel's own stand-in toolchain as CROSS_COMPILE.
+    public static func makeVariables(_ assignments: [String], dummyToolsIn srctree: String? = nil)
+        throws(KernelKitError) -> [String: String] {
+        var overrides: [String: String] = [:]
+        for v in assignments {
+            guard let eq = v.firstIndex(of: "=") else {
+                throw KernelKitError(.usage, "--set expects NAME=VALUE, got '\(v)'")
+            }
+            overrides[String(v[..<eq])] = String(v[v.index(after: eq)...])
+        }
+        // scripts/dummy-tools/gcc answers every compiler probe as a capable gcc would, so
+        // that configs resolve on a machine without the arch's cross compiler. An absolute
+        // path, as CROSS_COMPILE is used from other directories.
+        if let srctree { overrides["CROSS_COMPILE"] = "\(ProbeCache.realPath(srctree) ?? srctree)/scripts/dummy-tools/" }
+        return overrides
     }
 
     public struct Result: Sendable {
@@ -31,9 +58,22 @@ public struct KconfigResolver: Sendable {
         public var stderr: String
         /// include/config/auto.conf and include/generated/autoconf.h, when asked for.
         public var autoconf: (autoConf: String, header: String)? = nil
+
+        /// Writes ``autoconf`` where `make syncconfig` writes it below the build directory
+        /// (`O=`): `include/config/auto.conf` and `include/generated/autoconf.h`, each
+        /// atomically, creating the directories. Nothing when the result has none.
+        public func writeAutoconf(toBuildDirectory dir: String) throws(KernelKitError) {
+            guard let files = autoconf else { return }
+            for (path, text) in [("include/config/auto.conf", files.autoConf), ("include/generated/autoconf.h", files.header)] {
+                let full = "\(dir)/\(path)"
+                try InputFile.makeParentDirectories(of: full)
+                try AtomicFile.write(Array(text.utf8), to: full)
+            }
+        }
     }
 
     public let srctree: String
+    /// make's `ARCH=`: any arch the tree has (not only those ``Arch`` knows).
     public let arch: String
     public let kconfig: String
     public let overrides: [String: String]
@@ -95,8 +135,6 @@ public struct KconfigResolver: Sendable {
             }
             cache?.save()
             return tree
-        } catch {
-            throw KernelKitError(.malformedLine, error.description)
         }
     }
 
@@ -117,9 +155,13 @@ public struct KconfigResolver: Sendable {
 
     private func resolve(_ mode: Mode, tree: KconfigTree, allConfig: (name: String, bytes: [UInt8])?,
                          autoconf: Bool) throws(KernelKitError) -> Result {
-        func read(_ path: String) throws(KernelKitError) -> [UInt8] {
-            let full = path.hasPrefix("/") || InputFile.exists(path) ? path : "\(srctree)/\(path)"
-            return try InputFile.readBytes(full)
+        func read(_ source: ConfigSource) throws(KernelKitError) -> [UInt8] {
+            switch source {
+            case .bytes(let bytes, _): return bytes
+            case .file(let path):
+                let full = path.hasPrefix("/") || InputFile.exists(path) ? path : "\(srctree)/\(path)"
+                return try InputFile.readBytes(full)
+            }
         }
         if let allConfig {
             switch mode {
@@ -130,24 +172,24 @@ public struct KconfigResolver: Sendable {
         }
         switch mode {
         case .savedefconfig(let path):
-            tree.readConfig(bytes: try read(path), name: path)
+            tree.readConfig(bytes: try read(path), name: path.name)
             return Result(config: tree.writeDefconfig(), stdout: tree.standardOutput, stderr: tree.standardError)
         case .listnewconfig(let path):
-            tree.readConfig(bytes: try read(path), name: path)
+            tree.readConfig(bytes: try read(path), name: path.name)
             return Result(config: tree.listNewConfig(), stdout: tree.standardOutput, stderr: tree.standardError)
         case .helpnewconfig(let path):
-            tree.readConfig(bytes: try read(path), name: path)
+            tree.readConfig(bytes: try read(path), name: path.name)
             return Result(config: tree.helpNewConfig(), stdout: tree.standardOutput, stderr: tree.standardError)
         case .oldconfig(let path, let answers, let interactive):
-            tree.readConfig(bytes: try read(path), name: path)
+            tree.readConfig(bytes: try read(path), name: path.name)
             let session = InteractiveConf(tree: tree, mode: .oldconfig, answers: answers, inputIsTerminal: interactive)
             session.run()
             let config = tree.writeConfig()
             return Result(config: config, stdout: tree.standardOutput + session.output, stderr: tree.standardError)
         case .olddefconfig(let path):
-            tree.readConfig(bytes: try read(path), name: path)
+            tree.readConfig(bytes: try read(path), name: path.name)
         case .defconfig(let path):
-            tree.readConfig(bytes: try read(path), name: path)
+            tree.readConfig(bytes: try read(path), name: path.name)
             tree.setAllNewSymbols(.defaults)
         case .alldefconfig: tree.setAllNewSymbols(.defaults)
         case .allnoconfig: tree.setAllNewSymbols(.no)
@@ -158,5 +200,15 @@ public struct KconfigResolver: Sendable {
         var result = Result(config: config, stdout: tree.standardOutput, stderr: tree.standardError)
         if autoconf { result.autoconf = tree.writeAutoconf() }
         return result
+    }
+}
+
+extension KconfigResolver.ConfigSource {
+    /// The name conf's messages give the config.
+    public var name: String {
+        switch self {
+        case .file(let path): path
+        case .bytes(_, let name): name
+        }
     }
 }

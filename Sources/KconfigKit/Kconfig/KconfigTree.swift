@@ -5,7 +5,7 @@ import Glibc
 
 /// A whole Kconfig tree, parsed and ready to resolve configs as the kernel's `conf`
 /// does (`scripts/kconfig/conf.c`, `confdata.c`).
-public final class KconfigTree: @unchecked Sendable {
+public final class KconfigTree {
     let rootMenu: Menu
     /// Named and choice symbols in creation order (the kernel iterates a hash table).
     var symbols: [Symbol] = []
@@ -107,7 +107,7 @@ public final class KconfigTree: @unchecked Sendable {
     ///     after parsing; the caller runs them with ``alongsideChecks(_:)``.
     public static func load(srctree: String, kconfig: String = "Kconfig", environment: [String: String],
                             shell: ((String) -> String)? = nil, parseOnly: Bool = false,
-                            deferChecks: Bool = false) throws(KconfigError) -> KconfigTree {
+                            deferChecks: Bool = false) throws(KernelKitError) -> KconfigTree {
         let pre = Preprocessor(environment: environment,
                                shell: shell ?? { Preprocessor.runShell($0, environment: environment, directory: srctree) },
                                stdout: { _ in }, stderr: { _ in })
@@ -116,12 +116,15 @@ public final class KconfigTree: @unchecked Sendable {
         pre.stdout = { [unowned tree] in tree.stdout($0) }
         pre.stderr = { [unowned tree] in tree.stderr($0) }
         if let p = environment["CONFIG_"] { tree.prefix = p }
-        func read(_ name: String) throws(KconfigError) -> [UInt8] {
+        func read(_ name: String) throws(KernelKitError) -> [UInt8] {
             let path = name.hasPrefix("/") ? name : "\(srctree)/\(name)"
             do {
                 return try InputFile.readBytes(path)
             } catch {
-                throw KconfigError(message: "can't find file \(name)", file: name, line: 0, raw: true)
+                // conf's words (zconf_initscan()), at the file, with the reason kept.
+                throw KernelKitError(error.code == .fileNotFound ? .fileNotFound : error.code, "can't find file \(name)",
+                                     at: SourceLocation(file: path, line: 0),
+                                     underlying: ConfStreams(stdout: "", stderr: "can't find file \(name)"))
             }
         }
         let bytes = try read(kconfig)
@@ -129,15 +132,14 @@ public final class KconfigTree: @unchecked Sendable {
                           warn: { [unowned tree] in tree.stderr($0) })
         pre.location = { (lexer.filename, lexer.lineno) }
         let parser = Parser(lexer: lexer, tree: tree, readFile: read)
-        func failure(_ message: String) -> KconfigError {
-            var e = KconfigError(message: tree.standardError + message, file: lexer.filename, line: lexer.lineno, raw: true)
-            e.partialStdout = tree.standardOutput
-            return e
+        func failure(_ message: String) -> KernelKitError {
+            ConfStreams.error(tree.standardError + message, stdout: tree.standardOutput,
+                              file: lexer.filename, line: lexer.lineno)
         }
         do {
             try parser.parseInput()
-        } catch let e as KconfigError {
-            throw failure(e.raw ? e.message : e.description + "\n")
+        } catch let e as KernelKitError {
+            throw failure(e.message)
         } catch let f as Preprocessor.Failure {
             throw failure(f.message + "\n")
         } catch {
@@ -166,10 +168,8 @@ public final class KconfigTree: @unchecked Sendable {
         return tree
     }
 
-    private func checkFailure() -> KconfigError {
-        var e = KconfigError(message: standardError, file: "", line: 0, raw: true)
-        e.partialStdout = standardOutput
-        return e
+    private func checkFailure() -> KernelKitError {
+        ConfStreams.error(standardError, stdout: standardOutput, file: "", line: 0)
     }
 
     /// Runs conf_parse()'s post-parse checks (``checkAfterParse()``) on a second thread
@@ -192,7 +192,7 @@ public final class KconfigTree: @unchecked Sendable {
         if outcome.errors > 0 {
             standardError = before.stderr + checkReport
             standardOutput = before.stdout
-            throw KernelKitError(.malformedLine, checkFailure().description)
+            throw checkFailure()
         }
         standardError = before.stderr + checkReport + standardError.dropFirst(before.stderr.utf8.count)
         checkReport = ""

@@ -1,3 +1,4 @@
+import KernelKitCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -94,7 +95,7 @@ final class Lexer {
     var lineno: Int { current.lineno }
 
     /// `zconf_nextfile()`.
-    func pushFile(_ name: String, bytes: [UInt8]) throws(KconfigError) {
+    func pushFile(_ name: String, bytes: [UInt8]) throws(KernelKitError) {
         var saved = current
         saved.sourceLineno = statementLine
         stack.append(saved)
@@ -103,12 +104,11 @@ final class Lexer {
             for buf in ([saved] + stack.dropLast().reversed()) {
                 message += "  included from: \(buf.filename):\(buf.sourceLineno)\n"
             }
-            throw KconfigError(message: message, file: name, line: 0, raw: true)
+            throw KernelKitError(.kconfig, message)
         }
         if let (parent, line) = included[name] {
-            throw KconfigError(message: "\(saved.filename):\(statementLine): error: repeated inclusion of \(name)\n"
-                                   + "\(parent):\(line): note: location of first inclusion of \(name)\n",
-                               file: name, line: 0, raw: true)
+            throw KernelKitError(.kconfig, "\(saved.filename):\(statementLine): error: repeated inclusion of \(name)\n"
+                                     + "\(parent):\(line): note: location of first inclusion of \(name)\n")
         }
         included[name] = (saved.filename, statementLine)
         current = Buffer(bytes: bytes, pos: 0, lineno: 1, filename: name, sourceLineno: 0)
@@ -334,17 +334,4 @@ final class Lexer {
             if firstTS == 0 { firstTS = lastTS }
         }
     }
-}
-
-/// A fatal error from reading a Kconfig tree, worded as the kernel's tools word it.
-public struct KconfigError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public var file: String
-    public var line: Int
-    /// True when `message` is the complete output (multi-line kernel messages).
-    public var raw = false
-    /// What the parse printed on standard output before failing ($(info,…)).
-    public var partialStdout = ""
-
-    public var description: String { raw ? message : "\(file):\(line): \(message)" }
 }

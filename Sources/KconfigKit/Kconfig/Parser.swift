@@ -1,3 +1,4 @@
+import KernelKitCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,9 +13,9 @@ final class Parser {
     private var currentMenu: Menu
     private var currentChoice: Menu?
     private(set) var errors = 0
-    let readFile: (String) throws(KconfigError) -> [UInt8]
+    let readFile: (String) throws(KernelKitError) -> [UInt8]
 
-    init(lexer: Lexer, tree: KconfigTree, readFile: @escaping (String) throws(KconfigError) -> [UInt8]) {
+    init(lexer: Lexer, tree: KconfigTree, readFile: @escaping (String) throws(KernelKitError) -> [UInt8]) {
         self.lexer = lexer
         self.tree = tree
         self.currentEntry = tree.rootMenu
@@ -260,7 +261,7 @@ final class Parser {
                     do {
                         try tree.preprocessor.add(name: name, value: value, flavor: flavor)
                     } catch let failure as Preprocessor.Failure {
-                        throw KconfigError(message: failure.message + "\n", file: file, line: line, raw: true)
+                        throw KernelKitError(.kconfig, failure.message + "\n")
                     }
                     try expectEOL()
                 default:
@@ -513,7 +514,7 @@ final class Parser {
         do {
             bytes = try readFile(name)
         } catch {
-            throw KconfigError(message: "can't open file \"\(name)\"", file: file, line: line)
+            throw KernelKitError(.kconfig, "\(file):\(line): can't open file \"\(name)\"\n", underlying: error)
         }
         try lexer.pushFile(name, bytes: bytes)
     }

@@ -1,3 +1,4 @@
+import Synchronization
 import KernelKitCore
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +13,7 @@ import Glibc
 /// name. A new compiler binary therefore starts a new cache file. Entries map the exact
 /// command text to its output. Files live under `$XDG_CACHE_HOME/kernelkit/kconfig-probes`
 /// (default `~/.cache/…`) and are written atomically.
-public final class ProbeCache: @unchecked Sendable {
+public final class ProbeCache {
     public let path: String
     private var entries: [String: String] = [:]
     private var dirty = false
@@ -156,31 +157,21 @@ public final class ProbeCache: @unchecked Sendable {
 }
 
 /// Slots for results written by worker threads, each slot by exactly one thread.
-final class ResultSlots: @unchecked Sendable {
-    private var values: [String]
-    private var lock = pthread_mutex_t()
-    init(count: Int) {
-        values = Array(repeating: "", count: count)
-        pthread_mutex_init(&lock, nil)
-    }
-    func set(_ i: Int, _ v: String) {
-        pthread_mutex_lock(&lock)
-        values[i] = v
-        pthread_mutex_unlock(&lock)
-    }
-    func get(_ i: Int) -> String { values[i] }
+final class ResultSlots: Sendable {
+    private let values: Mutex<[String]>
+    init(count: Int) { values = Mutex(Array(repeating: "", count: count)) }
+    func set(_ i: Int, _ v: String) { values.withLock { $0[i] = v } }
+    func get(_ i: Int) -> String { values.withLock { $0[i] } }
 
     /// Hands out indices 0, 1, 2… to worker threads.
-    final class Counter: @unchecked Sendable {
-        private var value = 0
-        private var lock = pthread_mutex_t()
-        init() { pthread_mutex_init(&lock, nil) }
+    final class Counter: Sendable {
+        private let value = Mutex(0)
         func take(below limit: Int) -> Int? {
-            pthread_mutex_lock(&lock)
-            defer { pthread_mutex_unlock(&lock) }
-            guard value < limit else { return nil }
-            value += 1
-            return value - 1
+            value.withLock { value in
+                guard value < limit else { return nil }
+                value += 1
+                return value - 1
+            }
         }
     }
 }

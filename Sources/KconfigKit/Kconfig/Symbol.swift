@@ -19,7 +19,7 @@ public enum SymbolType: Sendable {
 /// constant that appears in an expression. Mirrors `struct symbol` in
 /// `scripts/kconfig/expr.h`, whose evaluation state (`curr`, `visible`, the cached
 /// dependency values and the flags) the engine updates as `symbol.c` does.
-public final class Symbol: @unchecked Sendable {
+public final class Symbol {
     public let name: String?
     public internal(set) var type: SymbolType = .unknown
     let isConst: Bool
@@ -87,7 +87,7 @@ enum PropertyType: Sendable {
 
 /// A property of a symbol or menu: a prompt, default, select, imply or range, with its
 /// visibility condition and where it was defined (`struct property`).
-final class Property: @unchecked Sendable {
+final class Property {
     var type: PropertyType
     var text: String?
     var expr: Expr?
@@ -118,7 +118,7 @@ enum MenuType: Sendable {
 }
 
 /// A node of the menu tree (`struct menu`): every config, menu, choice, comment and if.
-public final class Menu: @unchecked Sendable {
+public final class Menu {
     let type: MenuType
     let symbol: Symbol?
     weak var parent: Menu?

@@ -1,0 +1,2 @@
+// libzstd (.ko.zst modules and zstd kernel payloads). Debian: libzstd-dev.
+#include <zstd.h>

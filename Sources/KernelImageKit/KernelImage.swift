@@ -1,0 +1,76 @@
+import KernelKitCore
+
+/// Kernel image files: the vmlinux inside a vmlinuz, and the config built into a kernel
+/// with CONFIG_IKCONFIG. (ModuleSigning adds the certificates built into it.)
+public enum KernelImage {
+    /// The decompressed kernel (`vmlinux`) inside an image: an x86 bzImage (its
+    /// payload_offset and payload_length, boot protocol 2.08+), an arm64 EFI zboot image,
+    /// a compressed `Image.gz`, or an ELF vmlinux as is. Other layouts are searched for
+    /// a compressed stream, as `scripts/extract-vmlinux` does.
+    public static func vmlinux(_ image: [UInt8], file: String) throws(KernelKitError) -> [UInt8] {
+        func u32(_ i: Int) -> Int {
+            Int(image[i]) | Int(image[i + 1]) << 8 | Int(image[i + 2]) << 16 | Int(image[i + 3]) << 24
+        }
+        if image.count > 4, image[0..<4].elementsEqual([0x7f, 0x45, 0x4c, 0x46]) { return image }
+        // x86 boot protocol: "HdrS" at 0x202, version at 0x206, setup_sects at 0x1f1.
+        if image.count > 0x250, image[0x202..<0x206].elementsEqual(Array("HdrS".utf8)) {
+            let version = Int(image[0x206]) | Int(image[0x207]) << 8
+            if version >= 0x208 {
+                var setupSects = Int(image[0x1f1])
+                if setupSects == 0 { setupSects = 4 }
+                let start = (setupSects + 1) * 512 + u32(0x248)
+                let length = u32(0x24c)
+                if start + length <= image.count {
+                    let c = Compression.detect(image, at: start)
+                    if c != .none { return try c.decompress(image[start..<(start + length)], file: file) }
+                }
+            }
+        }
+        // EFI zboot (arm64, riscv, loongarch): "zimg" at 4, payload offset and size at 8 and 12.
+        if image.count > 0x40, image[4..<8].elementsEqual(Array("zimg".utf8)) {
+            let start = u32(8), length = u32(12)
+            if start + length <= image.count {
+                let c = Compression.detect(image, at: start)
+                if c != .none { return try c.decompress(image[start..<(start + length)], file: file) }
+            }
+        }
+        let whole = Compression.detect(image)
+        if whole != .none, let out = try? whole.decompress(image[...], file: file) { return out }
+        // extract-vmlinux: try each format at each place its magic appears.
+        for c in [Compression.gzip, .xz, .zstd, .lz4, .bzip2, .lzma] {
+            var i = 0
+            while i < image.count - 8 {
+                if Compression.detect(image, at: i) == c, let out = try? c.decompress(image[i...], file: file),
+                   out.count > 4, out[0..<4].elementsEqual([0x7f, 0x45, 0x4c, 0x46]) {
+                    return out
+                }
+                i += 1
+            }
+        }
+        throw KernelKitError(.compression, "no compressed kernel found in the image (gzip, xz, zstd, lz4, lzma or bzip2)",
+                             at: SourceLocation(file: file, line: 0))
+    }
+
+    /// The .config built into a kernel (CONFIG_IKCONFIG): the gzip data between the
+    /// `IKCFG_ST` and `IKCFG_ED` markers (kernel/configs.c, scripts/extract-ikconfig).
+    public static func ikconfig(_ image: [UInt8], file: String) throws(KernelKitError) -> [UInt8] {
+        let kernel = try vmlinux(image, file: file)
+        let start = Array("IKCFG_ST".utf8), end = Array("IKCFG_ED".utf8)
+        guard let s = find(start, in: kernel, from: 0), let e = find(end, in: kernel, from: s + start.count) else {
+            throw KernelKitError(.compression, "the kernel has no built-in config (CONFIG_IKCONFIG is off)",
+                                 at: SourceLocation(file: file, line: 0))
+        }
+        return try Compression.gzip.decompress(kernel[(s + start.count)..<e], file: file)
+    }
+
+    static func find(_ needle: [UInt8], in hay: [UInt8], from: Int) -> Int? {
+        guard needle.count <= hay.count else { return nil }
+        var i = from
+        let first = needle[0]
+        while i + needle.count <= hay.count {
+            if hay[i] == first && hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i += 1
+        }
+        return nil
+    }
+}

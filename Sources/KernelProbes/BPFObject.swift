@@ -1,0 +1,129 @@
+import CBPFProbes
+import CLibBPF
+import KernelKitCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An opened and loaded BPF object: the owner of libbpf's `bpf_object` and, through it,
+/// of its programs and maps.
+///
+/// `~Copyable`, with one owner that closes it in `deinit` or ``close()``. It lends what
+/// it owns and never hands out libbpf pointers: maps are borrowed inside a closure
+/// (``withMap(_:_:)``), as swift-system's owners lend their descriptors, so nothing can
+/// outlive the object.
+public struct BPFObject: ~Copyable {
+    private let object: OpaquePointer
+    /// `bpf_object__open_mem` keeps the caller's buffer: the object owns its copy until close.
+    private let buffer: UnsafeMutableRawBufferPointer
+
+    /// Opens `data`; `configure` runs before load (autoload, read-only data).
+    /// The corresponding libbpf calls are `bpf_object__open_mem` and `bpf_object__load`.
+    public init(_ data: BPFObjectData, configure: (borrowing BPFObjectConfiguration) throws(KernelKitError) -> Void) throws(KernelKitError) {
+        _ = LibbpfLog.installed
+        _ = LibbpfLog.shared.take()
+        let bytes = data.bytes
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
+        buffer.copyBytes(from: bytes)
+        var opts = bpf_object_open_opts()
+        opts.sz = MemoryLayout<bpf_object_open_opts>.size
+        guard let obj = data.name.withCString({ name -> OpaquePointer? in
+            opts.object_name = name
+            return bpf_object__open_mem(buffer.baseAddress, buffer.count, &opts)
+        }) else {
+            buffer.deallocate()
+            throw KernelKitError(.bpf, "cannot open the BPF object \(data.name): \(String(cString: strerror(errno)))")
+        }
+        do {
+            try configure(BPFObjectConfiguration(object: obj))
+        } catch {
+            bpf_object__close(obj)
+            buffer.deallocate()
+            throw error
+        }
+        let rc = bpf_object__load(obj)
+        if rc != 0 {
+            let log = LibbpfLog.shared.take()
+            bpf_object__close(obj)
+            buffer.deallocate()
+            let err = -rc
+            if err == EPERM || err == EACCES {
+                throw KernelKitError(.permission, "the kernel refused to load BPF programs (\(String(cString: strerror(err)))): run as root; if root already, lockdown or the memlock limit (ulimit -l) may forbid it")
+            }
+            let tail = log.suffix(15).joined().trimming("\n")
+            throw KernelKitError(.bpf, "the verifier rejected \(data.name) (\(String(cString: strerror(err)))); the end of its log:\n\(tail)")
+        }
+        object = obj
+        self.buffer = buffer
+    }
+
+    deinit {
+        bpf_object__close(object)
+        buffer.deallocate()
+    }
+
+    /// Closes the object now (detach its links first: they hold its programs).
+    public consuming func close() {
+        bpf_object__close(object)
+        buffer.deallocate()
+        discard self
+    }
+
+    /// Lends the map `name` to `body`; nil when the object has none.
+    public func withMap<R, E: Error>(_ name: String, _ body: (borrowing BPFMap) throws(E) -> R) throws(E) -> R? {
+        guard let m = bpf_object__find_map_by_name(object, name) else { return nil }
+        return try body(BPFMap(map: m))
+    }
+
+    /// The current bytes of a global-data map (`.bss`), mapped by libbpf after load.
+    public func globalData(_ name: String) -> [UInt8] {
+        withMap(name) { $0.initialValue } ?? []
+    }
+
+    /// Attaches a program at the place its section names.
+    /// The corresponding libbpf call is `bpf_program__attach`.
+    public func attach(_ name: String) throws(KernelKitError) -> BPFLink {
+        guard let prog = bpf_object__find_program_by_name(object, name) else {
+            throw KernelKitError(.bpf, "no program \(name) in the object")
+        }
+        guard let link = bpf_program__attach(prog) else {
+            throw KernelKitError(.bpf, "cannot attach \(name): \(String(cString: strerror(errno)))")
+        }
+        return BPFLink(link: link)
+    }
+}
+
+/// The object between open and load, lent to ``BPFObject/init(_:configure:)``.
+public struct BPFObjectConfiguration: ~Copyable {
+    fileprivate let object: OpaquePointer
+
+    public func setAutoload(_ program: String, _ on: Bool) {
+        if let p = bpf_object__find_program_by_name(object, program) { bpf_program__set_autoload(p, on) }
+    }
+
+    /// Sets the object's read-only data (`const volatile` globals) before load.
+    public func setReadOnlyData(_ bytes: [UInt8]) throws(KernelKitError) {
+        guard let m = bpf_object__find_map_by_name(object, ".rodata") else {
+            throw KernelKitError(.bpf, "the BPF object has no .rodata")
+        }
+        var size = 0
+        guard bpf_map__initial_value(m, &size) != nil, size == bytes.count else {
+            throw KernelKitError(.bpf, "the BPF object's .rodata is \(size) bytes, expected \(bytes.count): probes.h and the program disagree")
+        }
+        let rc = bytes.withUnsafeBytes { bpf_map__set_initial_value(m, $0.baseAddress, $0.count) }
+        if rc != 0 { throw KernelKitError(.bpf, "cannot set the BPF object's configuration") }
+    }
+}
+
+/// An attached program: the owner of a `bpf_link`, destroyed (detached) in `deinit`
+/// or ``close()``.
+public struct BPFLink: ~Copyable {
+    private let link: OpaquePointer
+    fileprivate init(link: OpaquePointer) { self.link = link }
+    deinit { bpf_link__destroy(link) }
+
+    public consuming func close() {
+        bpf_link__destroy(link)
+        discard self
+    }
+}

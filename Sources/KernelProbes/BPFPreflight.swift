@@ -1,0 +1,38 @@
+import KernelKitCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Checks that must pass before any BPF work, each failure saying what to do.
+public enum BPFPreflight {
+    public static func check(tracepoints: [String]) throws(KernelKitError) {
+        if geteuid() != 0 && !hasCapability(39) {
+            throw KernelKitError(.permission, "loading BPF programs needs root or CAP_BPF and CAP_PERFMON: run with sudo")
+        }
+        if access("/sys/kernel/btf/vmlinux", R_OK) != 0 {
+            throw KernelKitError(.bpf, "the kernel has no BTF (/sys/kernel/btf/vmlinux): the probes need a kernel built with CONFIG_DEBUG_INFO_BTF=y")
+        }
+        ensureTracefs()
+        for tp in tracepoints {
+            let dir = "/sys/kernel/tracing/events/" + tp
+            if access(dir, F_OK) != 0 {
+                throw KernelKitError(.bpf, "tracepoint \(tp) is missing (\(dir)): the kernel lacks it or tracefs is unavailable")
+            }
+        }
+    }
+
+    /// Mounts tracefs at /sys/kernel/tracing when it is not mounted.
+    static func ensureTracefs() {
+        if access("/sys/kernel/tracing/events", F_OK) == 0 { return }
+        _ = mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nil)
+    }
+
+    static func hasCapability(_ bit: Int) -> Bool {
+        guard let bytes = try? InputFile.readBytes("/proc/self/status") else { return false }
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("CapEff:") {
+            let hex = line.dropFirst(7).trimming(" \t")
+            if let v = UInt64(hex, radix: 16) { return v & (1 << UInt64(bit)) != 0 }
+        }
+        return false
+    }
+}

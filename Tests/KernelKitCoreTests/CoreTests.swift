@@ -1,0 +1,165 @@
+import Foundation
+import KernelImageKit
+import KernelKitCore
+import Testing
+
+@Suite("KernelKitCore: the pieces every module shares")
+struct CoreTests {
+    @Test("every spelling of an arch normalises once, and unknown ones are refused")
+    func archNames() {
+        let cases: [(String, Arch?)] = [
+            ("x86_64", .x86_64), ("amd64", .x86_64), ("X86-64", .x86_64), ("i386", .x86_32), ("i686", .x86_32),
+            ("x86_32", .x86_32), ("arm64", .arm64), ("aarch64", .arm64), ("armhf", .arm), ("armv7l", .arm),
+            ("riscv64", .riscv), ("riscv", .riscv), ("x86", nil), ("mips", nil), ("", nil),
+        ]
+        for (name, arch) in cases { #expect(Arch(normalizing: name) == arch, "\(name)") }
+        #expect(Arch.arm64.rpmName == "aarch64" && Arch.x86_64.rpmName == "x86_64")
+        // This machine's uname -m, through the same table as every other input.
+        let machine = try? run("/usr/bin/uname", ["-m"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(Arch.hostMachine == machine)
+    }
+
+    @Test("input errors name the file, and the line for binary and non-UTF-8 text")
+    func inputErrors() throws {
+        let dir = try TemporaryDirectory()
+        func code(_ path: String) -> (KernelKitError.Code, KernelKitCore.SourceLocation?)? {
+            do { _ = try InputFile.readText(path); return nil } catch { return (error.code, error.location) }
+        }
+        let missing = code("\(dir.path)/nothing")
+        #expect(missing?.0 == .fileNotFound && missing?.1?.file == "\(dir.path)/nothing")
+        #expect(code(dir.path)?.0 == .isDirectory)
+        let binary = try dir.write("binary", bytes: Array("CONFIG_A=y\nCONFIG_B=\0y\n".utf8))
+        let b = code(binary)
+        #expect(b?.0 == .binaryFile && b?.1?.line == 2)
+        let latin1 = try dir.write("latin1", bytes: Array("# a\n# b\n# caf".utf8) + [0xE9, 0x0A])
+        let l = code(latin1)
+        #expect(l?.0 == .invalidUTF8 && l?.1?.line == 3)
+        let text = try dir.write("ok", "CONFIG_A=y\n")
+        #expect(try InputFile.readText(text) == Array("CONFIG_A=y\n".utf8))
+    }
+
+    @Test("atomic writes replace whole files, keep their mode, and leave no temporary file")
+    func atomicWrites() throws {
+        let dir = try TemporaryDirectory()
+        let path = "\(dir.path)/out.config"
+        try AtomicFile.write(Array("one\n".utf8), to: path)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "one\n")
+        chmod(path, 0o600)
+        try AtomicFile.write(Array("two\n".utf8), to: path)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "two\n")
+        var st = stat()
+        stat(path, &st)
+        #expect(st.st_mode & 0o7777 == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["out.config"])
+        // A new file gets 0666 less the umask, as any program's would: compare with a file the shell creates.
+        try AtomicFile.write([], to: "\(dir.path)/new")
+        _ = try run("/bin/sh", ["-c", "touch '\(dir.path)/touched'"])
+        var a = stat(), b = stat()
+        stat("\(dir.path)/new", &a)
+        stat("\(dir.path)/touched", &b)
+        #expect(a.st_mode & 0o7777 == b.st_mode & 0o7777)
+        do {
+            try AtomicFile.write([], to: dir.path)
+            Issue.record("writing over a directory succeeded")
+        } catch { #expect(error.code == .isDirectory) }
+        do {
+            try AtomicFile.write([], to: "\(dir.path)/no/such/dir/file")
+            Issue.record("writing into a missing directory succeeded")
+        } catch { #expect(error.code == .writeFailed && error.location?.file == "\(dir.path)/no/such/dir/file") }
+        do {
+            try AtomicFile.create([1], at: path, mode: 0o600)
+            Issue.record("create replaced an existing file")
+        } catch { #expect(error.code == .writeFailed) }
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "two\n")
+    }
+
+    @Test("TOML values keep their lines, and errors point at line and column")
+    func toml() throws {
+        let doc = try TOML.parse(Array("""
+            # a baseline
+            name = "kspp"
+            [[rule]]
+            id = "kspp.BUG"
+            arch = ["x86_64", "arm64"]
+
+            [[rule]]
+            id = 'literal\\n'
+            level = 3
+            """.utf8), file: "p.toml")
+        #expect(doc["name"]?.string == "kspp" && doc["name"]?.line == 2)
+        let rules = try #require(doc["rule"]?.array)
+        #expect(rules.count == 2)
+        #expect(rules[0].table?["arch"]?.array?.compactMap(\.string) == ["x86_64", "arm64"])
+        #expect(rules[1].table?["id"]?.string == "literal\\n" && rules[1].table?["level"]?.integer == 3)
+        #expect(rules[1].table?.line == 7)
+        for (text, line, column) in [("a = \"open\n", 1, 5), ("x = 1\ny = [1, 2\n", 3, 1), ("ok = true\n= 2\n", 2, 1)] {
+            do {
+                _ = try TOML.parse(Array(text.utf8), file: "bad.toml")
+                Issue.record("accepted \(text.debugDescription)")
+            } catch {
+                #expect(error.location?.file == "bad.toml" && error.location?.line == line, "\(text.debugDescription): \(error)")
+                #expect(error.location?.column != nil, "\(error)")
+                _ = column
+            }
+        }
+    }
+
+    @Test("JSON is written in the order given and reads back the same in Python's json")
+    func json() throws {
+        let value: JSONValue = .object([
+            ("schema", "kernelkit.test/1"), ("z", 1), ("a", .array([true, false, .null, .double(0.25)])),
+            ("text", .string("tab\tquote\" backslash\\ newline\n control\u{01} é ☃")),
+        ])
+        let text = value.serialized()
+        #expect(text.firstRange(of: "\"z\"")!.lowerBound < text.firstRange(of: "\"a\"")!.lowerBound)
+        let dir = try TemporaryDirectory()
+        let file = try dir.write("v.json", text)
+        // Python's json module is the oracle: it must read what we wrote, and its own
+        // re-serialisation must parse back to the same value in ours.
+        let py = try run("/usr/bin/python3", ["-c", """
+            import json, sys
+            v = json.load(open(sys.argv[1]))
+            assert list(v) == ["schema", "z", "a", "text"], list(v)
+            assert v["text"] == "tab\\tquote\\" backslash\\\\ newline\\n control\\u0001 é ☃", repr(v["text"])
+            assert v["a"] == [True, False, None, 0.25]
+            print(json.dumps(v, ensure_ascii=True))
+            """, file])
+        #expect(py.status == 0, "\(py.err)")
+        #expect(try JSONValue.parse(Array(py.out.utf8), file: "py.json") == value)
+        do {
+            _ = try JSONValue.parse(Array("{\"a\": [1, 2,\n  }".utf8), file: "bad.json")
+            Issue.record("accepted a truncated array")
+        } catch { #expect(error.location?.file == "bad.json" && error.location?.line == 2) }
+    }
+
+    @Test("each compression round-trips through the real command-line tool", arguments: [
+        (Compression.gzip, "/usr/bin/gzip", ["-c"], ["-dc"]),
+        (.xz, "/usr/bin/xz", ["-c", "--check=crc32"], ["-dc"]),
+        (.zstd, "/usr/bin/zstd", ["-c", "-q"], ["-dc", "-q"]),
+        (.lzma, "/usr/bin/xz", ["-c", "--format=lzma"], ["-dc", "--format=lzma"]),
+        (.lz4, "/usr/bin/lz4", ["-c", "-l"], ["-dc"]),
+        (.bzip2, "/usr/bin/bzip2", ["-c"], ["-dc"]),
+    ])
+    func compression(format: Compression, tool: String, compressArgs: [String], decompressArgs: [String]) throws {
+        let dir = try TemporaryDirectory()
+        var plain = [UInt8]()
+        for i in 0..<200_000 { plain.append(UInt8(truncatingIfNeeded: i &* 31 ^ (i >> 7))) }
+        let input = try dir.write("plain", bytes: plain)
+        // The tool's output, decompressed by us (and detected by its magic).
+        let theirs = try run("/bin/sh", ["-c", "'\(tool)' \(compressArgs.joined(separator: " ")) < '\(input)'"])
+        #expect(theirs.status == 0)
+        #expect(Compression.detect(Array(theirs.stdout)) == format)
+        #expect(try format.decompress(Array(theirs.stdout)[...], file: "theirs") == plain)
+        // Ours, decompressed by the tool, where we write the format (modules: gzip, xz, zstd).
+        guard [.gzip, .xz, .zstd].contains(format) else { return }
+        let ours = try dir.write("ours", bytes: try format.compress(plain, file: "ours"))
+        let back = try run("/bin/sh", ["-c", "'\(tool)' \(decompressArgs.joined(separator: " ")) < '\(ours)'"])
+        #expect(back.status == 0 && Array(back.stdout) == plain)
+        // Truncated data is an error naming the file, not a crash or a short result.
+        let cut = Array(theirs.stdout.prefix(theirs.stdout.count / 2))
+        do {
+            _ = try format.decompress(cut[...], file: "cut")
+            Issue.record("accepted truncated \(format) data")
+        } catch { #expect(error.code == .compression && error.location?.file == "cut") }
+    }
+}
