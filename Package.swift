@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(name: "KernelProbesTests", dependencies: ["KernelProbes", "KernelKitCore", "TestSupport"]),
         .testTarget(name: "ModuleSigningTests", dependencies: ["ModuleSigning", "KernelImageKit", "KernelKitCore", "TestSupport"]),
         // End-to-end tests of the kernelkit binary (KERNELKIT_BIN, the release build users get).
-        .testTarget(name: "CLITests", dependencies: ["KernelKitCore", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["KernelKitCore", "KconfigKit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -154,3 +154,28 @@ extension StringProtocol {
         String(map { $0 == a ? b : $0 })
     }
 }
+
+extension SystemState {
+    /// What `harden check` checks: a state per config file (or one without a config),
+    /// each with the same command line and sysctl values. `live` reads the running
+    /// system's /proc/cmdline and /proc/sys, and /proc/config.gz when no config is given.
+    ///
+    /// - Throws: `.usage` when there is nothing to check or both a command line file and
+    ///   `live` are given; the input errors of the files.
+    public static func read(configs: [String], cmdline: String?, sysctl: String?, live: Bool,
+                            arch: Arch? = nil, version: KernelVersion? = nil) throws(KernelKitError) -> [SystemState] {
+        var files: [ConfigFile?] = []
+        for c in configs { files.append(try readConfig(c)) }
+        if files.isEmpty && live && InputFile.exists("/proc/config.gz") { files.append(try readConfig("/proc/config.gz")) }
+        if files.isEmpty { files = [nil] }
+        if cmdline != nil && live { throw KernelKitError(.usage, "give --cmdline FILE or --live, not both") }
+        var cmd: KernelCommandLine? = nil
+        if let cmdline { cmd = try KernelCommandLine.read(cmdline) } else if live { cmd = try KernelCommandLine.read("/proc/cmdline") }
+        var sys: SysctlValues? = nil
+        if let sysctl { sys = try SysctlValues.read(sysctl) } else if live { sys = SysctlValues.live() }
+        if files.count == 1 && files[0] == nil && cmd == nil && sys == nil {
+            throw KernelKitError(.usage, "nothing to check: give --config, --cmdline, --sysctl or --live")
+        }
+        return files.map { SystemState(config: $0, cmdline: cmd, sysctl: sys, arch: arch, version: version) }
+    }
+}

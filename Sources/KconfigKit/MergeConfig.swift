@@ -340,3 +340,70 @@ enum TextLines {
         bytes = out
     }
 }
+
+extension MergeConfig {
+    /// Where and how `merge_config.sh` resolves the merged file without `-m`:
+    /// `make KCONFIG_ALLCONFIG=<merged> alldefconfig` (allnoconfig with `-n`) in a tree.
+    public struct Resolution: Sendable {
+        public var srctree: String
+        /// make's `ARCH=`.
+        public var arch: String
+        public var allno: Bool
+        public var dummyTools: Bool
+        public init(srctree: String, arch: String, allno: Bool = false, dummyTools: Bool = false) {
+            self.srctree = srctree
+            self.arch = arch
+            self.allno = allno
+            self.dummyTools = dummyTools
+        }
+    }
+
+    /// The whole of `merge_config.sh [-m] [-O DIR] BASE FRAGMENT…`: creates a missing
+    /// base (as the script does), merges, writes the output atomically, and without `-m`
+    /// resolves it through `resolution` and reports every requested value that did not
+    /// survive. What the script prints on standard output goes to `stdout` as it comes;
+    /// conf's standard error and the note about a created base go to `stderr`.
+    ///
+    /// - Returns: the exit status: 0, or 1 when strict mode found a redefinition or a
+    ///   requested value was dropped.
+    public func run(base: String, fragments: [String], outputDirectory: String?, resolution: Resolution?,
+                    stdout: ([UInt8]) -> Void, stderr: (String) -> Void) throws(KernelKitError) -> Int32 {
+        let output = try Self.outputPath(outputDirectory: outputDirectory)
+        if access(base, R_OK) != 0 && access(base, F_OK) != 0 {
+            stderr("The base file '\(base)' does not exist. Creating one...")
+            try AtomicFile.write([], to: base)
+        }
+        let baseInput = try Input.read(base, prefix: prefix)
+        var inputs = [Input]()
+        for path in fragments {
+            do {
+                inputs.append(try Input.read(path, prefix: prefix))
+            } catch where error.code == .fileNotFound {
+                // merge_config.sh's own words.
+                throw KernelKitError(.fileNotFound, "The merge file '\(path)' does not exist.  Exit.",
+                                     at: SourceLocation(file: path, line: 0))
+            }
+        }
+        let result = withoutActuallyEscaping(stdout) { merge(base: baseInput, fragments: inputs, progress: $0) }
+        if result.strictViolated { return 1 }
+        guard let resolution else {
+            try AtomicFile.write(result.config, to: output)
+            stdout(Self.writtenMessage(path: output))
+            return 0
+        }
+        let resolver = KconfigResolver(srctree: resolution.srctree, arch: resolution.arch,
+                                       overrides: try KconfigResolver.makeVariables([], dummyToolsIn: resolution.dummyTools ? resolution.srctree : nil),
+                                       probeCacheDirectory: ProbeCache.defaultDirectory)
+        let resolved = try resolver.resolve(resolution.allno ? .allnoconfig : .alldefconfig,
+                                            allConfig: (name: output, bytes: result.config))
+        if !resolved.stderr.isEmpty { stderr(resolved.stderr) }
+        let final = Array(resolved.config.utf8)
+        try AtomicFile.write(final, to: output)
+        // conf names the file as it was told it: $KCONFIG_CONFIG, or .config in the output directory.
+        let written = getenv("KCONFIG_CONFIG").map { String(cString: $0) } ?? ".config"
+        stdout(Array("#\n# configuration written to \(written)\n#\n".utf8))
+        let check = unmetRequests(merged: result.config, final: final)
+        stdout(check.messages)
+        return check.symbols.isEmpty ? 0 : 1
+    }
+}

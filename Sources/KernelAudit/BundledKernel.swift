@@ -60,7 +60,7 @@ public struct BundledKernelResolution: Sendable {
     /// Resolves `build` through `srctree` for `arch` (olddefconfig), in memory: the
     /// merged config never touches the disk.
     public init(_ build: ConfigBuild, srctree: String, arch: Arch) throws(KernelKitError) {
-        let resolver = KconfigResolver(srctree: srctree, arch: arch.rawValue)
+        let resolver = KconfigResolver(srctree: srctree, arch: arch.makeArch)
         let name = "kconfigs/6.18 (\(build.flavour.name), \(arch))"
         config = Array(try resolver.resolve(.olddefconfig(.bytes(build.config, name: name))).config.utf8)
         let requests = build.finalRequests.map { (name: $0.name, value: ConfigValue.unquote($0.value)) }

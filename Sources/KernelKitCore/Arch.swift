@@ -34,6 +34,10 @@ public enum Arch: String, Sendable, CaseIterable, CustomStringConvertible {
         return withUnsafeBytes(of: &u.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 
+    /// make's `ARCH=` for it: `i386` for x86_32 (the kernel's Makefile takes `x86_64`,
+    /// `i386`, `arm64`, `arm`, `riscv`).
+    public var makeArch: String { self == .x86_32 ? "i386" : rawValue }
+
     /// The name used in file names and packages of RPM-based distributions (Azure Linux's
     /// `6.18-aarch64-azl.config`): `aarch64` for arm64, the kernel's name otherwise.
     public var rpmName: String { self == .arm64 ? "aarch64" : rawValue }

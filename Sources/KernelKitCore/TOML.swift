@@ -6,8 +6,8 @@
 /// booleans, local dates (`2026-12-31`), arrays (over several lines, trailing comma
 /// allowed) and inline tables. Offset date-times and times are refused with a message.
 /// (TOMLKit, the mirrored TOML package, gives no positions for values.)
-public struct TOMLValue: Sendable, CustomStringConvertible {
-    public enum Kind: Sendable {
+public struct TOMLValue: CustomStringConvertible {
+    public enum Kind {
         case string(String)
         case integer(Int64)
         case float(Double)
@@ -58,7 +58,7 @@ public struct TOMLValue: Sendable, CustomStringConvertible {
 /// A class, so that the parser fills nested tables in place (a policy's hundreds of
 /// `[[rule]]` tables would otherwise be copied at every key); it is not changed after
 /// parsing, which is what makes sharing it across threads safe.
-public final class TOMLTable: @unchecked Sendable {
+public final class TOMLTable {
     public private(set) var entries: [(key: String, value: TOMLValue)] = []
     private var index: [String: Int] = [:]
     /// Where the table starts (its header, or its first key).

@@ -32,6 +32,13 @@ struct ELFHandle: ~Copyable {
         storage.deallocate()
     }
 
+    /// Ends the handle now. The corresponding libelf call is `elf_end`.
+    consuming func close() {
+        elf_end(elf)
+        storage.deallocate()
+        discard self
+    }
+
     /// `e_type`: modules are ET_REL.
     var type: Int {
         var ehdr = GElf_Ehdr()

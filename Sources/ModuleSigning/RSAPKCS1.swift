@@ -59,12 +59,14 @@ struct RSAPublicKey {
 
     /// Reads the modulus and exponent from a SubjectPublicKeyInfo (RFC 8017 A.1.1).
     init(spki: [UInt8]) throws {
-        let root = try DER.parse(spki)
-        let parts = try X509Certificate.children(root)
-        guard parts.count == 2, case .primitive(let bits) = parts[1].content, bits.first == 0 else {
+        let info: SubjectPublicKeyInfoFields
+        do {
+            info = try SubjectPublicKeyInfoFields(derEncoded: spki)
+        } catch {
             throw failure(.badCertificate, "not an RSA SubjectPublicKeyInfo")
         }
-        let numbers = try X509Certificate.children(try DER.parse(bits.dropFirst()))
+        // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017 A.1.1)
+        let numbers = try X509Certificate.children(try DER.parse(info.key.bytes))
         guard numbers.count == 2, case .primitive(var modulus) = numbers[0].content,
               case .primitive(var e) = numbers[1].content else {
             throw failure(.badCertificate, "not an RSA public key")

@@ -26,52 +26,30 @@ public struct X509Certificate: Sendable, Equatable {
 
     public init(der: [UInt8], file: String = "<certificate>") throws(KernelKitError) {
         do {
-            let root = try DER.parse(der)
-            let top = try Self.children(root)
-            guard top.count == 3 else { throw ASN1Error.invalidASN1Object(reason: "Certificate is not 3 elements") }
-            var tbs = try Self.children(top[0])[...]
-            if let first = tbs.first, first.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) {
-                tbs = tbs.dropFirst()
-            }
-            let fields = Array(tbs)
-            guard fields.count >= 6, fields[0].identifier == .integer, case .primitive(let serial) = fields[0].content else {
-                throw ASN1Error.invalidASN1Object(reason: "TBSCertificate is too short")
-            }
+            let cert = try CertificateFields(derEncoded: der)
+            let tbs = cert.tbs
             self.der = der
-            self.serial = Array(serial)
-            issuerDER = Array(fields[2].encodedBytes)
-            subjectDER = Array(fields[4].encodedBytes)
-            publicKeyInfo = Array(fields[5].encodedBytes)
-            issuerCommonName = try Self.commonName(fields[2])
-            subjectCommonName = try Self.commonName(fields[4])
-            let spki = try Self.children(fields[5])
-            guard spki.count == 2, case .primitive(let bits) = spki[1].content, !bits.isEmpty else {
-                throw ASN1Error.invalidASN1Object(reason: "bad SubjectPublicKeyInfo")
-            }
-            publicKeyBits = Array(bits.dropFirst()) // the unused-bits count
-            let alg = try Self.children(spki[0])
-            let algOID = try ASN1ObjectIdentifier(derEncoded: alg[0])
-            switch algOID {
+            serial = Array(tbs.serial)
+            issuerDER = Array(tbs.issuer.encodedBytes)
+            subjectDER = Array(tbs.subject.encodedBytes)
+            publicKeyInfo = Array(tbs.publicKeyInfo.encodedBytes)
+            issuerCommonName = try Self.commonName(tbs.issuer)
+            subjectCommonName = try Self.commonName(tbs.subject)
+            let spki = try SubjectPublicKeyInfoFields(derEncoded: tbs.publicKeyInfo)
+            publicKeyBits = Array(spki.key.bytes)
+            switch spki.algorithm.algorithm {
             case OID.rsaEncryption: keyType = .rsa
             case OID.ecPublicKey:
-                let curve = alg.count > 1 ? try? ASN1ObjectIdentifier(derEncoded: alg[1]) : nil
+                let curve = spki.algorithm.parameters.flatMap { try? ASN1ObjectIdentifier(derEncoded: $0) }
                 keyType = curve == OID.secp384r1 ? .ecdsaP384 : curve == OID.prime256v1 ? .ecdsaP256 : .other
             case OID.mldsa65: keyType = .mldsa65
             case OID.mldsa87: keyType = .mldsa87
             default: keyType = .other
             }
-            var skid: [UInt8]? = nil
-            for field in fields.dropFirst(6)
-            where field.identifier == ASN1Identifier(tagWithNumber: 3, tagClass: .contextSpecific) {
-                for ext in try Self.children(try Self.children(field)[0]) {
-                    let parts = try Self.children(ext)
-                    guard try ASN1ObjectIdentifier(derEncoded: parts[0]) == OID.subjectKeyIdentifier,
-                          case .primitive(let value) = parts[parts.count - 1].content else { continue }
-                    let inner = try DER.parse(Array(value))
-                    if case .primitive(let id) = inner.content { skid = Array(id) }
-                }
-            }
-            subjectKeyIdentifier = skid
+            // The extension's value is an OCTET STRING holding the KeyIdentifier, itself an
+            // OCTET STRING (RFC 5280 §4.2.1.2).
+            subjectKeyIdentifier = try tbs.extensions.first { $0.id == OID.subjectKeyIdentifier }
+                .map { Array(try ASN1OctetString(derEncoded: $0.value.bytes).bytes) }
         } catch let e as KernelKitError {
             throw e
         } catch {
@@ -91,14 +69,12 @@ public struct X509Certificate: Sendable, Equatable {
         try commonName(try DER.parse(der))
     }
 
-    /// The first commonName in a Name, as text.
+    /// The first commonName in a Name (RDNSequence: SEQUENCE OF SET OF
+    /// AttributeTypeAndValue), as text.
     private static func commonName(_ name: ASN1Node) throws -> String? {
-        for rdn in try children(name) {
-            for atv in try children(rdn) {
-                let parts = try children(atv)
-                guard parts.count == 2, try ASN1ObjectIdentifier(derEncoded: parts[0]) == OID.commonName,
-                      case .primitive(let value) = parts[1].content else { continue }
-                return String(decoding: value, as: UTF8.self)
+        for rdn in try DER.sequence(of: RelativeDistinguishedNameFields.self, identifier: .sequence, rootNode: name) {
+            for attribute in rdn.attributes where attribute.type == OID.commonName {
+                if case .primitive(let value) = attribute.value.content { return String(decoding: value, as: UTF8.self) }
             }
         }
         return nil
@@ -139,5 +115,138 @@ public struct X509Certificate: Sendable, Equatable {
         for k in 0..<n { len = len << 8 | Int(bytes[i + 2 + k]) }
         let total = 2 + n + len
         return i + total <= bytes.count ? total : nil
+    }
+}
+
+// MARK: the DER structures (RFC 5280 §4.1), as far as module signing reads them
+
+/// `Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }`.
+struct CertificateFields: DERParseable {
+    var tbs: TBSCertificateFields
+
+    init(derEncoded root: ASN1Node) throws {
+        tbs = try DER.sequence(root, identifier: .sequence) { nodes in
+            let tbs = try TBSCertificateFields(derEncoded: &nodes)
+            _ = try AlgorithmIdentifierFields(derEncoded: &nodes)
+            _ = try ASN1BitString(derEncoded: &nodes)
+            return tbs
+        }
+    }
+}
+
+/// `TBSCertificate`: the serial number's INTEGER contents, and the issuer, subject and
+/// SubjectPublicKeyInfo as nodes, whose encoded bytes signatures and key matching copy
+/// exactly as they are (as OpenSSL copies them into PKCS#7).
+struct TBSCertificateFields: DERParseable {
+    var serial: ArraySlice<UInt8>
+    var issuer: ASN1Node
+    var subject: ASN1Node
+    var publicKeyInfo: ASN1Node
+    var extensions: [ExtensionFields]
+
+    init(derEncoded root: ASN1Node) throws {
+        self = try DER.sequence(root, identifier: .sequence) { nodes in
+            _ = try DER.optionalExplicitlyTagged(&nodes, tagNumber: 0, tagClass: .contextSpecific) { try Int(derEncoded: $0) }
+            // The INTEGER as encoded, leading zero included: not a number to normalise.
+            guard let serialNode = nodes.next(), serialNode.identifier == .integer,
+                  case .primitive(let serial) = serialNode.content else {
+                throw ASN1Error.invalidASN1Object(reason: "TBSCertificate has no serialNumber")
+            }
+            _ = try AlgorithmIdentifierFields(derEncoded: &nodes)
+            func sequence(_ what: String) throws -> ASN1Node {
+                guard let node = nodes.next(), node.identifier == .sequence else {
+                    throw ASN1Error.invalidASN1Object(reason: "TBSCertificate has no \(what)")
+                }
+                return node
+            }
+            let issuer = try sequence("issuer")
+            _ = try sequence("validity")
+            let subject = try sequence("subject")
+            let spki = try sequence("subjectPublicKeyInfo")
+            // issuerUniqueID [1] and subjectUniqueID [2] (v2, unused by the kernel), then
+            // extensions [3] EXPLICIT.
+            var extensions = [ExtensionFields]()
+            while let node = nodes.next() {
+                if node.identifier == ASN1Identifier(tagWithNumber: 3, tagClass: .contextSpecific) {
+                    extensions = try DER.explicitlyTagged(node, tagNumber: 3, tagClass: .contextSpecific) {
+                        try DER.sequence(of: ExtensionFields.self, identifier: .sequence, rootNode: $0)
+                    }
+                }
+            }
+            return TBSCertificateFields(serial: serial, issuer: issuer, subject: subject, publicKeyInfo: spki,
+                                        extensions: extensions)
+        }
+    }
+
+    private init(serial: ArraySlice<UInt8>, issuer: ASN1Node, subject: ASN1Node, publicKeyInfo: ASN1Node,
+                 extensions: [ExtensionFields]) {
+        self.serial = serial
+        self.issuer = issuer
+        self.subject = subject
+        self.publicKeyInfo = publicKeyInfo
+        self.extensions = extensions
+    }
+}
+
+/// `AlgorithmIdentifier ::= SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL }`.
+struct AlgorithmIdentifierFields: DERParseable {
+    var algorithm: ASN1ObjectIdentifier
+    var parameters: ASN1Node?
+
+    init(derEncoded root: ASN1Node) throws {
+        (algorithm, parameters) = try DER.sequence(root, identifier: .sequence) { nodes in
+            (try ASN1ObjectIdentifier(derEncoded: &nodes), nodes.next())
+        }
+    }
+}
+
+/// `SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }`.
+struct SubjectPublicKeyInfoFields: DERParseable {
+    var algorithm: AlgorithmIdentifierFields
+    var key: ASN1BitString
+
+    init(derEncoded root: ASN1Node) throws {
+        (algorithm, key) = try DER.sequence(root, identifier: .sequence) { nodes in
+            (try AlgorithmIdentifierFields(derEncoded: &nodes), try ASN1BitString(derEncoded: &nodes))
+        }
+    }
+}
+
+/// `Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }`.
+struct ExtensionFields: DERParseable {
+    var id: ASN1ObjectIdentifier
+    var value: ASN1OctetString
+
+    init(derEncoded root: ASN1Node) throws {
+        (id, value) = try DER.sequence(root, identifier: .sequence) { nodes in
+            let id = try ASN1ObjectIdentifier(derEncoded: &nodes)
+            // `critical`, when present. Strict DER omits a FALSE default, but certificates in
+            // the field spell it out, and the kernel's x509 parser accepts them: so do we.
+            var peek = nodes
+            if let node = peek.next(), node.identifier == .boolean { nodes = peek }
+            return (id, try ASN1OctetString(derEncoded: &nodes))
+        }
+    }
+}
+
+/// `RelativeDistinguishedName ::= SET OF AttributeTypeAndValue`.
+struct RelativeDistinguishedNameFields: DERParseable {
+    var attributes: [(type: ASN1ObjectIdentifier, value: ASN1Node)]
+
+    init(derEncoded root: ASN1Node) throws {
+        // Read as the SEQUENCE of its members: the kernel does not insist on DER's SET OF order.
+        attributes = try DER.sequence(root, identifier: .set) { nodes in
+            var out = [(type: ASN1ObjectIdentifier, value: ASN1Node)]()
+            while let atv = nodes.next() {
+                out.append(try DER.sequence(atv, identifier: .sequence) { parts in
+                    let type = try ASN1ObjectIdentifier(derEncoded: &parts)
+                    guard let value = parts.next() else {
+                        throw ASN1Error.invalidASN1Object(reason: "AttributeTypeAndValue has no value")
+                    }
+                    return (type, value)
+                })
+            }
+            return out
+        }
     }
 }

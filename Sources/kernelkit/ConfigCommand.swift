@@ -197,45 +197,14 @@ struct ConfigMergeCommand: ParsableCommand {
                     give --tree KSRC and --arch ARCH, or use -m for a text merge
                     """)
             }
-            let prefix = ConfigFile.environmentPrefix
-            let output = try MergeConfig.outputPath(outputDirectory: outputDirectory)
-            if access(base, R_OK) != 0 && access(base, F_OK) != 0 {
-                Terminal.error("The base file '\(base)' does not exist. Creating one...")
-                try AtomicFile.write([], to: base)
-            }
-            let baseInput = try MergeConfig.Input.read(base, prefix: prefix)
-            var inputs = [MergeConfig.Input]()
-            for path in fragments {
-                do {
-                    inputs.append(try MergeConfig.Input.read(path, prefix: prefix))
-                } catch let error as KernelKitError where error.code == .fileNotFound {
-                    throw KernelKitError(.fileNotFound, "The merge file '\(path)' does not exist.  Exit.",
-                                         at: SourceLocation(file: path, line: 0))
-                }
-            }
             let merger = MergeConfig(options: .init(listRedundant: redundant, builtinWins: builtin,
-                                                    strict: strict, quiet: quiet), prefix: prefix)
-            let result = merger.merge(base: baseInput, fragments: inputs) { Terminal.write(bytes: $0) }
-            if result.strictViolated { throw ExitCode(1) }
-            guard let tree, let arch, !mergeOnly else {
-                try AtomicFile.write(result.config, to: output)
-                Terminal.write(bytes: MergeConfig.writtenMessage(path: output))
-                return
+                                                    strict: strict, quiet: quiet), prefix: ConfigFile.environmentPrefix)
+            let resolution = mergeOnly ? nil : tree.flatMap { tree in
+                arch.map { MergeConfig.Resolution(srctree: tree, arch: $0, allno: allno, dummyTools: dummyTools) }
             }
-            let resolver = KconfigResolver(srctree: tree, arch: arch,
-                                           overrides: try KconfigResolver.makeVariables([], dummyToolsIn: dummyTools ? tree : nil),
-                                           probeCacheDirectory: ProbeCache.defaultDirectory)
-            let resolved = try resolver.resolve(allno ? .allnoconfig : .alldefconfig,
-                                                allConfig: (name: output, bytes: result.config))
-            if !resolved.stderr.isEmpty { Terminal.error(resolved.stderr) }
-            let final = Array(resolved.config.utf8)
-            try AtomicFile.write(final, to: output)
-            // conf names the file as it was told it: $KCONFIG_CONFIG, or .config in the output directory.
-            let written = getenv("KCONFIG_CONFIG").map { String(cString: $0) } ?? ".config"
-            Terminal.write("#\n# configuration written to \(written)\n#\n")
-            let check = merger.unmetRequests(merged: result.config, final: final)
-            Terminal.write(bytes: check.messages)
-            if !check.symbols.isEmpty { throw ExitCode(1) }
+            let status = try merger.run(base: base, fragments: fragments, outputDirectory: outputDirectory,
+                                        resolution: resolution, stdout: { Terminal.write(bytes: $0) }, stderr: { Terminal.error($0) })
+            if status != 0 { throw ExitCode(status) }
         }
     }
 }

@@ -96,16 +96,6 @@ struct HardenCheckCommand: ParsableCommand {
 
     private func check() throws -> Bool {
         let (list, waivers) = try baselines.load()
-        var configs: [ConfigFile?] = []
-        for c in config { configs.append(try SystemState.readConfig(c)) }
-        if configs.isEmpty && live && InputFile.exists("/proc/config.gz") { configs.append(try SystemState.readConfig("/proc/config.gz")) }
-        if configs.isEmpty { configs = [nil] }
-        if cmdline != nil && live { throw KernelKitError(.usage, "give --cmdline FILE or --live, not both") }
-        let cmd = try cmdline.map { try KernelCommandLine.read($0) } ?? (live ? try KernelCommandLine.read("/proc/cmdline") : nil)
-        let sys = try sysctl.map { try SysctlValues.read($0) } ?? (live ? SysctlValues.live() : nil)
-        if configs.count == 1 && configs[0] == nil && cmd == nil && sys == nil {
-            throw KernelKitError(.usage, "nothing to check: give --config, --cmdline, --sysctl or --live")
-        }
         let archOverride = try arch.map { a -> Arch in
             guard let x = Arch(normalizing: a) else { throw KernelKitError(.usage, "unknown --arch \(a)") }
             return x
@@ -114,16 +104,18 @@ struct HardenCheckCommand: ParsableCommand {
             guard let x = KernelVersion(v) else { throw KernelKitError(.usage, "--kernel-version takes MAJOR.MINOR, e.g. 6.18") }
             return x
         }
+        let states = try SystemState.read(configs: config, cmdline: cmdline, sysctl: sysctl, live: live,
+                                          arch: archOverride, version: versionOverride)
         var anyFailed = false
         var reports = [JSONValue]()
-        for (i, c) in configs.enumerated() {
-            let state = SystemState(config: c, cmdline: cmd, sysctl: sys, arch: archOverride, version: versionOverride)
+        for (i, state) in states.enumerated() {
+            let c = state.config
             let result = try HardeningCheck(baselines: list, state: state, package: baselines.azlPackage,
                                             waivers: waivers, today: todayString())
             anyFailed = anyFailed || !result.failures(atOrAbove: failOn).isEmpty
             switch format {
             case .text:
-                if configs.count > 1 { Terminal.write((i > 0 ? "\n" : "") + "== \(c?.path ?? "-")\n") }
+                if states.count > 1 { Terminal.write((i > 0 ? "\n" : "") + "== \(c?.path ?? "-")\n") }
                 Terminal.write(result.text(failOn: failOn, color: Terminal.wantsColor, verbose: verbose))
             case .json: reports.append(result.json(failOn: failOn))
             case .sarif: reports.append(result.sarif(failOn: failOn, toolVersion: KernelKitVersion.string))
@@ -137,7 +129,7 @@ struct HardenCheckCommand: ParsableCommand {
                 Terminal.error(note)
                 if let tree, let base = c {
                     guard let arch = state.arch else { throw KernelKitError(.usage, "--tree needs the arch: give --arch") }
-                    let resolver = KconfigResolver(srctree: tree, arch: arch == .x86_32 ? "i386" : arch.rawValue)
+                    let resolver = KconfigResolver(srctree: tree, arch: arch.makeArch)
                     for d in try fix.dropped(base: base, resolver: resolver) {
                         if !d.exists {
                             Terminal.error("warning: CONFIG_\(d.name) does not exist in \(tree)")

@@ -38,7 +38,7 @@ indirect enum Expr {
 }
 
 /// The cached value of a shared subexpression, valid for one evaluation epoch.
-final class ExprCache: @unchecked Sendable {
+final class ExprCache {
     let expr: Expr
     var epoch = -1
     var value = Tristate.no
