@@ -12,6 +12,7 @@
 //   ModuleSigning   module files (ELF, trailer), sign-file-identical PKCS#7, keys,
 //                   certificates, keyrings and the certificates inside kernel images
 //   KernelProbes    the libbpf runtime and the eBPF probes, histograms, reports
+//   BootKit         boot timelines: initcalls (trace buffer, kernel log), phases, compare, SVG
 //   KernelImageKit  compression (modules, payloads) and kernel images (vmlinux, IKCONFIG)
 //   KernelKitCore   errors with input locations, Arch, input reading, atomic writes, TOML, JSON
 //   KernelKitData   kconfigs/ data the binary carries, generated at build time
@@ -52,6 +53,7 @@ let package = Package(
         .library(name: "ModuleSigning", targets: ["ModuleSigning"]),
         .library(name: "KernelProbes", targets: ["KernelProbes"]),
         .library(name: "KernelAudit", targets: ["KernelAudit"]),
+        .library(name: "BootKit", targets: ["BootKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -99,6 +101,8 @@ let package = Package(
             exclude: ["BPF"],
             plugins: ["BPFCompilerPlugin"]
         ),
+        // Boot timelines: initcalls from the trace buffer and the kernel log, phases, charts.
+        .target(name: "BootKit", dependencies: ["KernelKitCore"]),
         .target(
             name: "KernelAudit",
             dependencies: ["KernelKitCore", "KernelKitData", "KconfigKit", "HardeningKit", "ModuleSigning", "KernelProbes"]
@@ -108,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "kernelkit",
             dependencies: [
-                "KernelKitCore", "KernelImageKit", "KconfigKit", "ModuleSigning", "HardeningKit", "KernelProbes", "KernelAudit",
+                "KernelKitCore", "KernelImageKit", "KconfigKit", "ModuleSigning", "HardeningKit", "KernelProbes", "KernelAudit", "BootKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: staticPIE
@@ -133,6 +137,7 @@ let package = Package(
         ),
         .testTarget(name: "HardeningKitTests", dependencies: ["HardeningKit", "KernelAudit", "KconfigKit", "KernelKitCore", "TestSupport"]),
         .testTarget(name: "KernelAuditTests", dependencies: ["KernelAudit", "HardeningKit", "KconfigKit", "KernelKitCore", "TestSupport"]),
+        .testTarget(name: "BootKitTests", dependencies: ["BootKit", "KernelKitCore", "TestSupport"]),
         .testTarget(name: "KernelProbesTests", dependencies: ["KernelProbes", "KernelKitCore", "TestSupport"]),
         .testTarget(name: "ModuleSigningTests", dependencies: ["ModuleSigning", "KernelImageKit", "KernelKitCore", "TestSupport"]),
         // End-to-end tests of the kernelkit binary (KERNELKIT_BIN, the release build users get).

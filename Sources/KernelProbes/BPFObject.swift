@@ -47,7 +47,10 @@ public struct BPFObject: ~Copyable {
             bpf_object__close(obj)
             buffer.deallocate()
             let err = -rc
-            if err == EPERM || err == EACCES {
+            // EACCES is also the verifier's answer to an invalid memory access: with a
+            // verifier log it is a rejected program, not a missing privilege.
+            let verifierSpoke = log.contains { $0.contains("processed") || $0.contains("invalid") || $0.contains("R0") || $0.contains("R1") }
+            if err == EPERM || (err == EACCES && !verifierSpoke) {
                 throw KernelKitError(.permission, "the kernel refused to load BPF programs (\(String(cString: strerror(err)))): run as root; if root already, lockdown or the memlock limit (ulimit -l) may forbid it")
             }
             let tail = log.suffix(15).joined().trimming("\n")

@@ -12,6 +12,7 @@ public enum BPFPreflight {
         if access("/sys/kernel/btf/vmlinux", R_OK) != 0 {
             throw KernelKitError(.bpf, "the kernel has no BTF (/sys/kernel/btf/vmlinux): the probes need a kernel built with CONFIG_DEBUG_INFO_BTF=y")
         }
+        raiseMemlockLimit()
         ensureTracefs()
         for tp in tracepoints {
             let dir = "/sys/kernel/tracing/events/" + tp
@@ -19,6 +20,16 @@ public enum BPFPreflight {
                 throw KernelKitError(.bpf, "tracepoint \(tp) is missing (\(dir)): the kernel lacks it or tracefs is unavailable")
             }
         }
+    }
+
+    /// Lifts RLIMIT_MEMLOCK, as bpftrace and bcc do at start: kernels that charge BPF
+    /// maps and programs to it rather than to the memory cgroup (before 5.11, and some
+    /// allocations later: Debian's 6.1 refuses the tp_btf programs with EPERM under the
+    /// default 8 MiB) would otherwise fail the load. Best effort: without the privilege
+    /// the limit stays, and the load says so.
+    static func raiseMemlockLimit() {
+        var limit = rlimit(rlim_cur: rlim_t.max, rlim_max: rlim_t.max) // RLIM_INFINITY
+        _ = setrlimit(__rlimit_resource_t(__RLIMIT_MEMLOCK.rawValue), &limit)
     }
 
     /// Mounts tracefs at /sys/kernel/tracing when it is not mounted.

@@ -23,7 +23,7 @@ struct KernelKitCommand: ParsableCommand {
         Each subcommand has its own --help with examples; docs/ has a page per command.
         """,
         version: KernelKitVersion.string,
-        subcommands: [AuditCommand.self, ConfigCommand.self, HardenCommand.self, ModsignCommand.self, ProbeCommand.self]
+        subcommands: [AuditCommand.self, BootCommand.self, ConfigCommand.self, HardenCommand.self, ModsignCommand.self, ProbeCommand.self]
     )
 
     /// `config diff` is often run in loops and hooks, where the argument parser's start-up

@@ -1,0 +1,52 @@
+import KernelKitCore
+
+/// Where `boot report` reads a running system's boot, and reading each source so that a
+/// missing one becomes a reason, never an error.
+public struct BootSources: Sendable {
+    /// tracefs `trace` (read, not consumed: `trace_pipe` would consume it).
+    public var trace: String = "/sys/kernel/tracing/trace"
+    /// /dev/kmsg, or a saved `dmesg`.
+    public var log: String = "/dev/kmsg"
+    /// The FPDT boot performance record (drivers/acpi/acpi_fpdt.c).
+    public var fpdt: String = "/sys/firmware/acpi/fpdt/boot"
+
+    public init(trace: String? = nil, log: String? = nil, fpdt: String? = nil) {
+        if let trace { self.trace = trace }
+        if let log { self.log = log }
+        if let fpdt { self.fpdt = fpdt }
+    }
+
+    /// The FPDT values, in nanoseconds: only when the firmware published the table.
+    static let fpdtFields = ["firmware_start_ns", "bootloader_load_ns", "bootloader_launch_ns",
+                             "exitbootservice_start_ns", "exitbootservice_end_ns"]
+
+    public func timeline() -> BootTimeline {
+        let trace = Result { () throws(KernelKitError) -> InitcallTrace in
+            try InitcallTrace.parse(try InputFile.readBytes(self.trace), file: self.trace)
+        }
+        let log = Result { () throws(KernelKitError) -> KernelLog in
+            let kind = InputFile.kind(self.log)
+            if !kind.exists { throw KernelKitError(.fileNotFound, "no such file", at: SourceLocation(file: self.log, line: 0)) }
+            // A character device is /dev/kmsg (or one like it); anything else is a saved log.
+            if self.log.hasPrefix("/dev/") { return try KernelLog.readDevice(self.log) }
+            return try KernelLog.parse(try InputFile.readBytes(self.log), file: self.log)
+        }
+        let fpdt = Result { () throws(KernelKitError) -> [String: Int] in
+            guard InputFile.kind(self.fpdt).isDirectory else {
+                throw KernelKitError(.fileNotFound, "the firmware published no FPDT table",
+                                     at: SourceLocation(file: self.fpdt, line: 0))
+            }
+            var values = [String: Int]()
+            for name in Self.fpdtFields {
+                let path = "\(self.fpdt)/\(name)"
+                let text = String(decoding: try InputFile.readBytes(path), as: UTF8.self).trimming(" \n")
+                guard let v = Int(text) else {
+                    throw KernelKitError(.malformedLine, "not a decimal number of nanoseconds", at: SourceLocation(file: path, line: 1))
+                }
+                values[name] = v
+            }
+            return values
+        }
+        return BootTimeline(trace: trace, log: log, fpdt: fpdt)
+    }
+}

@@ -1,0 +1,241 @@
+import KernelKitCore
+
+/// One boot, from firmware to user space, as far as the running system recorded it:
+/// phases, kernel initcalls with their levels, driver probes, and what could not be read.
+/// Its JSON form is `kernelkit.boot-timeline/1` (docs/boot.md).
+public struct BootTimeline: Sendable {
+    public struct Phase: Sendable, Equatable {
+        public var name: String
+        public var start: Int
+        public var duration: Int
+        /// Where it was read: `fpdt`, `trace`, `kmsg`.
+        public var source: String
+    }
+
+    public struct Initcall: Sendable, Equatable {
+        public var function: String
+        /// The module for a loadable module's init, nil for a built-in initcall.
+        public var module: String?
+        /// The initcall level (`early`, `core`, … `late`, `console`) from the trace; `module`
+        /// for a loadable module's init; nil when only the kernel log was read.
+        public var level: String?
+        public var start: Int
+        public var duration: Int
+        public var ret: Int
+    }
+
+    public struct DriverProbe: Sendable, Equatable {
+        public var device: String
+        public var start: Int
+        public var duration: Int
+        public var ret: Int
+    }
+
+    /// A part of the timeline that could not be read, and why.
+    public struct Unavailable: Sendable, Equatable {
+        public var what: String
+        public var reason: String
+    }
+
+    public var phases: [Phase] = []
+    public var initcalls: [Initcall] = []
+    public var probes: [DriverProbe] = []
+    public var unavailable: [Unavailable] = []
+    /// Data that was read but is incomplete (lost trace events, a wrapped log).
+    public var warnings: [String] = []
+    public var sources: [String] = []
+
+    public init() {}
+
+    /// Builds the timeline from what the system left behind. Any source may be absent;
+    /// each absent or unusable one is listed in ``unavailable`` with its reason.
+    ///
+    /// - Parameters:
+    ///   - trace: the tracefs `trace` file's bytes (initcall events), or why it could not be read.
+    ///   - log: the kernel log, or why it could not be read.
+    ///   - fpdt: the FPDT boot record's values in nanoseconds (`firmware_start_ns` …), or why not.
+    public init(trace: Result<InitcallTrace, KernelKitError>, log: Result<KernelLog, KernelKitError>,
+                fpdt: Result<[String: Int], KernelKitError>) {
+        var debug: InitcallDebugLog? = nil
+        switch log {
+        case .success(let l):
+            sources.append("kmsg")
+            if let t = l.truncation { warnings.append(t) }
+            debug = InitcallDebugLog(l)
+            if debug!.calls.isEmpty {
+                unavailable.append(Unavailable(what: "initcall_debug", reason: "the kernel log has no initcall_debug lines (boot with initcall_debug)"))
+            }
+        case .failure(let e):
+            unavailable.append(Unavailable(what: "kernel log", reason: e.description))
+        }
+        var traced: InitcallTrace? = nil
+        switch trace {
+        case .success(let t) where !t.isEmpty:
+            sources.append("trace")
+            traced = t
+            if t.lostEvents > 0 {
+                warnings.append("the trace buffer lost \(t.lostEvents) events (entries-in-buffer < entries-written): boot with a larger trace_buf_size=")
+            }
+        case .success:
+            unavailable.append(Unavailable(what: "initcall trace", reason: "the trace buffer has no initcall events (boot with trace_event=initcall:*, and trace_clock=global on an unstable clock)"))
+        case .failure(let e):
+            unavailable.append(Unavailable(what: "initcall trace", reason: e.description))
+        }
+        initcalls = Self.merge(trace: traced, debug: debug)
+        if let debug {
+            probes = debug.probes.map { DriverProbe(device: $0.device, start: $0.end - $0.duration, duration: $0.duration, ret: $0.ret) }
+        }
+        // Phases: firmware and loader from FPDT, then the kernel up to the hand-over to
+        // user space, then user space up to the last record read.
+        switch fpdt {
+        case .success(let f):
+            sources.append("fpdt")
+            if let start = f["firmware_start_ns"], let load = f["bootloader_load_ns"], let exit = f["exitbootservice_end_ns"] {
+                phases.append(Phase(name: "firmware", start: (start - exit) / 1000, duration: (load - start) / 1000, source: "fpdt"))
+                phases.append(Phase(name: "loader", start: (load - exit) / 1000, duration: (exit - load) / 1000, source: "fpdt"))
+            }
+        case .failure(let e):
+            unavailable.append(Unavailable(what: "firmware and loader (FPDT)", reason: e.description))
+        }
+        let lastInitcall = initcalls.filter { $0.module == nil }.map { $0.start + $0.duration }.max()
+        if let run = debug?.initStart {
+            phases.append(Phase(name: "kernel", start: 0, duration: run, source: "kmsg"))
+            if let first = initcalls.first(where: { $0.module == nil }), let last = lastInitcall {
+                phases.append(Phase(name: "initcalls", start: first.start, duration: last - first.start, source: traced != nil ? "trace" : "kmsg"))
+            }
+            let lastRecord = (try? log.get())?.records.last?.time ?? run
+            let end = max(lastRecord, initcalls.map { $0.start + $0.duration }.max() ?? run)
+            phases.append(Phase(name: "userspace (\(debug?.initPath ?? "init"))", start: run, duration: end - run, source: "kmsg"))
+        } else if let first = initcalls.first, let last = lastInitcall {
+            phases.append(Phase(name: "initcalls", start: first.start, duration: last - first.start, source: "trace"))
+        }
+        unavailable.append(Unavailable(what: "systemd", reason: "not read: this build times the kernel's part of the boot"))
+    }
+
+    /// One list of initcalls. The trace gives levels and start times; the kernel log
+    /// (initcall_debug) gives the kernel's own durations (ktime deltas taken inside
+    /// do_one_initcall(), which the trace's own time stamps would inflate by the printk
+    /// of the `calling` line) and the names of module inits, whose symbols are gone
+    /// from the trace. With only one of them, that one is used.
+    static func merge(trace: InitcallTrace?, debug: InitcallDebugLog?) -> [Initcall] {
+        let logged = debug?.calls ?? []
+        guard let trace else {
+            return logged.map { c in
+                Initcall(function: c.function, module: c.module, level: c.module == nil ? nil : "module",
+                         start: c.start ?? (c.end - c.duration), duration: c.duration, ret: c.ret)
+            }
+        }
+        // Match the log's calls in order: built-ins by name, module inits by pid (one
+        // insmod or modprobe process per module).
+        var byName = [String: [InitcallDebugLog.Call]]()
+        var byPid = [Int: [InitcallDebugLog.Call]]()
+        for c in logged {
+            if c.module == nil { byName[c.function, default: []].append(c) } else if let pid = c.pid { byPid[pid, default: []].append(c) }
+        }
+        var out = [Initcall]()
+        for t in trace.calls {
+            let isModule = t.function.hasPrefix("0x") || t.module != nil
+            var match: InitcallDebugLog.Call? = nil
+            if isModule {
+                if byPid[t.pid]?.isEmpty == false { match = byPid[t.pid]!.removeFirst() }
+            } else if byName[t.function]?.isEmpty == false {
+                match = byName[t.function]!.removeFirst()
+            }
+            out.append(Initcall(function: match?.function ?? t.function, module: match?.module ?? t.module,
+                                level: isModule || match?.module != nil ? "module" : t.level,
+                                start: t.start, duration: match?.duration ?? (t.finish - t.start),
+                                ret: match?.ret ?? t.ret))
+        }
+        return out
+    }
+
+    /// The whole boot's length: the end of the last phase.
+    public var total: Int { phases.map { $0.start + $0.duration }.max() ?? 0 }
+}
+
+// MARK: reports
+
+extension BootTimeline {
+    public var json: JSONValue {
+        .object([
+            ("schema", "kernelkit.boot-timeline/1"),
+            ("sources", .array(sources.map { .string($0) })),
+            ("total_us", .int(total)),
+            ("phases", .array(phases.map { p in
+                .object([("name", .string(p.name)), ("start_us", .int(p.start)), ("duration_us", .int(p.duration)),
+                         ("source", .string(p.source))])
+            })),
+            ("initcalls", .array(initcalls.map { c in
+                .object([("function", .string(c.function)), ("module", c.module.map { .string($0) } ?? .null),
+                         ("level", c.level.map { .string($0) } ?? .null), ("start_us", .int(c.start)),
+                         ("duration_us", .int(c.duration)), ("return", .int(c.ret))])
+            })),
+            ("driver_probes", .array(probes.map { p in
+                .object([("device", .string(p.device)), ("start_us", .int(p.start)), ("duration_us", .int(p.duration)),
+                         ("return", .int(p.ret))])
+            })),
+            ("unavailable", .array(unavailable.map { .object([("what", .string($0.what)), ("reason", .string($0.reason))]) })),
+            ("warnings", .array(warnings.map { .string($0) })),
+        ])
+    }
+
+    /// Reads a `kernelkit.boot-timeline/1` document (`boot compare`).
+    public init(json: JSONValue, file: String) throws(KernelKitError) {
+        func bad(_ why: String) -> KernelKitError {
+            KernelKitError(.malformedLine, "not a kernelkit.boot-timeline/1 document: \(why)", at: SourceLocation(file: file, line: 0))
+        }
+        guard json.member("schema")?.stringValue == "kernelkit.boot-timeline/1" else { throw bad("no \"schema\": \"kernelkit.boot-timeline/1\"") }
+        func int(_ v: JSONValue?, _ what: String) throws(KernelKitError) -> Int {
+            guard case .int(let i)? = v else { throw bad("\(what) is not an integer") }
+            return i
+        }
+        for p in json.member("phases")?.arrayValue ?? [] {
+            guard let name = p.member("name")?.stringValue else { throw bad("a phase has no name") }
+            phases.append(Phase(name: name, start: try int(p.member("start_us"), "start_us"),
+                                duration: try int(p.member("duration_us"), "duration_us"),
+                                source: p.member("source")?.stringValue ?? ""))
+        }
+        guard let calls = json.member("initcalls")?.arrayValue else { throw bad("no \"initcalls\" list") }
+        for c in calls {
+            guard let f = c.member("function")?.stringValue else { throw bad("an initcall has no function") }
+            initcalls.append(Initcall(function: f, module: c.member("module")?.stringValue, level: c.member("level")?.stringValue,
+                                      start: try int(c.member("start_us"), "start_us"),
+                                      duration: try int(c.member("duration_us"), "duration_us"),
+                                      ret: try int(c.member("return"), "return")))
+        }
+        for p in json.member("driver_probes")?.arrayValue ?? [] {
+            guard let d = p.member("device")?.stringValue else { throw bad("a driver probe has no device") }
+            probes.append(DriverProbe(device: d, start: try int(p.member("start_us"), "start_us"),
+                                      duration: try int(p.member("duration_us"), "duration_us"), ret: try int(p.member("return"), "return")))
+        }
+        sources = (json.member("sources")?.arrayValue ?? []).compactMap(\.stringValue)
+    }
+
+    /// The phases with their durations, then the `top` slowest initcalls and driver
+    /// probes, then what is missing.
+    public func text(top: Int = 20) -> String {
+        func ms(_ us: Int) -> String { fixedPoint(Double(us) / 1000, decimals: 3) + " ms" }
+        var out = "Boot: \(ms(total)) (from \(sources.isEmpty ? "nothing" : sources.joined(separator: ", ")))\n\n"
+        out += "PHASE".leftAligned(28) + "START".rightAligned(14) + "DURATION".rightAligned(14) + "\n"
+        for p in phases { out += p.name.leftAligned(28) + ms(p.start).rightAligned(14) + ms(p.duration).rightAligned(14) + "\n" }
+        let builtIn = initcalls.filter { $0.module == nil }, modules = initcalls.filter { $0.module != nil }
+        out += "\n\(initcalls.count) initcalls (\(builtIn.count) built in, \(modules.count) modules), \(ms(initcalls.reduce(0) { $0 + $1.duration })) in all"
+        out += "; the \(min(top, initcalls.count)) slowest:\n"
+        out += "DURATION".rightAligned(12) + "  " + "LEVEL".leftAligned(9) + " FUNCTION\n"
+        for c in initcalls.sorted(by: { ($0.duration, $1.start) > ($1.duration, $0.start) }).prefix(top) {
+            out += ms(c.duration).rightAligned(12) + "  " + (c.level ?? "-").leftAligned(9) + " " + c.function
+                + (c.module.map { " [\($0)]" } ?? "") + (c.ret != 0 ? "  (returned \(c.ret))" : "") + "\n"
+        }
+        if !probes.isEmpty {
+            out += "\n\(probes.count) driver probes; the \(min(top, probes.count)) slowest:\n"
+            for p in probes.sorted(by: { $0.duration > $1.duration }).prefix(top) {
+                out += ms(p.duration).rightAligned(12) + "  " + p.device + (p.ret != 0 ? "  (returned \(p.ret))" : "") + "\n"
+            }
+        }
+        for w in warnings { out += "\nwarning: \(w)" }
+        if !warnings.isEmpty { out += "\n" }
+        if !unavailable.isEmpty { out += "\n" }
+        for u in unavailable { out += "unavailable: \(u.what): \(u.reason)\n" }
+        return out
+    }
+}

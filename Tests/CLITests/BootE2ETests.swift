@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+
+/// `scripts/boot-e2e`: two real boots of Debian's cloud kernel under QEMU with kernelkit
+/// inside. The kernel's own `initcall_debug` lines in the same boot are the oracle.
+enum VMEnvironment {
+    static var available: Bool {
+        ProcessInfo.processInfo.environment["KERNELKIT_REQUIRE_ORACLES"] == "1"
+            || (FileManager.default.fileExists(atPath: "/usr/bin/qemu-system-x86_64") && Oracles.signingPresent)
+    }
+}
+
+@Suite("boot timelines in a real VM (QEMU, Debian's cloud kernel)", .serialized,
+       .enabled(if: VMEnvironment.available, "needs qemu-system-x86_64, busybox-static and the cloud kernel (scripts/test.sh installs them)"))
+struct BootE2ETests {
+    /// One run of the script for the whole suite (two boots, about 20 s).
+    static let results: Result<String, any Error> = Result {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kernelkit-boot-e2e-\(getpid())").path
+        let r = try run("\(Paths.packageRoot)/scripts/boot-e2e", [dir], environment: ["KERNELKIT_BIN": Paths.kernelkit])
+        guard r.status == 0 else { throw BootE2EFailure(message: "scripts/boot-e2e exited \(r.status): \(r.err)") }
+        return dir
+    }
+
+    struct BootE2EFailure: Error, CustomStringConvertible { var message: String; var description: String { message } }
+
+    static func json(_ path: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+    }
+
+    /// The kernel's initcall_debug lines: (function, module, duration µs), in order.
+    static func kernelsInitcalls(_ dmesg: String) throws -> [(String, String?, Int)] {
+        try String(contentsOfFile: dmesg, encoding: .utf8).split(separator: "\n").compactMap { line in
+            guard let r = line.range(of: "] initcall "), line.contains(" returned ") else { return nil }
+            let words = line[r.upperBound...].split(separator: " ")
+            let module = words[1].hasPrefix("[") ? String(words[1].dropFirst().dropLast()) : nil
+            guard let after = words.firstIndex(of: "after"), let us = Int(words[after + 1]) else { return nil }
+            return (String(words[0].split(separator: "+")[0]), module, us)
+        }
+    }
+
+    @Test("boot report lists exactly the initcalls the kernel's initcall_debug printed in the same boot")
+    func initcallsEqualDmesg() throws {
+        let dir = try Self.results.get()
+        for run in ["a", "b"] {
+            let expected = try Self.kernelsInitcalls("\(dir)/\(run)/dmesg.txt")
+            #expect(expected.count > 500, "\(run): \(expected.count) initcall lines")
+            let doc = try Self.json("\(dir)/\(run)/boot.json")
+            #expect(doc["schema"] as? String == "kernelkit.boot-timeline/1")
+            let calls = try #require(doc["initcalls"] as? [[String: Any]])
+            #expect(calls.count == expected.count, "\(run)")
+            #expect(calls.map { $0["function"] as? String } == expected.map(\.0), "\(run)")
+            #expect(calls.map { $0["module"] as? String } == expected.map(\.1), "\(run)")
+            // The durations are the kernel's own (ktime, µs): equal to the line's.
+            #expect(calls.map { $0["duration_us"] as? Int } == expected.map(\.2), "\(run)")
+            #expect(calls.allSatisfy { $0["level"] is String }, "\(run): every initcall has its level from the trace")
+            // The trace alone finds the same initcalls.
+            let traced = try #require(try Self.json("\(dir)/\(run)/boot-trace-only.json")["initcalls"] as? [[String: Any]])
+            #expect(traced.count == expected.count)
+        }
+    }
+
+    @Test("the block I/O counted by the probe inside the VM equals the reads issued")
+    func probeInVM() throws {
+        let dir = try Self.results.get()
+        let reads = Int(try String(contentsOfFile: "\(dir)/reads", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))!
+        #expect(try String(contentsOfFile: "\(dir)/a/bio.status", encoding: .utf8).hasPrefix("0"))
+        let doc = try Self.json("\(dir)/a/bio.json")
+        let hists = try #require(doc["histograms"] as? [[String: Any]])
+        let total = hists.flatMap { ($0["buckets"] as? [[String: Any]]) ?? [] }.reduce(0) { $0 + (($1["count"] as? Int) ?? 0) }
+        #expect(total == reads, "counted \(total), issued \(reads)")
+    }
+
+    @Test("boot compare of a boot with initcall_blacklist= names the blacklisted initcall first")
+    func compareNamesBlacklisted() throws {
+        let dir = try Self.results.get()
+        let blacklisted = try String(contentsOfFile: "\(dir)/blacklisted", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let b = try String(contentsOfFile: "\(dir)/b/dmesg.txt", encoding: .utf8)
+        #expect(b.contains("initcall \(blacklisted) blacklisted"), "the kernel did blacklist it")
+        let doc = try Self.json("\(dir)/compare.json")
+        let changes = try #require(doc["changes"] as? [[String: Any]])
+        let first = try #require(changes.first { $0["kind"] as? String == "initcall" })
+        #expect(first["name"] as? String == blacklisted, "\(first)")
+        #expect(first["b_us"] is NSNull)
+    }
+
+    @Test("the SVG parses as XML and has a bar per initcall; the text starts with the phases")
+    func svgAndText() throws {
+        let dir = try Self.results.get()
+        let calls = try #require(try Self.json("\(dir)/a/boot.json")["initcalls"] as? [[String: Any]])
+        let check = try run("/usr/bin/env", ["python3", "-c", """
+            import sys, xml.etree.ElementTree as ET
+            root = ET.parse(sys.argv[1]).getroot()
+            print(sum(1 for e in root.iter() if e.tag.endswith('rect') and e.get('class') == 'initcall'))
+            """, "\(dir)/a/boot.svg"])
+        #expect(check.status == 0, "\(check.err)")
+        #expect(Int(check.out.trimmingCharacters(in: .whitespacesAndNewlines)) == calls.count)
+        let text = try String(contentsOfFile: "\(dir)/a/boot.txt", encoding: .utf8)
+        #expect(text.hasPrefix("Boot: ") && text.contains("PHASE") && text.contains("userspace (/init)"))
+        #expect(text.contains("unavailable: firmware and loader (FPDT)"))
+    }
+
+    @Test("a JSON that is not a timeline given to boot compare: one line, exit 2")
+    func compareBadInput() throws {
+        let dir = try TemporaryDirectory()
+        let bad = try dir.write("bad.json", "{\"schema\": \"kernelkit.probe-histograms/1\"}")
+        let r = try kernelkit(["boot", "compare", bad, bad])
+        #expect(r.status == 2 && r.out.isEmpty)
+        #expect(r.err.contains("bad.json") && r.err.split(separator: "\n").count == 1, "\(r.err)")
+    }
+}
