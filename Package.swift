@@ -102,7 +102,7 @@ let package = Package(
             plugins: ["BPFCompilerPlugin"]
         ),
         // Boot timelines: initcalls from the trace buffer and the kernel log, phases, charts.
-        .target(name: "BootKit", dependencies: ["KernelKitCore"]),
+        .target(name: "BootKit", dependencies: ["KernelKitCore", "KernelProbes"]),
         .target(
             name: "KernelAudit",
             dependencies: ["KernelKitCore", "KernelKitData", "KconfigKit", "HardeningKit", "ModuleSigning", "KernelProbes"]

@@ -36,8 +36,9 @@ public enum BootChart {
         let colour = Dictionary(levelColours, uniquingKeysWith: { a, _ in a })
         let top = t.initcalls.sorted { ($0.duration, $1.start) > ($1.duration, $0.start) }.prefix(slowest)
         let probes = t.probes.sorted { $0.duration > $1.duration }.prefix(10)
+        let processes = t.processes.prefix(40)
         let rowHeight = 16.0
-        let height = 150 + Double(top.count + probes.count + 2) * rowHeight + 60
+        let height = 150 + Double(top.count + probes.count + processes.count + 3) * rowHeight + 60
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         s += "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">Boot timeline: \(escape(ms(t.total)))</text>\n"
@@ -94,6 +95,18 @@ public enum BootChart {
                 s += "<text x=\"\(n(left - 6))\" y=\"\(n(y + 11))\" text-anchor=\"end\">\(escape(String(p.device.prefix(42))))</text>"
                 s += "<rect class=\"probe\" x=\"\(n(x(p.start)))\" y=\"\(n(y + 2))\" width=\"\(n(w(p.duration)))\" height=\"11\" fill=\"#6b6ecf\"><title>\(escape(p.device)): \(escape(ms(p.duration)))</title></rect>"
                 s += "<text x=\"\(n(x(p.start) + w(p.duration) + 4))\" y=\"\(n(y + 11))\" fill=\"#333\">\(escape(ms(p.duration)))</text>\n"
+                y += rowHeight
+            }
+        }
+        if !processes.isEmpty {
+            s += "<text x=\"10\" y=\"\(n(y + 11))\" font-weight=\"bold\">processes (fork or exec to exit)</text>\n"
+            y += rowHeight
+            for p in processes {
+                let end = p.end ?? Int(total)
+                let label = "\(p.pid) \(p.name)"
+                s += "<text x=\"\(n(left - 6))\" y=\"\(n(y + 11))\" text-anchor=\"end\">\(escape(String(label.prefix(42))))</text>"
+                s += "<rect class=\"process\" x=\"\(n(x(p.start)))\" y=\"\(n(y + 2))\" width=\"\(n(w(end - p.start)))\" height=\"11\" fill=\"#74c476\">"
+                s += "<title>\(escape(label)) (parent \(p.ppid.map(String.init) ?? "?")): \(escape(p.duration.map(ms) ?? "still running"))</title></rect>\n"
                 y += rowHeight
             }
         }

@@ -39,6 +39,8 @@ public struct BootComparison: Sendable {
         func label(_ c: BootTimeline.Initcall) -> String { c.function + (c.module.map { " [\($0)]" } ?? "") }
         pair("initcall", a.initcalls.map { (label($0), $0.duration) }, b.initcalls.map { (label($0), $0.duration) })
         pair("probe", a.probes.map { ($0.device, $0.duration) }, b.probes.map { ($0.device, $0.duration) })
+        pair("process", a.processes.compactMap { p in p.duration.map { (p.name, $0) } },
+             b.processes.compactMap { p in p.duration.map { (p.name, $0) } })
         self.changes = changes.filter { $0.delta != 0 || $0.a == nil || $0.b == nil }
             .sorted { (abs($0.delta), $1.name) > (abs($1.delta), $0.name) }
     }
@@ -54,7 +56,7 @@ public struct BootComparison: Sendable {
         var out = "Boot: \(ms(totalA)) ms (\(aName)) -> \(ms(totalB)) ms (\(bName)), \(signed(totalB - totalA)) ms\n\n"
         out += header + "  PHASE\n"
         for c in changes where c.kind == "phase" { out += row(c) }
-        for (kind, title) in [("initcall", "INITCALL"), ("probe", "DRIVER PROBE")] {
+        for (kind, title) in [("initcall", "INITCALL"), ("probe", "DRIVER PROBE"), ("process", "PROCESS")] {
             let list = changes.filter { $0.kind == kind }
             if list.isEmpty { continue }
             out += "\n" + header + "  \(title)\n"

@@ -31,6 +31,23 @@ public struct BootTimeline: Sendable {
         public var ret: Int
     }
 
+    /// A process of user space, as `boot trace` saw it (times on CLOCK_MONOTONIC, which
+    /// starts within milliseconds of printk's clock on x86 and arm64).
+    public struct Process: Sendable, Equatable {
+        public var pid: Int
+        public var ppid: Int?
+        public var comm: String
+        public var executed: [String]
+        /// argv[0] of its last exec.
+        public var argv0: String?
+        public var start: Int
+        public var end: Int?
+        public var exitCode: Int?
+        /// What people call it: what it was run as, else the file, else its command name.
+        public var name: String { argv0 ?? executed.first ?? comm }
+        public var duration: Int? { end.map { $0 - start } }
+    }
+
     /// A part of the timeline that could not be read, and why.
     public struct Unavailable: Sendable, Equatable {
         public var what: String
@@ -40,6 +57,7 @@ public struct BootTimeline: Sendable {
     public var phases: [Phase] = []
     public var initcalls: [Initcall] = []
     public var probes: [DriverProbe] = []
+    public var processes: [Process] = []
     public var unavailable: [Unavailable] = []
     /// Data that was read but is incomplete (lost trace events, a wrapped log).
     public var warnings: [String] = []
@@ -110,6 +128,7 @@ public struct BootTimeline: Sendable {
             phases.append(Phase(name: "initcalls", start: first.start, duration: last - first.start, source: "trace"))
         }
         unavailable.append(Unavailable(what: "systemd", reason: "not read: this build times the kernel's part of the boot"))
+        unavailable.append(Unavailable(what: "processes", reason: "not traced: kernelkit boot trace records them with BPF"))
     }
 
     /// One list of initcalls. The trace gives levels and start times; the kernel log
@@ -149,8 +168,10 @@ public struct BootTimeline: Sendable {
         return out
     }
 
-    /// The whole boot's length: the end of the last phase.
-    public var total: Int { phases.map { $0.start + $0.duration }.max() ?? 0 }
+    /// The whole boot's length: the end of the last phase or process.
+    public var total: Int {
+        max(phases.map { $0.start + $0.duration }.max() ?? 0, processes.compactMap(\.end).max() ?? 0)
+    }
 }
 
 // MARK: reports
@@ -173,6 +194,12 @@ extension BootTimeline {
             ("driver_probes", .array(probes.map { p in
                 .object([("device", .string(p.device)), ("start_us", .int(p.start)), ("duration_us", .int(p.duration)),
                          ("return", .int(p.ret))])
+            })),
+            ("processes", .array(processes.map { p in
+                .object([("pid", .int(p.pid)), ("ppid", p.ppid.map { .int($0) } ?? .null), ("comm", .string(p.comm)),
+                         ("executed", .array(p.executed.map { .string($0) })),
+                         ("argv0", p.argv0.map { .string($0) } ?? .null), ("start_us", .int(p.start)),
+                         ("end_us", p.end.map { .int($0) } ?? .null), ("exit_code", p.exitCode.map { .int($0) } ?? .null)])
             })),
             ("unavailable", .array(unavailable.map { .object([("what", .string($0.what)), ("reason", .string($0.reason))]) })),
             ("warnings", .array(warnings.map { .string($0) })),
@@ -208,6 +235,18 @@ extension BootTimeline {
             probes.append(DriverProbe(device: d, start: try int(p.member("start_us"), "start_us"),
                                       duration: try int(p.member("duration_us"), "duration_us"), ret: try int(p.member("return"), "return")))
         }
+        for p in json.member("processes")?.arrayValue ?? [] {
+            guard let comm = p.member("comm")?.stringValue else { throw bad("a process has no comm") }
+            func optional(_ key: String) throws(KernelKitError) -> Int? {
+                guard let v = p.member(key), v != .null else { return nil }
+                return try int(v, key)
+            }
+            processes.append(Process(pid: try int(p.member("pid"), "pid"), ppid: try optional("ppid"), comm: comm,
+                                     executed: (p.member("executed")?.arrayValue ?? []).compactMap(\.stringValue),
+                                     argv0: p.member("argv0")?.stringValue,
+                                     start: try int(p.member("start_us"), "start_us"), end: try optional("end_us"),
+                                     exitCode: try optional("exit_code")))
+        }
         sources = (json.member("sources")?.arrayValue ?? []).compactMap(\.stringValue)
     }
 
@@ -230,6 +269,15 @@ extension BootTimeline {
             out += "\n\(probes.count) driver probes; the \(min(top, probes.count)) slowest:\n"
             for p in probes.sorted(by: { $0.duration > $1.duration }).prefix(top) {
                 out += ms(p.duration).rightAligned(12) + "  " + p.device + (p.ret != 0 ? "  (returned \(p.ret))" : "") + "\n"
+            }
+        }
+        if !processes.isEmpty {
+            let timed = processes.filter { $0.duration != nil }
+            out += "\n\(processes.count) processes traced; the \(min(top, timed.count)) longest-running:\n"
+            out += "DURATION".rightAligned(12) + "  " + "PID".rightAligned(6) + " " + "PPID".rightAligned(6) + "  COMMAND\n"
+            for p in timed.sorted(by: { ($0.duration!, $1.start) > ($1.duration!, $0.start) }).prefix(top) {
+                out += ms(p.duration!).rightAligned(12) + "  " + String(p.pid).rightAligned(6) + " "
+                    + (p.ppid.map(String.init) ?? "-").rightAligned(6) + "  " + p.name + "\n"
             }
         }
         for w in warnings { out += "\nwarning: \(w)" }

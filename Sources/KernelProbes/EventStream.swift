@@ -6,19 +6,23 @@ import Synchronization
 import Glibc
 #endif
 
-/// biosnoop's events from the ring buffer, polled on a dedicated thread, with a bounded
-/// queue: when the consumer falls behind, events are counted as lost, not buffered.
+/// A BPF program's events from its ring buffer (biosnoop's requests, boot trace's
+/// processes), polled on a dedicated thread, with a bounded queue: when the consumer
+/// falls behind, events are counted as lost, not buffered. Each event is a fixed-size C
+/// struct (probes.h); its bytes are copied out in the callback and typed on ``drain(as:)``.
 ///
 /// The ring (libbpf's `ring_buffer`) is polled only by that thread and freed by
 /// ``stop()`` after joining it; the queue is shared through a `Mutex`.
 public final class EventStream: Sendable {
     private struct State {
-        var queue: [kk_event] = []
+        var queue: [UInt8] = []
+        var count = 0
         var dropped: UInt64 = 0
         var running = true
     }
     private let state = Mutex(State())
     private let capacity: Int
+    private let eventSize: Int
     // Set in init, used by the poll thread, cleared by stop() once that thread is joined.
     private nonisolated(unsafe) var ring: OpaquePointer?
     private nonisolated(unsafe) var thread: pthread_t?
@@ -26,14 +30,17 @@ public final class EventStream: Sendable {
     /// Events dropped because the consumer fell behind (the queue was full).
     public var dropped: UInt64 { state.withLock { $0.dropped } }
 
-    public init(_ object: borrowing BPFObject, capacity: Int = 65536) throws(KernelKitError) {
+    /// Reads the ring buffer map `events` of `object`, whose records are `event`s.
+    public init<Event>(_ object: borrowing BPFObject, of event: Event.Type, capacity: Int = 65536) throws(KernelKitError) {
         self.capacity = capacity
+        eventSize = MemoryLayout<Event>.size
         guard let fd = object.withMap("events", { $0.fd }) else { throw KernelKitError(.bpf, "no events map") }
         let context = Unmanaged.passUnretained(self).toOpaque()
         ring = ring_buffer__new(fd, { ctx, data, size in
-            guard let ctx, let data, size >= MemoryLayout<kk_event>.size else { return 0 }
+            guard let ctx, let data else { return 0 }
             let stream = Unmanaged<EventStream>.fromOpaque(ctx).takeUnretainedValue()
-            stream.push(data.load(as: kk_event.self))
+            guard size >= stream.eventSize else { return 0 }
+            stream.push(UnsafeRawBufferPointer(start: data, count: stream.eventSize))
             return 0
         }, context, nil)
         if ring == nil { throw KernelKitError(.bpf, "cannot open the ring buffer: \(String(cString: strerror(errno)))") }
@@ -50,15 +57,19 @@ public final class EventStream: Sendable {
     var isRunning: Bool { state.withLock { $0.running } }
 
     /// Copies the sample out before the ring-buffer callback returns (the ring reuses it).
-    private func push(_ e: kk_event) {
+    private func push(_ bytes: UnsafeRawBufferPointer) {
         state.withLock { s in
-            if s.queue.count < capacity { s.queue.append(e) } else { s.dropped += 1 }
+            if s.count < capacity { s.queue.append(contentsOf: bytes); s.count += 1 } else { s.dropped += 1 }
         }
     }
 
-    /// The events received since the last call.
-    public func drain() -> [kk_event] {
-        state.withLock { s in defer { s.queue = [] }; return s.queue }
+    /// The events received since the last call, as the type the stream was made for.
+    public func drain<Event>(as event: Event.Type) -> [Event] {
+        precondition(MemoryLayout<Event>.size == eventSize, "drain(as:) with another type than init(_:of:)")
+        let bytes = state.withLock { s in defer { s.queue = []; s.count = 0 }; return s.queue }
+        return bytes.withUnsafeBytes { raw in
+            (0..<(bytes.count / eventSize)).map { raw.loadUnaligned(fromByteOffset: $0 * eventSize, as: Event.self) }
+        }
     }
 
     /// Stops polling (after one last poll of what is already there) and frees the ring.

@@ -16,7 +16,7 @@ struct BootCommand: ParsableCommand {
           kernelkit boot report --format json > boot-a.json --svg boot-a.svg
           kernelkit boot compare boot-a.json boot-b.json
         """,
-        subcommands: [BootReportCommand.self, BootCompareCommand.self]
+        subcommands: [BootReportCommand.self, BootTraceCommand.self, BootCompareCommand.self]
     )
 }
 
@@ -78,6 +78,49 @@ struct BootCompareCommand: ParsableCommand {
             let tb = try BootTimeline(json: try JSONValue.parse(try InputFile.readBytes(b), file: b), file: b)
             let cmp = BootComparison(ta, tb)
             Terminal.write(format == .json ? cmp.json.serialized() : cmp.text(aName: a, bName: b, top: top))
+        }
+    }
+}
+
+struct BootTraceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace",
+        abstract: "Record user space with BPF (every process, its parent, what it ran, when it ended) until a condition, then report the whole boot.",
+        discussion: """
+        Start it as early as user space allows (an initramfs hook, or a systemd unit with
+        DefaultDependencies=no, Type=notify and Before=sysinit.target: it tells systemd
+        it is ready once the probe is attached). It records until --until-path exists or
+        --seconds pass (600 s when neither is given), then writes what `boot report`
+        writes, with the processes added. Needs root (or CAP_BPF and CAP_PERFMON) and BTF.
+
+        Examples:
+          kernelkit boot trace --seconds 30 --format json -o /run/boot.json
+          kernelkit boot trace --until-path /run/boot-done --ready-file /run/boot-trace.ready -o boot.json --format json
+        """
+    )
+    @Option(help: ArgumentHelp("Stop once this path exists.", valueName: "PATH")) var untilPath: String?
+    @Option(help: ArgumentHelp("Stop after this many seconds.", valueName: "S")) var seconds: Double?
+    @Option(help: ArgumentHelp("Create this file once the probe is attached.", valueName: "FILE")) var readyFile: String?
+    @Option(name: .shortAndLong, help: "Where to write the report (default: standard output).") var output: String?
+    @Option(help: "text or json.") var format: TextOrJSON = .text
+    @Option(help: ArgumentHelp("Also write the timeline as an SVG picture.", valueName: "FILE")) var svg: String?
+
+    func validate() throws {
+        if let seconds, seconds <= 0 { throw ValidationError("--seconds must be positive") }
+    }
+
+    func run() throws {
+        try Terminal.run {
+            var until = [BootTrace.Until]()
+            if let untilPath { until.append(.path(untilPath)) }
+            if let seconds { until.append(.seconds(seconds)) }
+            let timeline = try BootTrace(until: until).run {
+                if let readyFile { try? AtomicFile.write([], to: readyFile) }
+                SystemdNotify.ready()
+            }
+            let text = format == .json ? timeline.json.serialized() : timeline.text()
+            if let output { try AtomicFile.write(Array(text.utf8), to: output) } else { Terminal.write(text) }
+            if let svg { try AtomicFile.write(Array(BootChart.svg(timeline).utf8), to: svg) }
         }
     }
 }

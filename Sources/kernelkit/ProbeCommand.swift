@@ -172,13 +172,13 @@ struct ProbeBiosnoopCommand: ParsableCommand {
             var names = [UInt32: String]()
             var json = [JSONValue]()
             try BlockProbe.run(.biosnoop, options: o) { (object: borrowing BPFObject, attach: String) throws(KernelKitError) in
-                let stream = try EventStream(object)
+                let stream = try EventStream(object, of: kk_event.self)
                 if options.format == .text {
                     Terminal.write(BlockIOEvent.textHeader)
                 }
                 func flush() {
                     var out = ""
-                    for e in stream.drain() {
+                    for e in stream.drain(as: kk_event.self) {
                         if first == nil { first = e.ts_ns }
                         let name = names[e.dev] ?? BlockDevices.name(e.dev)
                         names[e.dev] = name

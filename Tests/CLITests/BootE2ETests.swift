@@ -99,6 +99,30 @@ struct BootE2ETests {
         #expect(text.contains("unavailable: firmware and loader (FPDT)"))
     }
 
+    @Test("boot trace sees each process the script starts, with the right parent, and merges them into the timeline")
+    func bootTrace() throws {
+        let dir = try Self.results.get()
+        #expect(try String(contentsOfFile: "\(dir)/a/trace.status", encoding: .utf8).hasPrefix("0"))
+        let doc = try Self.json("\(dir)/a/trace.json")
+        #expect(doc["schema"] as? String == "kernelkit.boot-timeline/1")
+        #expect((doc["sources"] as? [String])?.contains("bpf") == true)
+        #expect(((doc["initcalls"] as? [Any])?.count ?? 0) > 500, "the kernel's part is there too")
+        let processes = try #require(doc["processes"] as? [[String: Any]])
+        let child = Int(try String(contentsOfFile: "\(dir)/a/child.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))!
+        // The child script's shell, started by the init script's shell.
+        let shell = try #require(processes.first { $0["pid"] as? Int == child })
+        #expect(shell["argv0"] as? String == "sh")
+        let parent = try #require(shell["ppid"] as? Int)
+        #expect(processes.contains { $0["pid"] as? Int == parent } == false || parent != child)
+        // What the child script runs: sleep, then cat, each with the script's shell as parent.
+        let children = processes.filter { $0["ppid"] as? Int == child }
+        #expect(children.map { $0["argv0"] as? String } == ["sleep", "cat"], "\(children)")
+        let sleep = try #require(children.first)
+        let took = (sleep["end_us"] as? Int ?? 0) - (sleep["start_us"] as? Int ?? 0)
+        #expect(took >= 1_000_000 && took < 3_000_000, "sleep 1 took \(took) µs")
+        #expect(children.allSatisfy { $0["exit_code"] as? Int == 0 })
+    }
+
     @Test("a JSON that is not a timeline given to boot compare: one line, exit 2")
     func compareBadInput() throws {
         let dir = try TemporaryDirectory()

@@ -69,4 +69,23 @@ struct kk_config {
 };
 _Static_assert(sizeof(struct kk_config) == 20, "kk_config layout");
 
+/* boot trace: processes from fork, exec and exit (sched tracepoints). */
+#define KK_PROC_FORK 1
+#define KK_PROC_EXEC 2
+#define KK_PROC_EXIT 3
+#define KK_PATH_LEN 128
+#define KK_ARG0_LEN 32
+
+struct kk_proc_event {
+    kk_u64 ts_ns;       /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+    kk_u32 kind;        /* KK_PROC_* */
+    kk_u32 pid;         /* the process (tgid); for a fork, the new task's id */
+    kk_u32 ppid;        /* fork: the parent process (tgid) */
+    kk_u32 exit_code;   /* exit: task->exit_code (status << 8 | signal) */
+    char comm[KK_COMM_LEN];
+    char filename[KK_PATH_LEN]; /* exec: the file executed */
+    char arg0[KK_ARG0_LEN];     /* exec: argv[0] (busybox applets all execute one file) */
+};
+_Static_assert(sizeof(struct kk_proc_event) == 200, "kk_proc_event layout");
+
 #endif
