@@ -18,7 +18,8 @@
 //   KernelKitData   kconfigs/ data the binary carries, generated at build time
 //   C bridges, one per system library: CLibElf, CLibBPF, CZlib, CLzma, CZstd, CLz4, CBzip2;
 //   CBPFProbes      the structs the BPF programs and Swift share, libbpf's log hook
-//   Plugins/, Tools/ the build tools: BPF programs compiled and embedded, kconfigs/ embedded
+//   Sources/Plugins, Sources/Tools: the build tools (BPF programs compiled and embedded,
+//                   kconfigs/ embedded)
 import PackageDescription
 
 // KERNELKIT_STATIC_PIE=1 (set by scripts/kernelkit and benchmarks/run.sh, which also pass
@@ -65,8 +66,8 @@ let package = Package(
         // MARK: the core and the data
         .target(name: "KernelKitCore"),
         .target(name: "KernelKitData", plugins: ["KconfigsEmbedPlugin"]),
-        .executableTarget(name: "kconfigs-embed", path: "Tools/kconfigs-embed"),
-        .plugin(name: "KconfigsEmbedPlugin", capability: .buildTool(), dependencies: ["kconfigs-embed"]),
+        .executableTarget(name: "kconfigs-embed", path: "Sources/Tools/kconfigs-embed"),
+        .plugin(name: "KconfigsEmbedPlugin", capability: .buildTool(), dependencies: ["kconfigs-embed"], path: "Sources/Plugins/KconfigsEmbedPlugin"),
 
         // MARK: C bridges, one per system library
         cLibrary("CLibElf", "libelf-dev"),
@@ -93,8 +94,8 @@ let package = Package(
         ),
         // eBPF probes: the BPF programs (KernelProbes/BPF/*.bpf.c) are compiled by the
         // BPFCompilerPlugin with the toolchain's clang and embedded as Swift.
-        .executableTarget(name: "bpf-embed", path: "Tools/bpf-embed"),
-        .plugin(name: "BPFCompilerPlugin", capability: .buildTool(), dependencies: ["bpf-embed"]),
+        .executableTarget(name: "bpf-embed", path: "Sources/Tools/bpf-embed"),
+        .plugin(name: "BPFCompilerPlugin", capability: .buildTool(), dependencies: ["bpf-embed"], path: "Sources/Plugins/BPFCompilerPlugin"),
         .target(
             name: "KernelProbes",
             dependencies: ["KernelKitCore", "KernelImageKit", "CLibBPF", "CBPFProbes"],
@@ -120,7 +121,7 @@ let package = Package(
         // In-process timings of the hot paths; the peer comparisons are benchmarks/compare.py.
         .executableTarget(
             name: "kernelkit-benchmarks",
-            dependencies: ["KconfigKit", "KernelKitCore"],
+            dependencies: ["KconfigKit", "KernelKitCore", "KernelProbes", "CBPFProbes"],
             path: "benchmarks/InProcess"
         ),
 

@@ -22,3 +22,5 @@ echo
 "$bin/kernelkit-benchmarks" --iterations 200 --root="$root" --only=diff | tail -1
 "$bin/kernelkit-benchmarks" --iterations 5 --root="$root" --only=merge | tail -1
 "$bin/kernelkit-benchmarks" --iterations 50 --root="$root" --only=kconfig --tree="${KERNELKIT_ORACLES:-$root/.build/oracles}/linux-6.12-tree" | tail -1
+"$bin/kernelkit-benchmarks" --iterations 100 --root="$root" --only=hyperv-replay | tail -4
+benchmarks/boot-trace-overhead.sh 5 | tail -4

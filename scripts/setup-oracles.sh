@@ -9,6 +9,8 @@
 #   mldsa-verify             the 7.2 kernel's lib/crypto/mldsa.c verifier, in user space
 #   debian-cloud-image/      Debian's signed cloud kernel package, unpacked: its vmlinuz
 #                            and 1,121 signed modules (linux-image-cloud-amd64's dependency)
+#   debian-cloud-sid/        the newest cloud kernel from unstable (linux-binary-V, linux-modules-V)
+#   btf-merge                a kernel's BTF with one module's appended, for bpftool
 # Idempotent: a second run does nothing but check.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -17,7 +19,7 @@ oracles="${KERNELKIT_ORACLES:-$root/.build/oracles}"
 packages=(linux-source-6.12 linux-config-6.12 python3 xz-utils dash make gcc flex bison
   pkg-config libelf-dev zlib1g-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev libssl-dev openssl kmod zstd dwarves
   libbpf-dev bpftrace bpftool fio
-  qemu-system-x86 busybox-static cpio file)
+  qemu-system-x86 busybox-static cpio file ethtool systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -123,5 +125,29 @@ if [ ! -d "$oracles/debian-cloud-image/lib/modules" ]; then
   (cd "$dl" && apt-get -qq download "$image_pkg" 2>/dev/null)
   dpkg-deb -x "$dl"/linux-image-*.deb "$oracles/debian-cloud-image"
   rm -rf "$dl"
+fi
+# The newest Debian cloud kernel, from the unstable suite (the sources list made above for
+# linux-source-7.2): newer Debian splits it into linux-binary-V (vmlinuz under
+# /usr/lib/modules/V/) and linux-modules-V (.ko.xz). `probe check` is tested against it.
+if [ ! -f "$oracles/debian-cloud-sid/.version" ]; then
+  sid="$oracles/.apt-sid"
+  opts=(-o Dir::Etc::SourceList="$sid/sources.list" -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$sid/lists")
+  [ -n "$(ls "$sid"/lists/*Packages* 2>/dev/null)" ] || apt-get -qq "${opts[@]}" update
+  meta="$(apt-cache "${opts[@]}" show linux-image-cloud-amd64 2>/dev/null | awk '/^Depends:/ {print; exit}')"
+  release="$(echo "$meta" | grep -o 'linux-image-[0-9][^ ,]*-cloud-amd64' | head -1 | sed 's/^linux-image-//')"
+  echo "setup: fetching Debian's cloud kernel $release from unstable" >&2
+  mkdir -p "$sid/dl" && chmod 777 "$sid/dl"
+  (cd "$sid/dl" && apt-get -qq "${opts[@]}" download "linux-binary-$release" "linux-modules-$release" 2>/dev/null)
+  rm -rf "$oracles/debian-cloud-sid" "$sid/x" && mkdir -p "$oracles/debian-cloud-sid"
+  for deb in "$sid"/dl/linux-binary-"$release"_*.deb "$sid"/dl/linux-modules-"$release"_*.deb; do
+    dpkg-deb -x "$deb" "$oracles/debian-cloud-sid"
+  done
+  rm -rf "$sid/dl"
+  echo "$release" > "$oracles/debian-cloud-sid/.version"
+fi
+# A BTF merger for the oracle side: bpftool's `gen min_core_btf` takes one BTF file, so
+# the tests give it a kernel's BTF with one module's split BTF appended (scripts/btf-merge.c).
+if [ ! -x "$oracles/btf-merge" ] || [ "$root/scripts/btf-merge.c" -nt "$oracles/btf-merge" ]; then
+  gcc -O2 -o "$oracles/btf-merge" "$root/scripts/btf-merge.c" -lbpf
 fi
 echo "setup: oracles ready in $oracles" >&2

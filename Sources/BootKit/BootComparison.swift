@@ -41,6 +41,7 @@ public struct BootComparison: Sendable {
         pair("probe", a.probes.map { ($0.device, $0.duration) }, b.probes.map { ($0.device, $0.duration) })
         pair("process", a.processes.compactMap { p in p.duration.map { (p.name, $0) } },
              b.processes.compactMap { p in p.duration.map { (p.name, $0) } })
+        pair("module", a.modules.map { ($0.name, $0.initDuration) }, b.modules.map { ($0.name, $0.initDuration) })
         self.changes = changes.filter { $0.delta != 0 || $0.a == nil || $0.b == nil }
             .sorted { (abs($0.delta), $1.name) > (abs($1.delta), $0.name) }
     }

@@ -43,9 +43,22 @@ public struct BootTimeline: Sendable {
         public var start: Int
         public var end: Int?
         public var exitCode: Int?
+        /// Block I/O it submitted (bios), and their bytes.
+        public var ioRequests: Int = 0
+        public var ioBytes: Int = 0
         /// What people call it: what it was run as, else the file, else its command name.
         public var name: String { argv0 ?? executed.first ?? comm }
         public var duration: Int? { end.map { $0 - start } }
+    }
+
+    /// A module `boot trace` saw loaded (module_load), with its init's duration (µs).
+    public struct Module: Sendable, Equatable {
+        public var name: String
+        public var pid: Int
+        public var loaded: Int
+        public var initStart: Int
+        public var initDuration: Int
+        public var ret: Int
     }
 
     /// A part of the timeline that could not be read, and why.
@@ -58,6 +71,7 @@ public struct BootTimeline: Sendable {
     public var initcalls: [Initcall] = []
     public var probes: [DriverProbe] = []
     public var processes: [Process] = []
+    public var modules: [Module] = []
     public var unavailable: [Unavailable] = []
     /// Data that was read but is incomplete (lost trace events, a wrapped log).
     public var warnings: [String] = []
@@ -199,7 +213,12 @@ extension BootTimeline {
                 .object([("pid", .int(p.pid)), ("ppid", p.ppid.map { .int($0) } ?? .null), ("comm", .string(p.comm)),
                          ("executed", .array(p.executed.map { .string($0) })),
                          ("argv0", p.argv0.map { .string($0) } ?? .null), ("start_us", .int(p.start)),
-                         ("end_us", p.end.map { .int($0) } ?? .null), ("exit_code", p.exitCode.map { .int($0) } ?? .null)])
+                         ("end_us", p.end.map { .int($0) } ?? .null), ("exit_code", p.exitCode.map { .int($0) } ?? .null),
+                         ("io_requests", .int(p.ioRequests)), ("io_bytes", .int(p.ioBytes))])
+            })),
+            ("modules", .array(modules.map { m in
+                .object([("module", .string(m.name)), ("pid", .int(m.pid)), ("load_us", .int(m.loaded)),
+                         ("init_start_us", .int(m.initStart)), ("init_duration_us", .int(m.initDuration)), ("return", .int(m.ret))])
             })),
             ("unavailable", .array(unavailable.map { .object([("what", .string($0.what)), ("reason", .string($0.reason))]) })),
             ("warnings", .array(warnings.map { .string($0) })),
@@ -245,7 +264,15 @@ extension BootTimeline {
                                      executed: (p.member("executed")?.arrayValue ?? []).compactMap(\.stringValue),
                                      argv0: p.member("argv0")?.stringValue,
                                      start: try int(p.member("start_us"), "start_us"), end: try optional("end_us"),
-                                     exitCode: try optional("exit_code")))
+                                     exitCode: try optional("exit_code"), ioRequests: try optional("io_requests") ?? 0,
+                                     ioBytes: try optional("io_bytes") ?? 0))
+        }
+        for m in json.member("modules")?.arrayValue ?? [] {
+            guard let name = m.member("module")?.stringValue else { throw bad("a module has no name") }
+            modules.append(Module(name: name, pid: try int(m.member("pid"), "pid"), loaded: try int(m.member("load_us"), "load_us"),
+                                  initStart: try int(m.member("init_start_us"), "init_start_us"),
+                                  initDuration: try int(m.member("init_duration_us"), "init_duration_us"),
+                                  ret: try int(m.member("return"), "return")))
         }
         sources = (json.member("sources")?.arrayValue ?? []).compactMap(\.stringValue)
     }
@@ -278,6 +305,25 @@ extension BootTimeline {
             for p in timed.sorted(by: { ($0.duration!, $1.start) > ($1.duration!, $0.start) }).prefix(top) {
                 out += ms(p.duration!).rightAligned(12) + "  " + String(p.pid).rightAligned(6) + " "
                     + (p.ppid.map(String.init) ?? "-").rightAligned(6) + "  " + p.name + "\n"
+            }
+        }
+        let loaded: [Module] = self.modules
+        if !loaded.isEmpty {
+            out += "\n\(loaded.count) modules loaded while traced; the \(min(top, loaded.count)) slowest to initialise:\n"
+            out += "INIT".rightAligned(12) + "  " + "PID".rightAligned(6) + "  MODULE\n"
+            let slowest = loaded.sorted { (a: Module, b: Module) in (a.initDuration, b.initStart) > (b.initDuration, a.initStart) }
+            for m in slowest.prefix(top) {
+                out += ms(m.initDuration).rightAligned(12) + "  " + String(m.pid).rightAligned(6) + "  " + m.name
+                    + (m.ret != 0 ? "  (returned \(m.ret))" : "") + "\n"
+            }
+        }
+        let readers = processes.filter { $0.ioRequests > 0 }
+        if !readers.isEmpty {
+            out += "\nblock I/O by process; the \(min(top, readers.count)) busiest:\n"
+            out += "REQUESTS".rightAligned(10) + "KBYTES".rightAligned(12) + "  " + "PID".rightAligned(6) + "  COMMAND\n"
+            for p in readers.sorted(by: { ($0.ioBytes, $1.start) > ($1.ioBytes, $0.start) }).prefix(top) {
+                out += String(p.ioRequests).rightAligned(10) + String(p.ioBytes / 1024).rightAligned(12) + "  "
+                    + String(p.pid).rightAligned(6) + "  " + p.name + "\n"
             }
         }
         for w in warnings { out += "\nwarning: \(w)" }

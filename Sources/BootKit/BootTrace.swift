@@ -40,13 +40,34 @@ public struct BootTrace: Sendable {
                 }
             }
         }
+        return timeline(with: trace)
+    }
+
+    /// From an initramfs: attaches the probe and pins it (bpffs), then returns; the
+    /// programs record across the switch of root until ``finish()``.
+    public static func handOver() throws(KernelKitError) {
+        try ProcessTrace.handOver()
+    }
+
+    /// Detaches the probe a ``handOver()`` left (from the initramfs, or an earlier unit)
+    /// and reports the whole boot with what it recorded.
+    public func finish() throws(KernelKitError) -> BootTimeline {
+        timeline(with: try ProcessTrace.collectHandedOver())
+    }
+
+    func timeline(with trace: ProcessTrace) -> BootTimeline {
         var timeline = sources.timeline()
         timeline.sources.append("bpf")
         timeline.processes = trace.processes.map { p in
             BootTimeline.Process(pid: p.pid, ppid: p.ppid, comm: p.comm, executed: p.executed, argv0: p.argv0,
-                                 start: p.forked ?? p.exec ?? p.exited ?? 0, end: p.exited, exitCode: p.exitCode)
+                                 start: p.forked ?? p.exec ?? p.exited ?? 0, end: p.exited, exitCode: p.exitCode,
+                                 ioRequests: p.ioRequests, ioBytes: p.ioBytes)
+        }
+        timeline.modules = trace.modules.map { m in
+            BootTimeline.Module(name: m.name, pid: m.pid, loaded: m.loaded, initStart: m.initStart, initDuration: m.initDuration, ret: m.ret)
         }
         timeline.unavailable.removeAll { $0.what == "processes" }
+        for u in trace.unavailable { timeline.unavailable.append(BootTimeline.Unavailable(what: u.what, reason: u.reason)) }
         if trace.lostEvents > 0 {
             timeline.warnings.append("the process probe lost \(trace.lostEvents) events (the ring buffer was full)")
         }

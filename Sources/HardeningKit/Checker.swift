@@ -47,7 +47,7 @@ public enum WaiverFile {
             guard let e = t["expires"] else { throw PolicyLoader.error(file, t.line, "missing 'expires' (YYYY-MM-DD)") }
             let date: String
             switch e.kind {
-            case .date(let d): date = d
+            case .date(let d) where isDate(d): date = d
             case .string(let s) where isDate(s): date = s
             default: throw PolicyLoader.error(file, e.line, "expires must be a date, YYYY-MM-DD, not \(e)")
             }
@@ -57,9 +57,16 @@ public enum WaiverFile {
         return out
     }
 
+    /// YYYY-MM-DD, and a day of the calendar: "2026-13-45" or "2026-02-30" would sort
+    /// after every real date, so a waiver written with it would never lapse.
     static func isDate(_ s: String) -> Bool {
         let u = Array(s.utf8)
-        return u.count == 10 && u.enumerated().allSatisfy { ($0.offset == 4 || $0.offset == 7) ? $0.element == 0x2D : ($0.element >= 0x30 && $0.element <= 0x39) }
+        guard u.count == 10, u.enumerated().allSatisfy({ ($0.offset == 4 || $0.offset == 7) ? $0.element == 0x2D : ($0.element >= 0x30 && $0.element <= 0x39) }),
+              let year = Int(String(decoding: u[0..<4], as: UTF8.self)), let month = Int(String(decoding: u[5..<7], as: UTF8.self)),
+              let day = Int(String(decoding: u[8..<10], as: UTF8.self)), (1...12).contains(month) else { return false }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        return (1...days).contains(day)
     }
 }
 

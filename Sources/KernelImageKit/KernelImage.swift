@@ -1,4 +1,7 @@
 import KernelKitCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Kernel image files: the vmlinux inside a vmlinuz, and the config built into a kernel
 /// with CONFIG_IKCONFIG. (ModuleSigning adds the certificates built into it.)
@@ -63,14 +66,37 @@ public enum KernelImage {
         return try Compression.gzip.decompress(kernel[(s + start.count)..<e], file: file)
     }
 
-    static func find(_ needle: [UInt8], in hay: [UInt8], from: Int) -> Int? {
-        guard needle.count <= hay.count else { return nil }
-        var i = from
-        let first = needle[0]
-        while i + needle.count <= hay.count {
-            if hay[i] == first && hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
-            i += 1
+    /// The kernel release (`uname -r`) in a decompressed kernel's banner,
+    /// "Linux version 6.1.0-57-cloud-amd64 (builder@host) ..." (init/version-timestamp.c);
+    /// nil when there is none.
+    public static func release(in kernel: [UInt8]) -> String? {
+        let needle = Array("Linux version ".utf8)
+        var from = 0
+        while let i = find(needle, in: kernel, from: from) {
+            let start = i + needle.count
+            var end = start
+            while end < kernel.count, end - start < 64, kernel[end] > 0x20, kernel[end] < 0x7f { end += 1 }
+            // The banner goes on with " (builder@host)"; other mentions are format strings.
+            if end > start, end < kernel.count, kernel[end] == 0x20, !kernel[start..<end].contains(UInt8(ascii: "%")) {
+                return String(decoding: kernel[start..<end], as: UTF8.self)
+            }
+            from = start
         }
         return nil
+    }
+
+    /// memchr for the first byte, then a compare: far quicker over a 60 MB kernel than
+    /// comparing at every offset (Swift's Glibc does not expose memmem).
+    static func find(_ needle: [UInt8], in hay: [UInt8], from: Int) -> Int? {
+        guard !needle.isEmpty, from < hay.count else { return nil }
+        return hay.withUnsafeBufferPointer { h in
+            var i = from
+            while let hit = h.firstOffset(of: needle[0], in: i..<h.count) {
+                if hit + needle.count > h.count { return nil }
+                if memcmp(h.baseAddress! + hit, needle, needle.count) == 0 { return hit }
+                i = hit + 1
+            }
+            return nil
+        }
     }
 }

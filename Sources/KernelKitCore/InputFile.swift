@@ -197,3 +197,25 @@ extension InputFile {
         }
     }
 }
+
+/// A regular file mapped read-only, for inputs of which only a part is read (the .BTF
+/// section of a 50 MB vmlinux): the pages not touched are never read from disk.
+/// `~Copyable`: its one owner unmaps it.
+public struct MappedFile: ~Copyable {
+    public let bytes: UnsafeRawBufferPointer
+
+    /// nil when the file cannot be mapped (not a regular file, empty, a filesystem
+    /// without mmap): read it with ``InputFile/readBytes(_:)`` instead, which also says why
+    /// a file is unreadable.
+    public init?(_ path: String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else { return nil }
+        guard let p = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { return nil }
+        bytes = UnsafeRawBufferPointer(start: p, count: Int(st.st_size))
+    }
+
+    deinit { munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count) }
+}

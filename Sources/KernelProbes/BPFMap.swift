@@ -1,4 +1,8 @@
 import CLibBPF
+import KernelKitCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A map of a loaded ``BPFObject``, lent by ``BPFObject/withMap(_:_:)`` for the length of
 /// a closure: `~Copyable`, so it cannot be kept past the object that owns the map.
@@ -45,6 +49,55 @@ public struct BPFMap: ~Copyable {
             if clear { _ = bpf_map__delete_elem(map, k, ks, 0) }
         }
         for k in keys { k.deallocate() }
+        return out
+    }
+}
+
+extension BPFMap {
+    /// Sets `key` to `value` (a hash map's filter set by user space before attach).
+    public func update(key: [UInt8], value: [UInt8]) -> Bool {
+        key.withUnsafeBytes { k in
+            value.withUnsafeBytes { v in bpf_map__update_elem(map, k.baseAddress, k.count, v.baseAddress, v.count, 0) == 0 }
+        }
+    }
+}
+
+/// A map pinned on bpffs by an earlier process, opened by its path (`bpf_obj_get`):
+/// `~Copyable`, the owner closes the descriptor.
+public struct PinnedMap: ~Copyable {
+    public let fd: Int32
+    public let path: String
+
+    public init(_ path: String) throws(KernelKitError) {
+        let fd = bpf_obj_get(path)
+        if fd < 0 { throw KernelKitError(.bpf, "cannot open the pinned BPF map \(path): \(String(cString: strerror(errno)))") }
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { close(fd) }
+
+    /// The value at `key` as raw bytes of `size` (an array map's element, a .bss).
+    public func value(key: UInt32, size: Int) -> [UInt8]? {
+        var k = key
+        var out = [UInt8](repeating: 0, count: size)
+        return bpf_map_lookup_elem(fd, &k, &out) == 0 ? out : nil
+    }
+
+    /// Every (key, value) of a hash map whose values are not per-CPU.
+    public func entries<K, V>(_ key: K.Type, _ value: V.Type) -> [(K, V)] {
+        let ks = MemoryLayout<K>.size, vs = MemoryLayout<V>.size
+        let keyBuf = UnsafeMutableRawPointer.allocate(byteCount: ks, alignment: 8)
+        let nextBuf = UnsafeMutableRawPointer.allocate(byteCount: ks, alignment: 8)
+        let valBuf = UnsafeMutableRawPointer.allocate(byteCount: vs, alignment: 8)
+        defer { keyBuf.deallocate(); nextBuf.deallocate(); valBuf.deallocate() }
+        var out = [(K, V)]()
+        var prev: UnsafeMutableRawPointer? = nil
+        while bpf_map_get_next_key(fd, prev, nextBuf) == 0 {
+            if bpf_map_lookup_elem(fd, nextBuf, valBuf) == 0 { out.append((nextBuf.load(as: K.self), valBuf.load(as: V.self))) }
+            keyBuf.copyMemory(from: nextBuf, byteCount: ks)
+            prev = keyBuf
+        }
         return out
     }
 }

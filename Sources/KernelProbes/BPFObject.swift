@@ -18,8 +18,13 @@ public struct BPFObject: ~Copyable {
     private let buffer: UnsafeMutableRawBufferPointer
 
     /// Opens `data`; `configure` runs before load (autoload, read-only data).
+    /// `relocatingAgainst`, a BTF file, replaces the running kernel's BTF for CO-RE
+    /// (libbpf's `btf_custom_path`): the programs are relocated as for that kernel and
+    /// verified by this one, which is how the Hyper-V programs are verified on a machine
+    /// without Hyper-V.
     /// The corresponding libbpf calls are `bpf_object__open_mem` and `bpf_object__load`.
-    public init(_ data: BPFObjectData, configure: (borrowing BPFObjectConfiguration) throws(KernelKitError) -> Void) throws(KernelKitError) {
+    public init(_ data: BPFObjectData, relocatingAgainst customBTF: String? = nil,
+                configure: (borrowing BPFObjectConfiguration) throws(KernelKitError) -> Void) throws(KernelKitError) {
         _ = LibbpfLog.installed
         _ = LibbpfLog.shared.take()
         let bytes = data.bytes
@@ -29,7 +34,11 @@ public struct BPFObject: ~Copyable {
         opts.sz = MemoryLayout<bpf_object_open_opts>.size
         guard let obj = data.name.withCString({ name -> OpaquePointer? in
             opts.object_name = name
-            return bpf_object__open_mem(buffer.baseAddress, buffer.count, &opts)
+            guard let customBTF else { return bpf_object__open_mem(buffer.baseAddress, buffer.count, &opts) }
+            return customBTF.withCString { path in
+                opts.btf_custom_path = path
+                return bpf_object__open_mem(buffer.baseAddress, buffer.count, &opts)
+            }
         }) else {
             buffer.deallocate()
             throw KernelKitError(.bpf, "cannot open the BPF object \(data.name): \(String(cString: strerror(errno)))")
@@ -76,6 +85,14 @@ public struct BPFObject: ~Copyable {
     public func withMap<R, E: Error>(_ name: String, _ body: (borrowing BPFMap) throws(E) -> R) throws(E) -> R? {
         guard let m = bpf_object__find_map_by_name(object, name) else { return nil }
         return try body(BPFMap(map: m))
+    }
+
+    /// Pins the map `name` at `path` (on bpffs), so that a later process can read it.
+    /// The corresponding libbpf call is `bpf_map__pin`.
+    public func pinMap(_ name: String, at path: String) throws(KernelKitError) {
+        guard let m = bpf_object__find_map_by_name(object, name) else { throw KernelKitError(.bpf, "no map \(name) in the object") }
+        let rc = bpf_map__pin(m, path)
+        if rc != 0 { throw KernelKitError(.bpf, "cannot pin the map \(name) at \(path): \(String(cString: strerror(-rc)))") }
     }
 
     /// The current bytes of a global-data map (`.bss`), mapped by libbpf after load.
@@ -126,6 +143,22 @@ public struct BPFLink: ~Copyable {
     deinit { bpf_link__destroy(link) }
 
     public consuming func close() {
+        bpf_link__destroy(link)
+        discard self
+    }
+
+    /// Pins the link at `path` (on bpffs) and lets go of it without detaching: the
+    /// program stays attached after this process exits, until the pin is removed.
+    /// The corresponding libbpf calls are `bpf_link__pin` and `bpf_link__disconnect`.
+    public consuming func pin(at path: String) throws(KernelKitError) {
+        let rc = bpf_link__pin(link, path)
+        if rc != 0 {
+            let err = -rc
+            bpf_link__destroy(link)
+            discard self
+            throw KernelKitError(.bpf, "cannot pin a BPF link at \(path): \(String(cString: strerror(err)))")
+        }
+        bpf_link__disconnect(link)
         bpf_link__destroy(link)
         discard self
     }

@@ -32,6 +32,23 @@ public enum BPFPreflight {
         _ = setrlimit(__rlimit_resource_t(__RLIMIT_MEMLOCK.rawValue), &limit)
     }
 
+    /// Mounts bpffs at /sys/fs/bpf unless a bpf filesystem is mounted there already (as
+    /// /proc/self/mounts says), since pins can only live on one.
+    static func ensureBPFFS(under path: String) throws(KernelKitError) {
+        func mounted() -> Bool {
+            guard let bytes = try? InputFile.readBytes("/proc/self/mounts") else { return false }
+            return String(decoding: bytes, as: UTF8.self).split(separator: "\n").contains { line in
+                let f = line.split(separator: " ")
+                return f.count > 2 && f[2] == "bpf" && path.hasPrefix(String(f[1]) + "/")
+            }
+        }
+        if mounted() { return }
+        if mount("bpf", "/sys/fs/bpf", "bpf", 0, nil) != 0, errno != EBUSY {
+            throw KernelKitError(.bpf, "cannot mount bpffs at /sys/fs/bpf: \(String(cString: strerror(errno)))")
+        }
+        if !mounted() { throw KernelKitError(.bpf, "\(path) is not on bpffs: pins need it (mount -t bpf bpf /sys/fs/bpf)") }
+    }
+
     /// Mounts tracefs at /sys/kernel/tracing when it is not mounted.
     static func ensureTracefs() {
         if access("/sys/kernel/tracing/events", F_OK) == 0 { return }

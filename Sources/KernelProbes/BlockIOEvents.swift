@@ -45,8 +45,8 @@ public struct BlockIOEvent: Sendable {
     }
 
     /// The whole `kernelkit.probe-events/1` report.
-    public static func report(_ events: [JSONValue], attach: String, lost: UInt64) -> JSONValue {
+    public static func report(_ events: [JSONValue], attach: String, lost: UInt64, workload: Workload.Outcome? = nil) -> JSONValue {
         .object([("schema", "kernelkit.probe-events/1"), ("tool", "biosnoop"), ("attach", .string(attach)),
-                 ("lost_events", .int(Int(lost))), ("events", .array(events))])
+                 ("lost_events", .int(Int(lost))), ("workload", workload?.json ?? .null), ("events", .array(events))])
     }
 }

@@ -100,7 +100,9 @@ public struct BlockProbe {
                 defer { links.removeAll() }
                 return try body(object, kind == "btf" ? "tp_btf" : "raw_tp")
             } catch {
-                if error.code == .permission { throw error }
+                // Only a load or attach failure moves on to raw_tp; the rest (no privilege,
+                // a workload that cannot start) is the run's answer.
+                if error.code != .bpf { throw error }
                 lastError = error
             }
         }

@@ -8,11 +8,16 @@ public struct Log2Histogram: Sendable, Equatable {
     public var op: String?
     public var sync: Bool?
     public var comm: String?
+    /// What else the histogram is of, for probes beyond the block layer: "relid 14
+    /// storvsc", "sda channel 15", "eth0 queue 2 tx".
+    public var series: String?
     public var unit: String
     public var counts: [UInt64]
     public var total: UInt64 { counts.reduce(0, +) }
 
-    public init(disk: String? = nil, op: String? = nil, sync: Bool? = nil, comm: String? = nil, unit: String, counts: [UInt64]) {
+    public init(disk: String? = nil, op: String? = nil, sync: Bool? = nil, comm: String? = nil, series: String? = nil,
+                unit: String, counts: [UInt64]) {
+        self.series = series
         self.disk = disk
         self.op = op
         self.sync = sync
@@ -52,6 +57,7 @@ public struct Log2Histogram: Sendable, Equatable {
 
     public var label: String {
         var parts = [String]()
+        if let series { parts.append(series) }
         if let disk { parts.append("disk = \(disk)") }
         if let op { parts.append("op = \(op)\(sync == true ? " (sync)" : "")") }
         if let comm { parts.append("process = \(comm)") }
@@ -88,7 +94,7 @@ public struct Log2Histogram: Sendable, Equatable {
         return .object([
             ("disk", disk.map { .string($0) } ?? .null), ("op", op.map { .string($0) } ?? .null),
             ("sync", sync.map { .bool($0) } ?? .null), ("comm", comm.map { .string($0) } ?? .null),
-            ("unit", .string(unit)), ("buckets", .array(buckets)), ("total", .int(Int(total))),
+            ("series", series.map { .string($0) } ?? .null), ("unit", .string(unit)), ("buckets", .array(buckets)), ("total", .int(Int(total))),
             ("p50", pct(0.5)), ("p90", pct(0.9)), ("p99", pct(0.99)),
         ])
     }
@@ -101,6 +107,7 @@ public struct Log2Histogram: Sendable, Equatable {
         disk = str("disk")
         op = str("op")
         comm = str("comm")
+        series = str("series")
         if case .bool(let b)? = get("sync") { sync = b } else { sync = nil }
         guard case .array(let buckets)? = get("buckets") else { throw KernelKitError(.malformedLine, "a histogram needs buckets") }
         var counts = [UInt64]()
@@ -114,6 +121,19 @@ public struct Log2Histogram: Sendable, Equatable {
     }
 }
 
+/// A figure of a run other than a histogram (a rate, a count), by series, which
+/// `probe compare` sets side by side.
+public struct ProbeCounter: Sendable, Equatable {
+    public var series: String
+    public var name: String
+    public var value: Double
+    public init(series: String, name: String, value: Double) {
+        self.series = series
+        self.name = name
+        self.value = value
+    }
+}
+
 /// A probe run's results: the histograms, when and how long.
 public struct ProbeReport: Sendable {
     public var tool: String
@@ -121,19 +141,37 @@ public struct ProbeReport: Sendable {
     public var durationSeconds: Double
     public var lostEvents: UInt64
     public var attach: String
+    public var counters: [ProbeCounter]
+    /// The command run under the probe (--workload), and how it ended.
+    public var workload: Workload.Outcome?
 
-    public init(tool: String, histograms: [Log2Histogram], durationSeconds: Double, lostEvents: UInt64, attach: String) {
+    public init(tool: String, histograms: [Log2Histogram], durationSeconds: Double, lostEvents: UInt64, attach: String,
+                counters: [ProbeCounter] = [], workload: Workload.Outcome? = nil) {
         self.tool = tool
         self.histograms = histograms
         self.durationSeconds = durationSeconds
         self.lostEvents = lostEvents
         self.attach = attach
+        self.counters = counters
+        self.workload = workload
     }
 
-    public var json: JSONValue {
-        .object([("schema", "kernelkit.probe-histograms/1"), ("tool", .string(tool)), ("attach", .string(attach)),
-                 ("duration_s", .double((durationSeconds * 1000).rounded() / 1000)), ("lost_events", .int(Int(lostEvents))),
-                 ("histograms", .array(histograms.map(\.json)))])
+    public var json: JSONValue { json(schema: "kernelkit.probe-histograms/1") }
+
+    /// The common fields every probe report has, then the probe's own.
+    public func json(schema: String, extra: [(String, JSONValue)] = []) -> JSONValue {
+        var fields: [(String, JSONValue)] = [
+            ("schema", .string(schema)), ("tool", .string(tool)), ("attach", .string(attach)),
+            ("duration_s", .double((durationSeconds * 1000).rounded() / 1000)), ("lost_events", .int(Int(lostEvents))),
+            ("workload", workload?.json ?? .null),
+            ("histograms", .array(histograms.map(\.json))),
+        ]
+        if !counters.isEmpty {
+            fields.append(("counters", .array(counters.map {
+                .object([("series", .string($0.series)), ("name", .string($0.name)), ("value", .double($0.value))])
+            })))
+        }
+        return .object(fields + extra)
     }
 
     public static func load(_ bytes: [UInt8], file: String) throws(KernelKitError) -> ProbeReport {
@@ -141,7 +179,7 @@ public struct ProbeReport: Sendable {
         guard case .object(let m) = doc else { throw KernelKitError(.malformedLine, "not a probe report", at: SourceLocation(file: file, line: 1)) }
         func get(_ k: String) -> JSONValue? { m.first { $0.0 == k }?.1 }
         guard case .string(let tool)? = get("tool"), case .array(let hs)? = get("histograms") else {
-            throw KernelKitError(.malformedLine, "not a kernelkit.probe-histograms/1 report (needs tool and histograms)", at: SourceLocation(file: file, line: 1))
+            throw KernelKitError(.malformedLine, "not a kernelkit probe report (needs tool and histograms)", at: SourceLocation(file: file, line: 1))
         }
         var list = [Log2Histogram]()
         for h in hs {
@@ -149,8 +187,24 @@ public struct ProbeReport: Sendable {
                 throw KernelKitError(.malformedLine, error.message, at: SourceLocation(file: file, line: 1))
             }
         }
+        var counters = [ProbeCounter]()
+        if case .array(let cs)? = get("counters") {
+            for c in cs {
+                guard case .object(let cm) = c, case .string(let series)? = cm.first(where: { $0.0 == "series" })?.1,
+                      case .string(let name)? = cm.first(where: { $0.0 == "name" })?.1 else {
+                    throw KernelKitError(.malformedLine, "each counter needs a series and a name", at: SourceLocation(file: file, line: 1))
+                }
+                var value = 0.0
+                switch cm.first(where: { $0.0 == "value" })?.1 {
+                case .double(let d)?: value = d
+                case .int(let i)?: value = Double(i)
+                default: throw KernelKitError(.malformedLine, "counter \(name) needs a numeric value", at: SourceLocation(file: file, line: 1))
+                }
+                counters.append(ProbeCounter(series: series, name: name, value: value))
+            }
+        }
         var duration = 0.0
         if case .double(let d)? = get("duration_s") { duration = d } else if case .int(let i)? = get("duration_s") { duration = Double(i) }
-        return ProbeReport(tool: tool, histograms: list, durationSeconds: duration, lostEvents: 0, attach: "")
+        return ProbeReport(tool: tool, histograms: list, durationSeconds: duration, lostEvents: 0, attach: "", counters: counters)
     }
 }

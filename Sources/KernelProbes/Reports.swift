@@ -11,10 +11,12 @@ public struct ProbeComparison: Sendable {
 
     public var tool: String
     public var pairs: [Pair]
+    /// Counters of the same series and name in either run: (series, name, A, B).
+    public var counters: [(series: String, name: String, a: Double?, b: Double?)]
 
     public init(_ a: ProbeReport, _ b: ProbeReport) {
         tool = a.tool
-        func key(_ h: Log2Histogram) -> String { "\(h.disk ?? "")|\(h.op ?? "")|\(h.sync.map { "\($0)" } ?? "")|\(h.comm ?? "")" }
+        func key(_ h: Log2Histogram) -> String { "\(h.series ?? "")|\(h.disk ?? "")|\(h.op ?? "")|\(h.sync.map { "\($0)" } ?? "")|\(h.comm ?? "")" }
         var order = [String]()
         var byKey = [String: Pair]()
         for h in a.histograms {
@@ -27,6 +29,14 @@ public struct ProbeComparison: Sendable {
             if byKey[k] == nil { order.append(k); byKey[k] = Pair(label: h.label, a: nil, b: h) } else { byKey[k]!.b = h }
         }
         pairs = order.map { byKey[$0]! }
+        var cs = [(series: String, name: String, a: Double?, b: Double?)]()
+        for c in a.counters { cs.append((c.series, c.name, c.value, nil)) }
+        for c in b.counters {
+            if let i = cs.firstIndex(where: { $0.series == c.series && $0.name == c.name }) { cs[i].b = c.value } else {
+                cs.append((c.series, c.name, nil, c.value))
+            }
+        }
+        counters = cs
     }
 
     static func fmt(_ v: Double?) -> String {
@@ -63,11 +73,23 @@ public struct ProbeComparison: Sendable {
                     + ((d > 0 ? "+" : "") + String(d)).rightAligned(9) + "\n"
             }
         }
+        if !counters.isEmpty {
+            out += "\n" + "counter".leftAligned(44) + "A".rightAligned(14) + "B".rightAligned(14) + "change".rightAligned(9) + "\n"
+            for c in counters {
+                out += (c.series + " " + c.name).leftAligned(44) + Self.fmt(c.a).rightAligned(14) + Self.fmt(c.b).rightAligned(14)
+                    + Self.change(c.a, c.b).rightAligned(9) + "\n"
+            }
+        }
         return out
     }
 
     public var json: JSONValue {
-        .object([("schema", "kernelkit.probe-compare/1"), ("tool", .string(tool)), ("histograms", .array(pairs.map(Self.pairJSON)))])
+        .object([("schema", "kernelkit.probe-compare/1"), ("tool", .string(tool)), ("histograms", .array(pairs.map(Self.pairJSON))),
+                 ("counters", .array(counters.map { c in
+                     .object([("series", .string(c.series)), ("name", .string(c.name)), ("a", c.a.map { .double($0) } ?? .null),
+                              ("b", c.b.map { .double($0) } ?? .null),
+                              ("change_percent", c.a.flatMap { a in c.b.map { b in a > 0 ? .double(((b - a) / a * 1000).rounded() / 10) : .null } } ?? .null)])
+                 }))])
     }
 
     static func pairJSON(_ p: Pair) -> JSONValue {
@@ -90,6 +112,7 @@ public struct ProbeComparison: Sendable {
         }
         func text(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
         var fields: [(String, JSONValue)] = []
+        fields.append(("series", text(p.a?.series ?? p.b?.series)))
         fields.append(("disk", text(p.a?.disk ?? p.b?.disk)))
         fields.append(("op", text(p.a?.op ?? p.b?.op)))
         fields.append(("comm", text(p.a?.comm ?? p.b?.comm)))

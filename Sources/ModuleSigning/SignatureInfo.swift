@@ -12,8 +12,10 @@ public struct SignatureInfo: Sendable, Equatable {
     public var hash: HashAlgorithm
     public var signature: [UInt8]
 
-    /// nil for an unsigned module.
+    /// nil for an unsigned module. A file that is not a module at all (no ELF with a
+    /// .modinfo under its trailers) is an error, as kmod's modinfo makes it one.
     public init?(module: ModuleFile) throws(KernelKitError) {
+        _ = try module.info()
         guard let trailer = try module.trailer() else { return nil }
         let p7 = try PKCS7Signature(der: module.bytes[trailer.signature], file: module.path)
         self.signer = ""

@@ -85,19 +85,30 @@ struct BootCompareCommand: ParsableCommand {
 struct BootTraceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trace",
-        abstract: "Record user space with BPF (every process, its parent, what it ran, when it ended) until a condition, then report the whole boot.",
+        abstract: "Record user space with BPF (every process, its parent, what it ran, when it ended; module loads; block I/O per process) until a condition, then report the whole boot.",
         discussion: """
         Start it as early as user space allows (an initramfs hook, or a systemd unit with
         DefaultDependencies=no, Type=notify and Before=sysinit.target: it tells systemd
         it is ready once the probe is attached). It records until --until-path exists or
         --seconds pass (600 s when neither is given), then writes what `boot report`
-        writes, with the processes added. Needs root (or CAP_BPF and CAP_PERFMON) and BTF.
+        writes, with the processes, the modules loaded (with their init times) and each
+        process's block I/O added. Needs root (or CAP_BPF and CAP_PERFMON) and BTF.
+
+        From an initramfs, --handover attaches the programs, pins them on bpffs
+        (/sys/fs/bpf/kernelkit-boot-trace) and exits at once: they keep recording across
+        the switch of root, and a later `boot trace --finish` detaches them and writes
+        the report. scripts/boot-trace/ has the dracut module, the initramfs-tools hook
+        and the systemd units that do this (docs/boot.md).
 
         Examples:
           kernelkit boot trace --seconds 30 --format json -o /run/boot.json
           kernelkit boot trace --until-path /run/boot-done --ready-file /run/boot-trace.ready -o boot.json --format json
+          kernelkit boot trace --handover                         # in the initramfs
+          kernelkit boot trace --finish --format json -o /var/log/kernelkit/boot.json
         """
     )
+    @Flag(help: "Attach, pin on bpffs and exit: the programs record until --finish.") var handover = false
+    @Flag(help: "Collect what a --handover left pinned, detach it, and report.") var finish = false
     @Option(help: ArgumentHelp("Stop once this path exists.", valueName: "PATH")) var untilPath: String?
     @Option(help: ArgumentHelp("Stop after this many seconds.", valueName: "S")) var seconds: Double?
     @Option(help: ArgumentHelp("Create this file once the probe is attached.", valueName: "FILE")) var readyFile: String?
@@ -107,14 +118,25 @@ struct BootTraceCommand: ParsableCommand {
 
     func validate() throws {
         if let seconds, seconds <= 0 { throw ValidationError("--seconds must be positive") }
+        if handover && finish { throw ValidationError("--handover and --finish are the two halves of one trace: give one") }
+        if handover && (untilPath != nil || seconds != nil || output != nil || svg != nil) {
+            throw ValidationError("--handover only attaches and pins; --until-path, --seconds, -o and --svg go with --finish or a live trace")
+        }
+        if finish && (untilPath != nil || seconds != nil) { throw ValidationError("--finish reports at once: no --until-path or --seconds") }
     }
 
     func run() throws {
         try Terminal.run {
+            if handover {
+                try BootTrace.handOver()
+                if let readyFile { try? AtomicFile.write([], to: readyFile) }
+                SystemdNotify.ready()
+                return
+            }
             var until = [BootTrace.Until]()
             if let untilPath { until.append(.path(untilPath)) }
             if let seconds { until.append(.seconds(seconds)) }
-            let timeline = try BootTrace(until: until).run {
+            let timeline = finish ? try BootTrace(until: []).finish() : try BootTrace(until: until).run {
                 if let readyFile { try? AtomicFile.write([], to: readyFile) }
                 SystemdNotify.ready()
             }

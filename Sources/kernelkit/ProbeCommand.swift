@@ -24,7 +24,9 @@ struct ProbeCommand: ParsableCommand {
           kernelkit probe biosnoop --disk sda --duration 3
           kernelkit probe compare run-a.json run-b.json
         """,
-        subcommands: [ProbeBiolatencyCommand.self, ProbeBitesizeCommand.self, ProbeBiosnoopCommand.self, ProbeCompareCommand.self]
+        subcommands: [ProbeListCommand.self, ProbeBiolatencyCommand.self, ProbeBitesizeCommand.self, ProbeBiosnoopCommand.self,
+                      ProbeVMBusCommand.self, ProbeStorvscCommand.self, ProbeNetvscCommand.self,
+                      ProbeCompareCommand.self, ProbeCheckCommand.self]
     )
 }
 
@@ -34,6 +36,8 @@ struct ProbeRunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Stop after S seconds (default: on Ctrl-C).", valueName: "S")) var duration: Double?
     @Option(help: "text or json.") var format: TextOrJSON = .text
     @Option(help: ArgumentHelp("Also write an SVG chart of the histograms.", valueName: "FILE")) var svg: String?
+    @Option(help: ArgumentHelp("Run this command while attached and stop when it exits; recorded in the report.", valueName: "'CMD ARGS'"))
+    var workload: String?
 
     func validate() throws {
         if let d = duration, d <= 0 { throw ValidationError("--duration must be positive") }
@@ -47,26 +51,31 @@ func runHistogramProbe(_ tool: BlockProbe.Tool, options: BlockProbe.Options, run
     ProbeSignals.install()
     let start = Date()
     var reports = [JSONValue]()
+    let workload = try run.workload.map { w throws(KernelKitError) in try Workload(w) }
     try BlockProbe.run(tool, options: options) { (object: borrowing BPFObject, attach: String) throws(KernelKitError) in
         if run.format == .text {
-            Terminal.error("Tracing block I/O (\(attach))... " + (run.duration.map { "for \($0) s" } ?? "Hit Ctrl-C to end."))
+            Terminal.error("Tracing block I/O (\(attach))... " + (run.duration.map { "for \($0) s" } ?? run.workload.map { "while '\($0)' runs" } ?? "Hit Ctrl-C to end."))
         }
+        try workload?.start()
+        defer { workload?.terminate() }
         var lastPrint = Date()
         var final: [Log2Histogram] = []
         while !ProbeSignals.stopped {
             usleep(50_000)
             let now = Date()
-            let over = run.duration.map { now.timeIntervalSince(start) >= $0 } ?? false
+            let over = (run.duration.map { now.timeIntervalSince(start) >= $0 } ?? false) || workload?.finished == true
             if let i = run.interval, now.timeIntervalSince(lastPrint) >= i, !over {
                 let hs = BlockProbe.histograms(object, tool: tool, options: options, clear: true)
-                emit(hs, tool: tool, run: run, elapsed: now.timeIntervalSince(lastPrint), attach: attach, object: object, into: &reports)
+                emit(hs, tool: tool, run: run, elapsed: now.timeIntervalSince(lastPrint), attach: attach, object: object, into: &reports, workload: nil)
                 lastPrint = now
             }
             if over { break }
         }
         final = BlockProbe.histograms(object, tool: tool, options: options, clear: run.interval != nil)
         if run.interval == nil || final.contains(where: { $0.total > 0 }) || reports.isEmpty {
-            emit(final, tool: tool, run: run, elapsed: Date().timeIntervalSince(lastPrint), attach: attach, object: object, into: &reports)
+            workload?.terminate()
+            emit(final, tool: tool, run: run, elapsed: Date().timeIntervalSince(lastPrint), attach: attach, object: object, into: &reports,
+                 workload: workload?.outcome)
         }
     }
     if run.format == .json {
@@ -75,13 +84,14 @@ func runHistogramProbe(_ tool: BlockProbe.Tool, options: BlockProbe.Options, run
 }
 
 private func emit(_ hs: [Log2Histogram], tool: BlockProbe.Tool, run: ProbeRunOptions, elapsed: Double, attach: String,
-                  object: borrowing BPFObject, into reports: inout [JSONValue]) {
+                  object: borrowing BPFObject, into reports: inout [JSONValue], workload: Workload.Outcome?) {
     let counters = BlockProbe.counters(object)
-    let report = ProbeReport(tool: tool.rawValue, histograms: hs, durationSeconds: elapsed, lostEvents: counters.lost, attach: attach)
+    let report = ProbeReport(tool: tool.rawValue, histograms: hs, durationSeconds: elapsed, lostEvents: counters.lost, attach: attach,
+                             workload: workload)
     if run.format == .json {
         reports.append(report.json)
     } else {
-        var out = ""
+        var out = workload.map { $0.line + "\n" } ?? ""
         if hs.isEmpty { out += "(no block I/O seen)\n" }
         for h in hs { out += h.text() }
         Terminal.write(out)
@@ -171,8 +181,10 @@ struct ProbeBiosnoopCommand: ParsableCommand {
             var first: UInt64? = nil
             var names = [UInt32: String]()
             var json = [JSONValue]()
+            let workload = try options.workload.map { w throws(KernelKitError) in try Workload(w) }
             try BlockProbe.run(.biosnoop, options: o) { (object: borrowing BPFObject, attach: String) throws(KernelKitError) in
                 let stream = try EventStream(object, of: kk_event.self)
+                try workload?.start()
                 if options.format == .text {
                     Terminal.write(BlockIOEvent.textHeader)
                 }
@@ -191,13 +203,18 @@ struct ProbeBiosnoopCommand: ParsableCommand {
                     usleep(100_000)
                     flush()
                     if let d = options.duration, Date().timeIntervalSince(start) >= d { break }
+                    if workload?.finished == true { break }
                 }
+                workload?.terminate()
                 stream.stop()
                 flush()
                 let lost = BlockProbe.counters(object).lost + stream.dropped
                 if options.format == .json {
-                    Terminal.write(BlockIOEvent.report(json, attach: attach, lost: lost).serialized())
-                } else if lost > 0 {
+                    Terminal.write(BlockIOEvent.report(json, attach: attach, lost: lost, workload: workload?.outcome).serialized())
+                } else if let w = workload?.outcome {
+                    Terminal.error(w.line)
+                }
+                if options.format == .text, lost > 0 {
                     Terminal.error("\(lost) events lost (the ring buffer or the output fell behind)")
                 }
             }

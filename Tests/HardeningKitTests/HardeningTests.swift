@@ -232,6 +232,16 @@ struct HardeningTests {
         let d = try kernelkit(["harden", "check", "--config", config, "--baseline", policy, "--waivers", baddate])
         #expect(d.status == 2)
         #expect(d.err.contains("\(baddate):5: error: expires must be a date"), "\(d.err)")
+        // Dates that are not on the calendar would sort after every real one: a waiver
+        // that never lapses. Refused, as a TOML date or as a string; 29 February only in leap years.
+        for (text, valid) in [("2026-13-45", false), ("\"2026-02-30\"", false), ("2026-00-10", false), ("2027-02-29", false),
+                              ("2028-02-29", true), ("\"2026-12-31\"", true)] {
+            let w = try dir.write("c.toml", "[[waiver]]\nrule = \"t.kcore\"\nreason = \"r\"\nowner = \"o\"\nexpires = \(text)\n")
+            let r = try kernelkit(["harden", "check", "--config", config, "--baseline", policy, "--waivers", w],
+                                  environment: ["KERNELKIT_TODAY": "2026-11-27"])
+            #expect(r.status == (valid ? 0 : 2), "\(text): \(r.status) \(r.err)")
+            if !valid { #expect(r.err.contains("\(w):5: error: expires must be a date"), "\(text): \(r.err)") }
+        }
     }
 
     @Test("SARIF validates against the SARIF 2.1.0 schema, and JUnit parses with junitparser")

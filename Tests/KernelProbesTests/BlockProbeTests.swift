@@ -169,43 +169,52 @@ struct BlockProbeTests {
 
     @Test("after the probe exits, none of its programs or links is left")
     func cleanDetach() throws {
-        func count() throws -> Int {
-            let r = try run("/usr/sbin/bpftool", ["prog", "list"])
-            return r.out.split(separator: "\n").filter { $0.contains("_rq_issue") || $0.contains("_rq_complete") || $0.contains("_rq_insert") }.count
+        // Other tests load block programs in parallel, so counting them proves nothing:
+        // a program left behind is one that no process holds any more (no fd of any
+        // process names its prog_id in /proc/*/fdinfo, links included).
+        func orphans() throws -> Set<Int> {
+            let r = try run("/usr/sbin/bpftool", ["prog", "list", "-j"])
+            let progs = (try JSONSerialization.jsonObject(with: r.stdout) as? [[String: Any]]) ?? []
+            let ours = Set(progs.filter { (($0["name"] as? String) ?? "").contains("_rq_") }.compactMap { $0["id"] as? Int })
+            var held = Set<Int>()
+            for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(pid) != nil {
+                for fd in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fdinfo")) ?? [] {
+                    guard let info = try? String(contentsOfFile: "/proc/\(pid)/fdinfo/\(fd)", encoding: .utf8) else { continue }
+                    for line in info.split(separator: "\n") where line.hasPrefix("prog_id:") {
+                        if let id = Int(line.dropFirst(8).trimmingCharacters(in: .whitespaces)) { held.insert(id) }
+                    }
+                }
+            }
+            return ours.subtracting(held)
         }
-        /// The kernel frees programs shortly after their last reference goes (RCU): wait
-        /// up to two seconds for the count to fall back to what it was before (other
-        /// probes may be loaded on the machine meanwhile).
-        func settles(at baseline: Int) throws -> Bool {
+        /// The kernel frees programs shortly after their last reference goes (RCU).
+        func settles() throws -> Bool {
             for _ in 0..<20 {
-                if try count() <= baseline { return true }
+                if try orphans().isEmpty { return true }
                 usleep(100_000)
             }
-            return try count() <= baseline
+            return try orphans().isEmpty
         }
-        // Programs of an earlier test may still be being freed: start from a settled count.
-        var baseline = try count()
-        for _ in 0..<20 {
-            usleep(100_000)
-            let now = try count()
-            if now == baseline { break }
-            baseline = now
-        }
+        #expect(try settles(), "programs left from before the test")
         let p = try run(Paths.kernelkit, ["probe", "biolatency", "-D", "-F", "-Q", "--duration", "1"])
         #expect(p.status == 0, "\(p.err)")
-        #expect(try settles(at: baseline))
-        // Interrupted with SIGINT mid-run: also detached.
+        #expect(try settles())
+        // Interrupted with SIGINT mid-run: also detached. Attached: its own link fds.
         let bg = try Background(Paths.kernelkit, ["probe", "biolatency", "--duration", "30"])
+        let pid = bg.process.processIdentifier
         var attached = false
         for _ in 0..<50 where !attached {
             usleep(100_000)
-            attached = try count() >= baseline + 2
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            attached = fds.filter { fd in
+                ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")) ?? "").contains("bpf_link")
+            }.count >= 2
         }
         #expect(attached)
-        kill(bg.process.processIdentifier, SIGINT)
+        kill(pid, SIGINT)
         let r = bg.wait()
         #expect(r.status == 0, "\(r.err)")
-        #expect(try settles(at: baseline))
+        #expect(try settles())
     }
 
     @Test("bitesize and biosnoop see the loop device's requests")

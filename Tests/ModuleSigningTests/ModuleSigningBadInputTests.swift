@@ -65,6 +65,13 @@ struct ModuleSigningBadInputTests {
         #expect(v.out.hasPrefix("malformed-trailer\t"))
     }
 
+    @Test("modsign info on a file that is not a module: an error, not an empty answer")
+    func infoOnNonModule() throws {
+        let s = try Setup()
+        try expectRejected(Array("just some text, not a module\n".utf8), { ["modsign", "info", $0] }, message: "not an ELF", in: s)
+        try expectRejected(Array("just some text\n".utf8), { ["modsign", "info", "--format", "json", $0] }, message: "not an ELF", in: s)
+    }
+
     @Test("garbage PKCS#7 in a well-formed trailer")
     func garbagePKCS7() throws {
         let s = try Setup()

@@ -54,6 +54,47 @@ public enum Oracles {
     public static var signingShouldRun: Bool { signingPresent || required }
     /// The 7.2 kernel's lib/crypto/mldsa.c verifier, built for user space.
     public static let mldsaVerify = "\(directory)/mldsa-verify"
+
+    /// The newest cloud kernel from unstable: linux-binary-V and linux-modules-V, unpacked.
+    public static let cloudSid = "\(directory)/debian-cloud-sid"
+    /// scripts/btf-merge.c: a kernel's BTF with one module's appended, for bpftool.
+    public static let btfMerge = "\(directory)/btf-merge"
+    public static let bpftool = "/usr/sbin/bpftool"
+    public static var btfPresent: Bool {
+        FileManager.default.fileExists(atPath: btfMerge) && FileManager.default.fileExists(atPath: "\(cloudSid)/.version")
+            && FileManager.default.fileExists(atPath: bpftool) && FileManager.default.fileExists(atPath: "\(cloudImage)/boot")
+    }
+    public static var btfShouldRun: Bool { btfPresent || required }
+}
+
+/// The two Debian cloud kernels the probe checks are tested against: a vmlinuz and its
+/// Hyper-V modules (and scsi_mod, which storvsc's fentry variant needs).
+public struct CloudKernel: Sendable {
+    public var release: String
+    public var vmlinuz: String
+    public var modules: [String: String]
+
+    /// Debian 12's signed 6.1 cloud kernel (hv_vmbus is a module there).
+    public static var debian12: CloudKernel {
+        let boot = "\(Oracles.cloudImage)/boot"
+        let vmlinuz = ((try? FileManager.default.contentsOfDirectory(atPath: boot)) ?? []).first { $0.hasPrefix("vmlinuz-") } ?? "vmlinuz-?"
+        let release = String(vmlinuz.dropFirst("vmlinuz-".count))
+        let k = "\(Oracles.cloudImage)/lib/modules/\(release)/kernel"
+        return CloudKernel(release: release, vmlinuz: "\(boot)/\(vmlinuz)", modules: [
+            "hv_vmbus": "\(k)/drivers/hv/hv_vmbus.ko", "hv_storvsc": "\(k)/drivers/scsi/hv_storvsc.ko",
+            "hv_netvsc": "\(k)/drivers/net/hyperv/hv_netvsc.ko", "scsi_mod": "\(k)/drivers/scsi/scsi_mod.ko",
+        ])
+    }
+
+    /// The newest from unstable (7.2 at the time of writing; VMBus built in).
+    public static var unstable: CloudKernel {
+        let release = ((try? String(contentsOfFile: "\(Oracles.cloudSid)/.version", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let m = "\(Oracles.cloudSid)/usr/lib/modules/\(release)"
+        return CloudKernel(release: release, vmlinuz: "\(m)/vmlinuz", modules: [
+            "hv_storvsc": "\(m)/kernel/drivers/scsi/hv_storvsc.ko.xz", "hv_netvsc": "\(m)/kernel/drivers/net/hyperv/hv_netvsc.ko.xz",
+            "scsi_mod": "\(m)/kernel/drivers/scsi/scsi_mod.ko.xz",
+        ])
+    }
 }
 
 public struct ProcessResult {

@@ -7,6 +7,8 @@
 #   vm_add_file /usr/bin/thing /bin/thing   # put host files into the initramfs
 #   vm_add_modules virtio_ring virtio ...   # modules (and the order) the init loads
 #   vm_set_script FILE                   # the test script the init runs (sh, busybox)
+#   vm_set_init FILE                     # or a whole /init of the test's own (a switch_root)
+#   vm_copy_modules dummy ...            # modules put in /modules but not loaded
 #   vm_boot "CMDLINE" RESULTS_DIR        # boots, waits, unpacks what the script left in /results
 #
 # Inside the VM: busybox at /bin, /proc /sys /dev /sys/kernel/tracing mounted, the modules
@@ -32,24 +34,36 @@ vm_init() {
   cp /bin/busybox "$VM_WORK/root/bin/busybox"
   VM_MODULE_LIST=()
   VM_SCRIPT=""
+  VM_INIT=""
 }
 
 vm_add_file() { mkdir -p "$VM_WORK/root/$(dirname "$2")"; cp "$1" "$VM_WORK/root/$2"; }
 
-vm_add_modules() {
+vm_copy_modules() {
   local m path
   for m in "$@"; do
     path="$(find "$VM_MODULES" -name "$m.ko" -o -name "$m.ko.xz" | head -n 1)"
     [ -n "$path" ] || vm_die "module $m not found under $VM_MODULES"
     case "$path" in *.xz) xz -dc "$path" >"$VM_WORK/root/modules/$m.ko" ;; *) cp "$path" "$VM_WORK/root/modules/$m.ko" ;; esac
-    VM_MODULE_LIST+=("$m")
   done
 }
 
+vm_add_modules() {
+  vm_copy_modules "$@"
+  VM_MODULE_LIST+=("$@")
+}
+
 vm_set_script() { VM_SCRIPT="$1"; }
+vm_set_init() { VM_INIT="$1"; }
 
 vm_build_initramfs() {
   local init="$VM_WORK/root/init"
+  if [ -n "$VM_INIT" ]; then
+    cp "$VM_INIT" "$init"; chmod +x "$init"
+    [ -n "$VM_SCRIPT" ] && cp "$VM_SCRIPT" "$VM_WORK/root/test.sh"
+    (cd "$VM_WORK/root" && find . | cpio -o -H newc --quiet) >"$VM_WORK/initramfs.cpio"
+    return
+  fi
   # The init: mounts, loads the modules in the given order, runs the test script, then
   # writes /results as a tar stream onto the second disk and powers off.
   {

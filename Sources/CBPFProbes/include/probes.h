@@ -73,6 +73,10 @@ _Static_assert(sizeof(struct kk_config) == 20, "kk_config layout");
 #define KK_PROC_FORK 1
 #define KK_PROC_EXEC 2
 #define KK_PROC_EXIT 3
+/* A module loaded and initialised (module_load, then its init between initcall_start
+ * and initcall_finish on the same task): filename = its name, ts_ns = the init's start,
+ * exit_code = the init's return, arg0 = durations (below). */
+#define KK_PROC_MODULE 4
 #define KK_PATH_LEN 128
 #define KK_ARG0_LEN 32
 
@@ -83,9 +87,51 @@ struct kk_proc_event {
     kk_u32 ppid;        /* fork: the parent process (tgid) */
     kk_u32 exit_code;   /* exit: task->exit_code (status << 8 | signal) */
     char comm[KK_COMM_LEN];
-    char filename[KK_PATH_LEN]; /* exec: the file executed */
-    char arg0[KK_ARG0_LEN];     /* exec: argv[0] (busybox applets all execute one file) */
+    char filename[KK_PATH_LEN]; /* exec: the file executed; module: its name */
+    char arg0[KK_ARG0_LEN];     /* exec: argv[0] (busybox applets all execute one file);
+                                   module: the init's duration in ns, a kk_u64 in the
+                                   first 8 bytes, and the load's ns in the next 8 */
 };
 _Static_assert(sizeof(struct kk_proc_event) == 200, "kk_proc_event layout");
+
+/* boot trace: block I/O submitted per process (block_bio_queue, by the submitting task). */
+struct kk_proc_io {
+    kk_u64 requests;
+    kk_u64 bytes;
+};
+_Static_assert(sizeof(struct kk_proc_io) == 16, "kk_proc_io layout");
+
+/* Hyper-V probes (vmbus.bpf.c, netvsc.bpf.c, storvsc.bpf.c): one ring-buffer record per
+ * driver event; user space (KernelProbes/HyperV) pairs, aggregates and labels them. */
+#define KK_HV_CHAN_SCHED 1    /* vmbus_chan_sched: the ISR scheduled the channel; id = relid */
+#define KK_HV_ON_EVENT 2      /* vmbus_on_event: the channel's tasklet ran its callback; id = relid */
+#define KK_HV_SETEVENT 3      /* vmbus_setevent: the guest signalled the host; id = relid */
+#define KK_HV_OFFER 4         /* vmbus_onoffer: id = relid, value = sub-channel index,
+                                 data = interface type GUID then instance GUID (16 + 16 bytes) */
+#define KK_HV_RESCIND 5       /* vmbus_onoffer_rescind: id = relid */
+#define KK_HV_NV_SEND 10      /* nvsp_send_pkt: id = queue, value = send-section index
+                                 (0xffffffff: none), value2 = section bytes; data = the interface (netvsc events) */
+#define KK_HV_NV_RECV 11      /* nvsp_recv: one inbound VMBus packet; id = queue, value = NVSP type */
+#define KK_HV_RNDIS_RECV 12   /* rndis_recv: one RNDIS message; id = queue, value = its length,
+                                 value2 = its type (RNDIS_MSG_PACKET 1: a data packet) */
+#define KK_HV_NV_XMIT 13      /* net_dev_start_xmit on a netvsc interface: id = tx queue, value = bytes */
+#define KK_HV_NV_GRO 14       /* napi_gro_receive_entry on a netvsc interface: id = rx queue, value = bytes */
+#define KK_HV_SV_SUBMIT 20    /* storvsc_queuecommand: key = the scsi_cmnd, value = bytes,
+                                 value2 = SCSI host number, extra = target id << 16 | lun */
+#define KK_HV_SV_DONE 21      /* scsi_done in storvsc's channel callback: key = the scsi_cmnd,
+                                 id = relid of the channel (0: completed outside a callback) */
+
+struct kk_hv_event {
+    kk_u64 ts_ns;       /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+    kk_u64 key;         /* storvsc: the request, pairing submit with completion */
+    kk_u32 kind;        /* KK_HV_* */
+    kk_u32 cpu;         /* the CPU the event ran on */
+    kk_u32 id;          /* relid or queue */
+    kk_u32 value;
+    kk_u32 value2;
+    kk_u32 extra;
+    kk_u8 data[32];
+};
+_Static_assert(sizeof(struct kk_hv_event) == 72, "kk_hv_event layout");
 
 #endif

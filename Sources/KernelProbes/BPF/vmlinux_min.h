@@ -32,6 +32,7 @@ enum bpf_map_type {
     BPF_MAP_TYPE_HASH = 1,
     BPF_MAP_TYPE_ARRAY = 2,
     BPF_MAP_TYPE_PERCPU_HASH = 5,
+    BPF_MAP_TYPE_PERCPU_ARRAY = 6,
     BPF_MAP_TYPE_RINGBUF = 27,
 };
 
@@ -55,5 +56,35 @@ struct request {
     sector_t __sector;
     struct block_device *part;
 } __attribute__((preserve_access_index));
+
+/* The registers a kprobe program receives (its context), for bpf_tracing.h's
+ * BPF_KPROBE: the kernel's own layout (arch/x86/include/asm/ptrace.h,
+ * arch/arm64/include/uapi/asm/ptrace.h), which the verifier checks accesses against.
+ * __VMLINUX_H__ tells bpf_tracing.h to use the kernel's field names, as with a
+ * generated vmlinux.h. */
+#define __VMLINUX_H__
+#if defined(__TARGET_ARCH_x86)
+struct pt_regs {
+    unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
+};
+#elif defined(__TARGET_ARCH_arm64)
+struct user_pt_regs {
+    __u64 regs[31];
+    __u64 sp;
+    __u64 pc;
+    __u64 pstate;
+};
+struct pt_regs {
+    struct user_pt_regs user_regs;
+    __u64 orig_x0;
+    __s32 syscallno;
+    __u32 unused2;
+    __u64 sdei_ttbr1;
+    __u64 pmr_save;
+    __u64 stackframe[2];
+    __u64 lockdep_hardirqs;
+    __u64 exit_rcu;
+};
+#endif
 
 #endif

@@ -20,6 +20,12 @@ struct BPFCompilerPlugin: BuildToolPlugin {
         let local = target.directoryURL.appending(path: "BPF")
         let files = (try? FileManager.default.contentsOfDirectory(at: local, includingPropertiesForKeys: nil)) ?? []
         let headers = files.filter { $0.pathExtension == "h" } + [shared.appending(path: "probes.h")]
+        // bpf_tracing.h's kprobe macros need the target kernel's arch, which is the build's.
+        #if arch(arm64)
+        let targetArch = "-D__TARGET_ARCH_arm64"
+        #else
+        let targetArch = "-D__TARGET_ARCH_x86"
+        #endif
         var commands = [Command]()
         for file in files.sorted(by: { $0.path < $1.path }) where file.lastPathComponent.hasSuffix(".bpf.c") {
             let name = file.lastPathComponent.replacingOccurrences(of: ".bpf.c", with: "")
@@ -31,7 +37,7 @@ struct BPFCompilerPlugin: BuildToolPlugin {
                 displayName: "Compiling and embedding BPF \(file.lastPathComponent)",
                 executable: embed.url,
                 arguments: ["--compile", clang.url.path(), object.path(), swift.path(), name, "--",
-                            "-target", "bpf", "-O2", "-g", "-Wall", "-Werror",
+                            "-target", "bpf", "-O2", "-g", "-Wall", "-Werror", targetArch,
                             "-I", shared.path(), "-I", local.path(), "-c", file.path()],
                 inputFiles: [file] + headers,
                 outputFiles: [swift]))

@@ -2,19 +2,20 @@
 import Glibc
 #endif
 
-/// A joinable POSIX thread running a closure (the probe cache runs its compiler probes
-/// on a few of these, and conf's post-parse checks run on one).
+/// A joinable POSIX thread running a closure (the Kconfig probe cache runs its compiler
+/// probes on a few of these, conf's post-parse checks run on one, and `probe check`
+/// relocates each BPF object on its own).
 ///
 /// `@unchecked Sendable` because the new thread is handed `self`: it reads only `body`
 /// (immutable and `Sendable`); `handle` is written by `start()` and read by `join()`,
 /// both on the creating thread.
-final class PosixThread: @unchecked Sendable {
+package final class PosixThread: @unchecked Sendable {
     private let body: @Sendable () -> Void
     private var handle = pthread_t()
 
-    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    package init(_ body: @escaping @Sendable () -> Void) { self.body = body }
 
-    func start() {
+    package func start() {
         let box = Unmanaged.passRetained(self).toOpaque()
         pthread_create(&handle, nil, { raw in
             let me = Unmanaged<PosixThread>.fromOpaque(raw!).takeRetainedValue()
@@ -23,5 +24,5 @@ final class PosixThread: @unchecked Sendable {
         }, box)
     }
 
-    func join() { pthread_join(handle, nil) }
+    package func join() { pthread_join(handle, nil) }
 }

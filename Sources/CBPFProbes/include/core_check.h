@@ -1,0 +1,44 @@
+/* Offline CO-RE: each relocation of a BPF object computed against a target kernel's BTF
+ * by libbpf's own code (CBPFProbes/core_check.c), without loading anything. */
+#ifndef KERNELKIT_CORE_CHECK_H
+#define KERNELKIT_CORE_CHECK_H
+#include <stddef.h>
+
+struct btf;
+
+struct kk_core_result {
+    const char *section;  /* the program's ELF section, as libbpf names it in its log */
+    int index;            /* the relocation's number in that section (libbpf's "relo #N") */
+    int kind;             /* enum bpf_core_relo_kind */
+    int resolved;         /* 0: libbpf would poison the instruction (no matching target) */
+    int candidates;       /* target types whose name matches the local root type */
+    int error;            /* nonzero: libbpf would fail the whole load (e.g. ambiguity) */
+    char spec[512];       /* the local spec, formatted as libbpf formats it */
+};
+
+typedef void (*kk_core_result_fn)(const struct kk_core_result *result, void *context);
+
+/* Candidate lists shared by the objects checked against one kernel (core_check.c). */
+struct kk_cand_cache;
+struct kk_cand_cache *kk_cand_cache_new(void);
+void kk_cand_cache_free(struct kk_cand_cache *cache);
+
+/* Calls `fn` for every CO-RE relocation of `local` (an object's BTF) and its .BTF.ext
+ * bytes, against `vmlinux` and then `modules`. Returns 0, or a negative errno when the
+ * .BTF.ext is malformed. */
+int kk_core_check(const struct btf *local, const void *ext, size_t ext_size, const struct btf *vmlinux,
+                  struct btf *const *modules, int module_count, struct kk_cand_cache *shared,
+                  kk_core_result_fn fn, void *context);
+
+/* The same over a whole BPF object file (its .BTF.ext section); 0 when it has none. */
+int kk_core_check_object(const struct btf *local, const void *object, size_t size, const struct btf *vmlinux,
+                         struct btf *const *modules, int module_count, struct kk_cand_cache *shared,
+                         kk_core_result_fn fn, void *context);
+
+/* Where the section `name` of an in-memory ELF file is: 0, -ENOENT when it has none,
+ * -EINVAL when the ELF is unreadable or the section lies outside it. */
+int kk_elf_section(const void *image, size_t size, const char *name, size_t *offset, size_t *length);
+
+/* An anonymous memory file for libbpf's path-based parsers (btf__parse_split). */
+int kk_memfd(const char *name);
+#endif
