@@ -94,6 +94,18 @@ struct HyperVStreamTests {
         #expect(r.text.contains("7 events LOST"))
         #expect(r.probeReport.counters.contains(ProbeCounter(series: "relid 14 storvsc", name: "interrupts_per_second", value: 3)))
         #expect(r.probeReport.histograms.count == 2)
+        // The SVG (--svg) is well-formed XML with a panel per histogram, named by series.
+        let dir = try TemporaryDirectory()
+        let svg = try dir.write("vmbus.svg", HistogramChart.svg(r.probeReport))
+        let check = try run("/usr/bin/env", ["python3", "-c", """
+            import sys, xml.etree.ElementTree as ET
+            texts = [t.text or '' for t in ET.parse(sys.argv[1]).getroot().iter() if t.tag.endswith('text')]
+            print(sum(1 for t in texts if t.startswith('relid ')))
+            """, svg])
+        #expect(check.status == 0, "\(check.err)")
+        #expect(check.out.trimmingCharacters(in: .whitespacesAndNewlines) == "2", "\(check.out)")
+        // KERNELKIT_PRINT_REPORTS=DIR keeps the rendered text (docs/probe.md shows it).
+        if let out = ProcessInfo.processInfo.environment["KERNELKIT_PRINT_REPORTS"] { try r.text.write(toFile: out + "/vmbus.txt", atomically: true, encoding: .utf8) }
     }
 
     @Test("vmbus: a channel offered mid-run is labelled from sysfs once its device appears there")
@@ -110,7 +122,7 @@ struct HyperVStreamTests {
     }
 
     @Test("netvsc: packets and bytes per queue and direction, send sections, receive batches, driver counters")
-    func netvsc() {
+    func netvsc() throws {
         let s = Self.s
         var agg = NetvscAggregator(startNs: s)
         let eth0 = Self.name("eth0")
@@ -139,10 +151,11 @@ struct HyperVStreamTests {
         #expect(r.driverCounter(tx0, "packets") == 2 && r.driverCounter(rx, "bytes") == 4000 && r.driverCounter(tx1, "packets") == nil)
         // 2 packets over 0.5 s.
         #expect(r.probeReport.counters.contains(ProbeCounter(series: "eth0 queue 0 tx", name: "packets_per_second", value: 4)))
+        if let out = ProcessInfo.processInfo.environment["KERNELKIT_PRINT_REPORTS"] { try r.text.write(toFile: out + "/netvsc.txt", atomically: true, encoding: .utf8) }
     }
 
     @Test("storvsc: latency per disk and channel, cross-CPU completions, queue depth, sizes, unmatched completions")
-    func storvsc() {
+    func storvsc() throws {
         var agg = StorvscAggregator(diskNames: ["0:0:0:0": "sda", "0:0:0:1": "sdb"], startNs: 0)
         agg.add([
             Self.event(KK_HV_SV_SUBMIT, at: 0, cpu: 0, value: 4096, value2: 0, extra: 0, key: 0xA),
@@ -168,6 +181,7 @@ struct HyperVStreamTests {
         #expect(r.disks[1].completed == 0 && r.disks[1].maxDepth == 1)
         #expect(r.unmatched == 1 && r.lostEvents == 2)
         #expect(r.probeReport.counters.contains(ProbeCounter(series: "sda", name: "cross_cpu_percent", value: 50)))
+        if let out = ProcessInfo.processInfo.environment["KERNELKIT_PRINT_REPORTS"] { try r.text.write(toFile: out + "/storvsc.txt", atomically: true, encoding: .utf8) }
     }
 
     @Test("VMBus devices, channels and storvsc disks from a sysfs tree")

@@ -238,11 +238,11 @@ public struct VMBusReport: Sendable {
         var out = "VMBus channels over \(fixedPoint(durationSeconds, decimals: 1)) s" + (lostEvents > 0 ? ", \(lostEvents) events LOST" : "") + "\n"
         if let w = workload { out += w.line + "\n" }
         if channels.isEmpty { return out + "  (no channel activity)\n" }
-        out += "RELID".rightAligned(6) + "  " + "DEVICE".leftAligned(16) + "CPU".rightAligned(4) + "INTR/s".rightAligned(11)
+        out += "RELID".rightAligned(6) + "  " + "DEVICE".leftAligned(22) + "CPU".rightAligned(4) + "INTR/s".rightAligned(11)
             + "TASKLET/s".rightAligned(11) + "SIGNAL/s".rightAligned(11) + "p50 lat".rightAligned(10) + "p99 lat".rightAligned(10) + "\n"
         for c in channels {
             let h = histogram(c)
-            out += String(c.relid).rightAligned(6) + "  " + (c.device + (c.rescindedNs != nil ? " (rescinded)" : "")).leftAligned(16)
+            out += String(c.relid).rightAligned(6) + "  " + (c.device + (c.rescindedNs != nil ? " (rescinded)" : "")).leftAligned(22)
                 + (c.targetCPU.map(String.init) ?? "-").rightAligned(4)
                 + fixedPoint(rate(c.interrupts, c), decimals: 1).rightAligned(11) + fixedPoint(rate(c.tasklets, c), decimals: 1).rightAligned(11)
                 + fixedPoint(rate(c.hostSignals, c), decimals: 1).rightAligned(11)
@@ -250,7 +250,9 @@ public struct VMBusReport: Sendable {
                 + (h.percentile(0.99).map { Self.duration($0) } ?? "-").rightAligned(10) + "\n"
         }
         for c in channels where c.tasklets > 0 {
-            out += "\ninterrupt to tasklet, \(c.label)\n" + histogram(c).text()
+            var h = histogram(c)
+            h.series = "\(c.label): interrupt to tasklet"
+            out += h.text()
         }
         return out
     }
