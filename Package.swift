@@ -15,6 +15,7 @@
 //   BootKit         boot timelines: initcalls (trace buffer, kernel log), phases, compare, SVG
 //   KernelImageKit  compression (modules, payloads) and kernel images (vmlinux, IKCONFIG)
 //   KernelKitCore   errors with input locations, Arch, input reading, atomic writes, TOML, JSON
+//   KernelMetrics   results as Prometheus metrics (swift-prometheus), node_exporter textfiles
 //   KernelKitData   kconfigs/ data the binary carries, generated at build time
 //   C bridges, one per system library: CLibElf, CLibBPF, CZlib, CLzma, CZstd, CLz4, CBzip2;
 //   CBPFProbes      the structs the BPF programs and Swift share, libbpf's log hook
@@ -61,6 +62,7 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // MARK: the core and the data
@@ -109,12 +111,18 @@ let package = Package(
             dependencies: ["KernelKitCore", "KernelKitData", "KconfigKit", "HardeningKit", "ModuleSigning", "KernelProbes"]
         ),
 
+        // Results as Prometheus metrics (swift-prometheus), for node_exporter's textfile collector.
+        .target(
+            name: "KernelMetrics",
+            dependencies: ["KernelKitCore", "HardeningKit", .product(name: "Prometheus", package: "swift-prometheus")]
+        ),
+
         // MARK: the CLI
         .executableTarget(
             name: "kernelkit",
             dependencies: [
                 "KernelKitCore", "KernelImageKit", "KconfigKit", "ModuleSigning", "HardeningKit", "KernelProbes", "KernelAudit", "BootKit",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "KernelMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: staticPIE
         ),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import HardeningKit
 import KernelAudit
+import KernelMetrics
 import KernelKitCore
 
 extension Arch: ExpressibleByArgument {
@@ -34,6 +35,8 @@ struct AuditCommand: ParsableCommand {
     @Option(help: "text, json or sarif.") var format: AuditFormat = .text
     @Option(help: "Fail (exit 1) for findings of this severity or above.") var failOn: Severity = .low
     @Option(help: ArgumentHelp("Read kconfigs/ from this checkout instead of the built-in copy.", valueName: "DIR")) var kconfigs: String?
+    @Option(help: ArgumentHelp("Also write the verdict as Prometheus metrics to DIR/kernelkit_audit.prom (node_exporter's textfile directory).", valueName: "DIR"))
+    var prometheusTextfile: String?
 
     func run() throws {
         var failed = false
@@ -45,6 +48,9 @@ struct AuditCommand: ParsableCommand {
             let audit = try Audit(arch: arch ?? Arch.host ?? .x86_64, flavour: flavour, baselines: list, waivers: w,
                                   today: todayString(), directory: kconfigs)
             failed = !audit.check.failures(atOrAbove: failOn).isEmpty
+            if let prometheusTextfile {
+                try PrometheusTextfile.writeAudit(audit.check, failOn: failOn, directory: prometheusTextfile)
+            }
             switch format {
             case .json: Terminal.write(audit.json(failOn: failOn).serialized())
             case .sarif: Terminal.write(audit.check.sarif(failOn: failOn, toolVersion: KernelKitVersion.string).serialized())

@@ -7,9 +7,10 @@ struct BootCommand: ParsableCommand {
         commandName: "boot",
         abstract: "Boot timelines: phases and every kernel initcall, from what the running system recorded.",
         discussion: """
-        Boot with `initcall_debug trace_event=initcall:*` (and `trace_clock=global` on a VM
-        whose clock is unstable, or the trace buffer is reset early in boot), then run
-        `kernelkit boot report` once the system is up. docs/boot.md explains each source.
+        Boot with `initcall_debug trace_event=initcall:*` (and `trace_clock=global`
+        on a VM whose clock is unstable, or the trace buffer is reset early in
+        boot), then run `kernelkit boot report` once the system is up. docs/boot.md
+        explains each source.
 
         Examples:
           kernelkit boot report
@@ -25,10 +26,11 @@ struct BootReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Build the boot timeline of this system: FPDT, initcalls with levels, driver probes, user space.",
         discussion: """
-        Reads the initcall events in the trace buffer (tracefs `trace`, not consumed), the
-        initcall_debug lines of the kernel log (/dev/kmsg), and the firmware's FPDT record
-        when there is one. Each source that is missing or unusable is reported as
-        unavailable, with the reason, and the rest of the timeline is still built.
+        Reads the initcall events in the trace buffer (tracefs `trace`, not
+        consumed), the initcall_debug lines of the kernel log (/dev/kmsg), and the
+        firmware's FPDT record when there is one. Each source that is missing or
+        unusable is reported as unavailable, with the reason, and the rest of the
+        timeline is still built.
 
         Examples:
           kernelkit boot report
@@ -60,8 +62,8 @@ struct BootCompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Compare two boot timelines: which phases, initcalls and driver probes got slower or faster.",
         discussion: """
-        Takes two `kernelkit boot report --format json` documents. Changes are sorted by
-        their size; an initcall that ran in only one boot is marked so.
+        Takes two `kernelkit boot report --format json` documents. Changes are
+        sorted by their size; an initcall that ran in only one boot is marked so.
 
         Example:
           kernelkit boot compare before.json after.json
@@ -87,18 +89,19 @@ struct BootTraceCommand: ParsableCommand {
         commandName: "trace",
         abstract: "Record user space with BPF (every process, its parent, what it ran, when it ended; module loads; block I/O per process) until a condition, then report the whole boot.",
         discussion: """
-        Start it as early as user space allows (an initramfs hook, or a systemd unit with
-        DefaultDependencies=no, Type=notify and Before=sysinit.target: it tells systemd
-        it is ready once the probe is attached). It records until --until-path exists or
-        --seconds pass (600 s when neither is given), then writes what `boot report`
-        writes, with the processes, the modules loaded (with their init times) and each
-        process's block I/O added. Needs root (or CAP_BPF and CAP_PERFMON) and BTF.
+        Start it as early as user space allows (an initramfs hook, or a systemd unit
+        with DefaultDependencies=no, Type=notify and Before=sysinit.target: it tells
+        systemd it is ready once the probe is attached). It records until
+        --until-path exists or --seconds pass (600 s when neither is given), then
+        writes what `boot report` writes, with the processes, the modules loaded
+        (with their init times) and each process's block I/O added. Needs root (or
+        CAP_BPF and CAP_PERFMON) and BTF.
 
         From an initramfs, --handover attaches the programs, pins them on bpffs
-        (/sys/fs/bpf/kernelkit-boot-trace) and exits at once: they keep recording across
-        the switch of root, and a later `boot trace --finish` detaches them and writes
-        the report. scripts/boot-trace/ has the dracut module, the initramfs-tools hook
-        and the systemd units that do this (docs/boot.md).
+        (/sys/fs/bpf/kernelkit-boot-trace) and exits at once: they keep recording
+        across the switch of root, and a later `boot trace --finish` detaches them
+        and writes the report. scripts/boot-trace/ has the dracut module, the
+        initramfs-tools hook and the systemd units that do this (docs/boot.md).
 
         Examples:
           kernelkit boot trace --seconds 30 --format json -o /run/boot.json

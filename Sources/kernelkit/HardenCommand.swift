@@ -4,6 +4,7 @@ import FoundationEssentials
 import Glibc
 #endif
 import HardeningKit
+import KernelMetrics
 import KernelAudit
 import KconfigKit
 import KernelKitCore
@@ -87,6 +88,8 @@ struct HardenCheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write a config fragment that makes every failing kconfig rule pass.", valueName: "OUT")) var fixFragment: String?
     @Option(help: ArgumentHelp("With --fix-fragment: a kernel tree to resolve the fixed config through, reporting values Kconfig would drop.", valueName: "KSRC")) var tree: String?
     @Flag(help: "In text, list passing and skipped rules too.") var verbose = false
+    @Option(help: ArgumentHelp("Also write the findings as Prometheus metrics to DIR/kernelkit_harden.prom (node_exporter's textfile directory; one config).", valueName: "DIR"))
+    var prometheusTextfile: String?
 
     func run() throws {
         var failed = false
@@ -108,11 +111,17 @@ struct HardenCheckCommand: ParsableCommand {
                                           arch: archOverride, version: versionOverride)
         var anyFailed = false
         var reports = [JSONValue]()
+        if prometheusTextfile != nil && states.count > 1 {
+            throw KernelKitError(.usage, "--prometheus-textfile describes one kernel: give one --config (or --live)")
+        }
         for (i, state) in states.enumerated() {
             let c = state.config
             let result = try HardeningCheck(baselines: list, state: state, package: baselines.azlPackage,
                                             waivers: waivers, today: todayString())
             anyFailed = anyFailed || !result.failures(atOrAbove: failOn).isEmpty
+            if let prometheusTextfile {
+                try PrometheusTextfile.writeHarden(result, directory: prometheusTextfile)
+            }
             switch format {
             case .text:
                 if states.count > 1 { Terminal.write((i > 0 ? "\n" : "") + "== \(c?.path ?? "-")\n") }

@@ -7,24 +7,27 @@ struct ProbeCheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Check offline that every probe fits a kernel: its BTF, attach targets and CO-RE relocations.",
         discussion: """
-        Loads nothing and needs no root. For each probe, its tracepoints and functions are
-        looked up in the kernel's BTF and its CO-RE relocations are computed by libbpf's
-        own code, as a load would compute them; the report says `ok` (and which way the
-        probe would attach) or exactly what is missing: a tracepoint, a function, a type
-        or a field.
+        Loads nothing and needs no root. For each probe, its tracepoints and
+        functions are looked up in the kernel's BTF and its CO-RE relocations are
+        computed by libbpf's own code, as a load would compute them; the report says
+        `ok` (and which way the probe would attach) or exactly what is missing: a
+        tracepoint, a function, a type or a field.
 
         --btf takes a vmlinuz, a vmlinux ELF or raw BTF (/sys/kernel/btf/vmlinux).
         --module-btf takes a module (.ko, .ko.xz, .ko.zst, .ko.gz) or raw split BTF
         (/sys/kernel/btf/hv_vmbus), read over the kernel's BTF. Give the modules the
-        probes watch: hv_vmbus, hv_storvsc, hv_netvsc (and scsi_mod for storvsc's fentry
-        variant, where SCSI is a module).
+        probes watch: hv_vmbus, hv_storvsc, hv_netvsc (and scsi_mod for storvsc's
+        fentry variant, where SCSI is a module).
 
-        Exit status: 0 when every probe checked fits, 1 when one does not, 2 on bad input.
+        Exit status: 0 when every probe checked fits, 1 when one does not, 2 on bad
+        input.
 
         Examples:
+          m=/lib/modules/6.1.0-57-cloud-amd64/kernel/drivers
           kernelkit probe check --btf /boot/vmlinuz-6.1.0-57-cloud-amd64 \\
-            --module-btf /lib/modules/6.1.0-57-cloud-amd64/kernel/drivers/hv/hv_vmbus.ko
-          kernelkit probe check --btf /sys/kernel/btf/vmlinux --probe vmbus --format json
+            --module-btf $m/hv/hv_vmbus.ko --module-btf $m/scsi/hv_storvsc.ko \\
+            --module-btf $m/net/hyperv/hv_netvsc.ko
+          kernelkit probe check --btf /sys/kernel/btf/vmlinux --format json
         """
     )
     @Option(help: ArgumentHelp("The target kernel: vmlinuz, vmlinux or raw BTF.", valueName: "IMAGE")) var btf: String
@@ -57,9 +60,9 @@ struct ProbeListCommand: ParsableCommand {
         commandName: "list",
         abstract: "List every probe and whether it can run here; if not, exactly why.",
         discussion: """
-        Checks, for each probe: root (or CAP_BPF and CAP_PERFMON), the kernel's BTF, the
-        driver's module, the tracepoints, functions and CO-RE types against the running
-        kernel's BTF (loaded modules included), and what lockdown forbids.
+        Checks, for each probe: root (or CAP_BPF and CAP_PERFMON), the kernel's BTF,
+        the driver's module, the tracepoints, functions and CO-RE types against the
+        running kernel's BTF (loaded modules included), and what lockdown forbids.
 
         Examples:
           kernelkit probe list

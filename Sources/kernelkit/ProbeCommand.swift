@@ -10,13 +10,21 @@ import KernelProbes
 struct ProbeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
-        abstract: "eBPF probes for block I/O: latency and size histograms, per-request events.",
+        abstract: "eBPF probes: block I/O, the Hyper-V drivers (VMBus, storvsc, netvsc), and whether each fits a kernel.",
         discussion: """
-        The probes attach to the block_rq_* tracepoints (tp_btf, falling back to raw
-        tracepoints) and need root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.
-        They detach cleanly on Ctrl-C, SIGTERM and at the end of --duration.
+        The block probes attach to the block_rq_* tracepoints (tp_btf, falling
+        back to raw tracepoints); vmbus, storvsc and netvsc to the Hyper-V
+        drivers. They need root (or CAP_BPF and CAP_PERFMON) and a kernel with
+        BTF, and detach cleanly on Ctrl-C, SIGTERM, at the end of --duration or
+        when --workload's command exits. `probe list` says which can run here
+        and why not; `probe check` answers the same offline for any kernel's
+        BTF, without root.
 
         Examples:
+          kernelkit probe list
+          kernelkit probe check --btf /boot/vmlinuz-$(uname -r)
+          kernelkit probe vmbus --duration 10
+          kernelkit probe storvsc --workload 'fio job.fio' --format json > run-a.json
           kernelkit probe biolatency --duration 10
           kernelkit probe biolatency -D -F --interval 1 --duration 5
           kernelkit probe biolatency --disk nvme0n1 --format json --svg lat.svg > run-a.json

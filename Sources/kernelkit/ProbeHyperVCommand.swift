@@ -41,15 +41,17 @@ struct ProbeVMBusCommand: ParsableCommand {
         commandName: "vmbus",
         abstract: "VMBus channels: interrupt, tasklet and host-signal rates, interrupt-to-tasklet latency, per channel and CPU.",
         discussion: """
-        Attaches to the hyperv tracepoints (drivers/hv/hv_trace.h): vmbus_chan_sched (the
-        ISR found the channel pending), vmbus_on_event (its tasklet ran the driver's
-        callback), vmbus_setevent (the guest signalled the host), and vmbus_onoffer and
-        vmbus_onoffer_rescind, which keep the relid-to-device map current while running.
-        Channels are named through /sys/bus/vmbus/devices (class GUID to driver) and
-        cross-checked against each channel's sysfs interrupts counter.
+        Attaches to the hyperv tracepoints (drivers/hv/hv_trace.h): vmbus_chan_sched
+        (the ISR found the channel pending), vmbus_on_event (its tasklet ran the
+        driver's callback), vmbus_setevent (the guest signalled the host), and
+        vmbus_onoffer and vmbus_onoffer_rescind, which keep the relid-to-device map
+        current while running. Channels are named through /sys/bus/vmbus/devices
+        (class GUID to driver) and cross-checked against each channel's sysfs
+        interrupts counter.
 
-        netvsc's channels call back from the ISR (HV_CALL_ISR): they have interrupts but
-        no tasklet runs, hence no latency. JSON: kernelkit.probe-vmbus/1 (docs/probe.md).
+        netvsc's channels call back from the ISR (HV_CALL_ISR): they have interrupts
+        but no tasklet runs, hence no latency. JSON: kernelkit.probe-vmbus/1
+        (docs/probe.md).
 
         Examples:
           kernelkit probe vmbus --duration 10
@@ -71,11 +73,12 @@ struct ProbeStorvscCommand: ParsableCommand {
         commandName: "storvsc",
         abstract: "storvsc disks: I/O latency per disk, VMBus channel and CPU; submit against completion CPU; queue depth; sizes.",
         discussion: """
-        storvsc has no tracepoints. Where the kernel allows fentry, the probe attaches to
-        storvsc_queuecommand, storvsc_on_channel_callback and scsi_done, and attributes
-        each completion to its channel. Where it does not (lockdown, no BTF for the
-        module), it falls back to the block tracepoints on storvsc's disks and says that
-        per-channel figures are unavailable. JSON: kernelkit.probe-storvsc/1.
+        storvsc has no tracepoints. Where the kernel allows fentry, the probe
+        attaches to storvsc_queuecommand, storvsc_on_channel_callback and scsi_done,
+        and attributes each completion to its channel. Where it does not (lockdown,
+        no BTF for the module), it falls back to the block tracepoints on storvsc's
+        disks and says that per-channel figures are unavailable. JSON:
+        kernelkit.probe-storvsc/1.
 
         Examples:
           kernelkit probe storvsc --duration 10
@@ -97,11 +100,11 @@ struct ProbeNetvscCommand: ParsableCommand {
         commandName: "netvsc",
         abstract: "netvsc: packets and bytes per interface, queue and direction; send-section use; receive batches; per CPU.",
         discussion: """
-        Attaches to netvsc's tracepoints (nvsp_send_pkt, nvsp_recv, rndis_recv) and to the
-        network core's net_dev_start_xmit and napi_gro_receive_entry for netvsc's
-        interfaces, and reads the driver's own counters (ethtool -S, through the
-        ETHTOOL_GSTATS ioctl) before and after, reported beside the probe's.
-        JSON: kernelkit.probe-netvsc/1.
+        Attaches to netvsc's tracepoints (nvsp_send_pkt, nvsp_recv, rndis_recv) and
+        to the network core's net_dev_start_xmit and napi_gro_receive_entry for
+        netvsc's interfaces, and reads the driver's own counters (ethtool -S,
+        through the ETHTOOL_GSTATS ioctl) before and after, reported beside the
+        probe's. JSON: kernelkit.probe-netvsc/1.
 
         Examples:
           kernelkit probe netvsc --duration 10
