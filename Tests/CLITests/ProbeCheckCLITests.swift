@@ -70,6 +70,46 @@ struct ProbeCheckCLITests {
         }
     }
 
+    @Test("mutated BTF (seeded: flipped bytes, truncations): a verdict or a one-line error, never a crash")
+    func mutatedBTF() throws {
+        let dir = try TemporaryDirectory()
+        let whole = Array(try run("/bin/cat", ["/sys/kernel/btf/vmlinux"]).stdout)
+        var rng = SplitMix(seed: 2026)
+        var verdicts = 0, errors = 0
+        for i in 0..<60 {
+            // Half keep the whole file (the parse goes deep, into CO-RE), half are cut short.
+            var bytes = i % 2 == 0 ? whole : Array(whole.prefix(24 + Int(rng.next() % UInt64(whole.count - 24))))
+            for _ in 0..<(1 + Int(rng.next() % 8)) {
+                bytes[24 + Int(rng.next() % UInt64(bytes.count - 24))] = UInt8(truncatingIfNeeded: rng.next())
+            }
+            let file = try dir.write("m\(i).btf", bytes: bytes)
+            let r = try kernelkit(["probe", "check", "--btf", file, "--format", "json"])
+            #expect([0, 1, 2].contains(r.status), "mutation \(i): exit \(r.status) \(r.err.suffix(300))")
+            if r.status == 2 {
+                errors += 1
+                #expect(r.err.split(separator: "\n").count == 1 && r.err.contains(file), "mutation \(i): \(r.err)")
+            } else {
+                verdicts += 1
+                #expect((try? JSONSerialization.jsonObject(with: r.stdout)) != nil, "mutation \(i): not JSON")
+            }
+        }
+        // Both kinds of answer came up: the mutations reach the checks, not only the header.
+        #expect(verdicts > 0 && errors > 0, "\(verdicts) verdicts, \(errors) errors")
+    }
+
+    /// A small seeded generator (SplitMix64), so that a failure names a reproducible input.
+    struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9e37_79b9_7f4a_7c15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            return z ^ (z >> 31)
+        }
+    }
+
     @Test("a module without BTF: one line saying so", .enabled(if: Oracles.btfShouldRun))
     func moduleWithoutBTF() throws {
         let dir = try TemporaryDirectory()
