@@ -1,4 +1,5 @@
 import KernelKitCore
+import KernelProbes
 
 /// One boot, from firmware to user space, as far as the running system recorded it:
 /// phases, kernel initcalls with their levels, driver probes, and what could not be read.
@@ -51,15 +52,9 @@ public struct BootTimeline: Sendable {
         public var duration: Int? { end.map { $0 - start } }
     }
 
-    /// A module `boot trace` saw loaded (module_load), with its init's duration (µs).
-    public struct Module: Sendable, Equatable {
-        public var name: String
-        public var pid: Int
-        public var loaded: Int
-        public var initStart: Int
-        public var initDuration: Int
-        public var ret: Int
-    }
+    /// A module `boot trace` saw loaded (module_load), with its init's duration (µs): the
+    /// process probe's own record.
+    public typealias Module = TracedModule
 
     /// A part of the timeline that could not be read, and why.
     public struct Unavailable: Sendable, Equatable {

@@ -63,9 +63,7 @@ public struct BootTrace: Sendable {
                                  start: p.forked ?? p.exec ?? p.exited ?? 0, end: p.exited, exitCode: p.exitCode,
                                  ioRequests: p.ioRequests, ioBytes: p.ioBytes)
         }
-        timeline.modules = trace.modules.map { m in
-            BootTimeline.Module(name: m.name, pid: m.pid, loaded: m.loaded, initStart: m.initStart, initDuration: m.initDuration, ret: m.ret)
-        }
+        timeline.modules = trace.modules
         timeline.unavailable.removeAll { $0.what == "processes" }
         for u in trace.unavailable { timeline.unavailable.append(BootTimeline.Unavailable(what: u.what, reason: u.reason)) }
         if trace.lostEvents > 0 {

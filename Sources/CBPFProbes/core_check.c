@@ -288,31 +288,13 @@ int kk_core_check_object(const struct btf *local, const void *object, size_t siz
                          struct btf *const *modules, int module_count, struct kk_cand_cache *shared,
                          kk_core_result_fn fn, void *context)
 {
-    if (elf_version(EV_CURRENT) == EV_NONE)
-        return -EINVAL;
-    Elf *elf = elf_memory((char *)object, size);
-    if (!elf)
-        return -EINVAL;
-    size_t shstrndx;
-    int rc = 0;
-    if (elf_getshdrstrndx(elf, &shstrndx) != 0) {
-        elf_end(elf);
-        return -EINVAL;
-    }
-    for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
-        GElf_Shdr shdr;
-        if (!gelf_getshdr(scn, &shdr))
-            continue;
-        const char *name = elf_strptr(elf, shstrndx, shdr.sh_name);
-        if (!name || strcmp(name, ".BTF.ext") != 0)
-            continue;
-        Elf_Data *data = elf_getdata(scn, NULL);
-        if (data && data->d_buf)
-            rc = kk_core_check(local, data->d_buf, data->d_size, vmlinux, modules, module_count, shared, fn, context);
-        break;
-    }
-    elf_end(elf);
-    return rc;
+    size_t offset, length;
+    int rc = kk_elf_section(object, size, ".BTF.ext", &offset, &length);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc)
+        return rc;
+    return kk_core_check(local, (const char *)object + offset, length, vmlinux, modules, module_count, shared, fn, context);
 }
 
 int kk_elf_section(const void *image, size_t size, const char *wanted, size_t *offset, size_t *length)

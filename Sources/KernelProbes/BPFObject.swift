@@ -87,6 +87,13 @@ public struct BPFObject: ~Copyable {
         return try body(BPFMap(map: m))
     }
 
+    /// Records the object's ring buffer had no room for: `lost_events`, the first .bss
+    /// word of every probe object (BPF/ringbuf.h).
+    public var lostEvents: UInt64 {
+        let bss = globalData(".bss")
+        return bss.count >= 8 ? bss.withUnsafeBytes { $0.load(as: UInt64.self) } : 0
+    }
+
     /// Pins the map `name` at `path` (on bpffs), so that a later process can read it.
     /// The corresponding libbpf call is `bpf_map__pin`.
     public func pinMap(_ name: String, at path: String) throws(KernelKitError) {

@@ -135,10 +135,8 @@ public struct BlockProbe {
     /// completions seen without a start (requests issued before the probe attached).
     public static func counters(_ object: borrowing BPFObject) -> (lost: UInt64, missedStarts: UInt64) {
         let bss = object.globalData(".bss")
-        guard bss.count >= 16 else { return (0, 0) }
-        let a = bss.withUnsafeBytes { $0.load(fromByteOffset: 0, as: UInt64.self) }
-        let b = bss.withUnsafeBytes { $0.load(fromByteOffset: 8, as: UInt64.self) }
-        return (a, b)
+        let missed = bss.count >= 16 ? bss.withUnsafeBytes { $0.load(fromByteOffset: 8, as: UInt64.self) } : 0
+        return (object.lostEvents, missed)
     }
 }
 

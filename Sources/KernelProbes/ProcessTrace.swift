@@ -37,6 +37,15 @@ public struct TracedModule: Sendable, Equatable {
     public var initStart: Int
     public var initDuration: Int
     public var ret: Int
+
+    public init(name: String, pid: Int, loaded: Int, initStart: Int, initDuration: Int, ret: Int) {
+        self.name = name
+        self.pid = pid
+        self.loaded = loaded
+        self.initStart = initStart
+        self.initDuration = initDuration
+        self.ret = ret
+    }
 }
 
 /// Every process started, executed or ended while the probe is attached: the
@@ -104,8 +113,7 @@ public struct ProcessTrace: Sendable {
         stream.stop()
         events += stream.drain(as: kk_proc_event.self)
         links.removeAll()
-        let bss = object.globalData(".bss")
-        let lost = bss.count >= 8 ? bss.withUnsafeBytes { $0.load(as: UInt64.self) } : 0
+        let lost = object.lostEvents
         let io = object.withMap("io") { $0.entries(UInt32.self, kk_proc_io.self) } ?? []
         var trace = ProcessTrace(events: events, io: io.map { ($0.0, $0.1[0]) }, lostEvents: lost + stream.dropped)
         trace.unavailable = unavailable

@@ -16,9 +16,10 @@ struct BootHooksTests {
     func systemdUnits() throws {
         let tmp = try TemporaryDirectory()
         for unit in ["kernelkit-boot-trace.service", "kernelkit-boot-trace-done.service"] {
-            // verify checks that ExecStart's program exists: point it at the binary under test.
+            // verify checks that ExecStart's program exists: point it at the binary under
+            // test (an absolute path, as systemd wants even when KERNELKIT_BIN is relative).
             let text = try String(contentsOfFile: "\(Self.dir)/systemd/\(unit)", encoding: .utf8)
-                .replacingOccurrences(of: "/usr/local/bin/kernelkit", with: Paths.kernelkit)
+                .replacingOccurrences(of: "/usr/local/bin/kernelkit", with: URL(fileURLWithPath: Paths.kernelkit).standardizedFileURL.path)
             _ = try tmp.write(unit, text)
         }
         let r = try run("/usr/bin/systemd-analyze", ["verify", "kernelkit-boot-trace.service", "kernelkit-boot-trace-done.service"], in: tmp.path)

@@ -97,19 +97,6 @@ struct ProbeCheckCLITests {
         #expect(verdicts > 0 && errors > 0, "\(verdicts) verdicts, \(errors) errors")
     }
 
-    /// A small seeded generator (SplitMix64), so that a failure names a reproducible input.
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test("a module without BTF: one line saying so", .enabled(if: Oracles.btfShouldRun))
     func moduleWithoutBTF() throws {
         let dir = try TemporaryDirectory()

@@ -7,18 +7,6 @@ import Testing
 /// return a value or a located error, and finish.
 @Suite("fuzz: mutated real inputs never crash the parsers")
 struct FuzzTests {
-    /// A small deterministic generator, so that a failure can be replayed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// KERNELKIT_FUZZ_SCALE multiplies the iteration counts for a longer local run.
     static let scale = Int(ProcessInfo.processInfo.environment["KERNELKIT_FUZZ_SCALE"] ?? "") ?? 1
 
@@ -44,7 +32,7 @@ struct FuzzTests {
     @Test("ConfigFile: 3,000 mutations of a real config")
     func configFile() throws {
         let original = Array(try Data(contentsOf: URL(fileURLWithPath: RealConfigs.host_618)).prefix(6000))
-        var rng = SplitMix(state: 0x5EED)
+        var rng = SplitMix(seed: 0x5EED)
         for _ in 0..<(3000 * Self.scale) {
             let bytes = Self.mutate(original, &rng)
             if let file = try? ConfigFile(bytes: bytes, path: "fuzz") {
@@ -58,7 +46,7 @@ struct FuzzTests {
         let root = "\(Oracles.tree72)/scripts/kconfig/tests"
         let sources = ["choice/Kconfig", "transitional/Kconfig", "preprocess/variable/Kconfig",
                        "conditional_dep/Kconfig", "preprocess/escape/Kconfig", "err_recursive_dep/Kconfig"]
-        var rng = SplitMix(state: 0xC0FFEE)
+        var rng = SplitMix(seed: 0xC0FFEE)
         let dir = try TemporaryDirectory()
         var env = ProcessInfo.processInfo.environment
         env["srctree"] = dir.path

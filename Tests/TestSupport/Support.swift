@@ -194,3 +194,17 @@ public enum RealConfigs {
     public static let bundled = [azl3_66_x86, azl3_66_arm, azl3hwe_618_x86, azl3hwe_618_arm, host_618, azl4_618_x86, azl4_618_arm]
     public static let debian = [debianAmd64, debianCloud, debianRT]
 }
+
+/// A small deterministic generator (SplitMix64), so that a failing mutation test names a
+/// reproducible input.
+public struct SplitMix: RandomNumberGenerator {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -42,13 +42,9 @@ struct {
     __type(value, struct kk_hist);
 } hists SEC(".maps");
 
-struct {
-    __uint(type, BPF_MAP_TYPE_RINGBUF);
-    __uint(max_entries, 1 << 22);
-} events SEC(".maps");
+#include "ringbuf.h"
 
-/* Events the ring buffer had no room for, and requests seen without a start. */
-kk_u64 lost_events = 0;
+/* Requests seen without a start (the second .bss word, after lost_events). */
 kk_u64 missed_starts = 0;
 
 static struct kk_hist zero_hist;
@@ -158,10 +154,8 @@ static __always_inline int on_complete(struct request *rq, bool btf)
     kk_u64 delta = now - info->ts;
     if (cfg.mode == MODE_SNOOP) {
         kk_u32 flags = RQ_READ(btf, rq, cmd_flags);
-        struct kk_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-        if (!e) {
-            __sync_fetch_and_add(&lost_events, 1);
-        } else {
+        struct kk_event *e;
+        if (KK_RESERVE(e)) {
             e->ts_ns = now;
             e->latency_ns = delta;
             e->sector = RQ_READ(btf, rq, __sector);
@@ -170,7 +164,6 @@ static __always_inline int on_complete(struct request *rq, bool btf)
             e->pid = info->pid;
             e->op = op_class(flags);
             e->sync = !!(flags & REQ_SYNC);
-            e->pad = 0;
             __builtin_memcpy(e->comm, info->comm, sizeof(e->comm));
             bpf_ringbuf_submit(e, 0);
         }

@@ -55,15 +55,7 @@ struct task_struct {
     struct mm_struct *mm;
 } __attribute__((preserve_access_index));
 
-/* 4 MiB: some 20,000 events, enough for a boot handed over from the initramfs, which
- * nobody reads until `boot trace --finish`. */
-struct {
-    __uint(type, BPF_MAP_TYPE_RINGBUF);
-    __uint(max_entries, 1 << 22);
-} events SEC(".maps");
-
-/* Events the ring buffer had no room for (read by user space from .bss). */
-kk_u64 lost_events = 0;
+#include "ringbuf.h"
 
 /* A module being loaded, per task: its name and when module_load fired; then when its
  * init started. */
@@ -90,12 +82,9 @@ struct {
 
 static __always_inline struct kk_proc_event *reserve(kk_u32 kind)
 {
-    struct kk_proc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-    if (!e) {
-        __sync_fetch_and_add(&lost_events, 1);
+    struct kk_proc_event *e;
+    if (!KK_RESERVE(e))
         return 0;
-    }
-    __builtin_memset(e, 0, sizeof(*e));
     e->ts_ns = bpf_ktime_get_ns();
     e->kind = kind;
     bpf_get_current_comm(&e->comm, sizeof(e->comm));

@@ -66,9 +66,7 @@ public enum HyperVProbes {
         links.removeAll()
         events.stop()
         events.drain(as: kk_hv_event.self, sink)
-        let bss = obj.globalData(".bss")
-        let lost = bss.count >= 8 ? bss.withUnsafeBytes { $0.load(as: UInt64.self) } : 0
-        return (start, end, lost + events.dropped)
+        return (start, end, obj.lostEvents + events.dropped)
     }
 
     /// The tracepoints (CATEGORY/NAME) that `programs` of `object` attach to, from their sections.
