@@ -17,7 +17,8 @@
 //   KernelKitCore   errors with input locations, Arch, input reading, atomic writes, TOML, JSON
 //   KernelMetrics   results as Prometheus metrics (swift-prometheus), node_exporter textfiles
 //   KernelKitData   kconfigs/ data the binary carries, generated at build time
-//   C bridges, one per system library: CLibElf, CLibBPF, CZlib, CLzma, CZstd, CLz4, CBzip2;
+//   C bridges, one per system library: CLibElf, CLibBPF, CLibKmod, CZlib, CLzma, CZstd,
+//                   CLz4, CBzip2;
 //   CBPFProbes      the structs the BPF programs and Swift share, libbpf's log hook
 //   Sources/Plugins, Sources/Tools: the build tools (BPF programs compiled and embedded,
 //                   kconfigs/ embedded)
@@ -33,9 +34,12 @@ import PackageDescription
 // FoundationEssentials' own archives are named because -static-executable's link line
 // (static-executable-args.lnk) lacks them.
 // Off by default, so a plain `swift build` or `swift test` links as usual.
+// libkmod comes from .build/libkmod/libkmod.a (scripts/build-libkmod.sh: Debian has no
+// static libkmod), with the OpenSSL it reads signers through (libssl-dev's libcrypto.a).
 let staticPIE: [LinkerSetting] = Context.environment["KERNELKIT_STATIC_PIE"] == "1"
     ? [.unsafeFlags(["-static-executable", "-use-ld=lld", "-Xclang-linker", "-static-pie",
-                     "-l_FoundationCollections", "-l_FoundationCShims"])]
+                     "-l_FoundationCollections", "-l_FoundationCShims",
+                     "-L\(Context.packageDirectory)/.build/libkmod", "-lcrypto"])]
     : []
 
 // The C bridges link the static archives of Debian's -dev packages (`link ":libz.a"` in
@@ -79,6 +83,7 @@ let package = Package(
         cLibrary("CZstd", "libzstd-dev"),
         cLibrary("CLz4", "liblz4-dev"),
         cLibrary("CBzip2", "libbz2-dev"),
+        cLibrary("CLibKmod", "libkmod-dev"),
         .target(name: "CBPFProbes", dependencies: ["CLibBPF"]),
 
         // MARK: the areas
@@ -88,7 +93,7 @@ let package = Package(
         .target(
             name: "ModuleSigning",
             dependencies: [
-                "KernelKitCore", "KconfigKit", "KernelImageKit", "CLibElf",
+                "KernelKitCore", "KconfigKit", "KernelImageKit", "CLibElf", "CLibKmod",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

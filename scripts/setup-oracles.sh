@@ -17,7 +17,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 oracles="${KERNELKIT_ORACLES:-$root/.build/oracles}"
 
 packages=(linux-source-6.12 linux-config-6.12 python3 xz-utils dash make gcc flex bison
-  pkg-config libelf-dev zlib1g-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev libssl-dev openssl kmod zstd dwarves
+  pkg-config libelf-dev zlib1g-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev libssl-dev libkmod-dev openssl kmod zstd dwarves
   libbpf-dev bpftrace bpftool fio
   qemu-system-x86 busybox-static cpio file ethtool systemd prometheus prometheus-node-exporter curl)
 missing=()
@@ -77,13 +77,8 @@ fi
 # URI is taken from this system's own apt sources (no mirror is named here).
 if [ ! -f "$oracles/linux-7.2-tree/Makefile" ]; then
   echo "setup: fetching linux-source-7.2 from unstable" >&2
-  uri=""
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] && uri="${uri:-$(awk '/^URIs:/ {print $2; exit}' "$f")}"
-  done
-  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-    uri="$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)"
-  fi
+  . "$root/scripts/lib/debian-mirror.sh"
+  uri="$(debian_mirror)"
   sid="$oracles/.apt-sid"; mkdir -p "$sid/lists/partial" "$sid/dl"
   echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri sid main" > "$sid/sources.list"
   opts=(-o Dir::Etc::SourceList="$sid/sources.list" -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$sid/lists")

@@ -144,6 +144,36 @@ public enum InputFile {
 }
 
 extension InputFile {
+    /// `path` made absolute against the working directory, without resolving links or
+    /// `..` (as kmod's path_make_absolute_cwd, which modinfo's `filename:` shows).
+    public static func absolutePath(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return path }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + path
+    }
+
+    /// The names in a directory, without `.` and `..` and hidden names, unsorted; none
+    /// when it cannot be opened (sysfs and procfs listings, where absence is an answer).
+    public static func entries(_ dir: String) -> [String] {
+        guard let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var names = [String]()
+        while let e = readdir(d) {
+            let n = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if !n.hasPrefix(".") { names.append(n) }
+        }
+        return names
+    }
+
+    /// A symbolic link's target as stored, nil when `path` is not a link.
+    public static func linkTarget(_ path: String) -> String? {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink(path, &buf, buf.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Whether `path` exists, and whether it is a directory (following symbolic links).
     public static func kind(_ path: String) -> (exists: Bool, isDirectory: Bool) {
         var st = stat()

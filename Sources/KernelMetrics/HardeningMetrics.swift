@@ -52,6 +52,16 @@ public enum HardeningMetrics {
             .set(to: check.failures(atOrAbove: failOn).isEmpty ? 1 : 0)
     }
 
+    /// `kernelkit_modules{status}`: the module files of a tree by verdict
+    /// (signed-trusted, unknown-key, bad-signature, unsigned, malformed).
+    public static func recordModules(_ counts: [(status: String, count: Int)], into registry: PrometheusCollectorRegistry) {
+        for (status, n) in counts {
+            gauge(registry, "modules", help: "Module files under /lib/modules/RELEASE by signature verdict against the kernel's trusted keys",
+                  [("status", status)])
+                .set(to: Double(n))
+        }
+    }
+
     /// `kernelkit_last_run_timestamp_seconds{command}`: when the run ended (wall clock), so
     /// that an alert can tell a stale textfile from a fresh one.
     public static func recordRun(_ command: String, into registry: PrometheusCollectorRegistry) {
@@ -84,6 +94,19 @@ public enum PrometheusTextfile {
         HardeningMetrics.record(check, into: registry)
         HardeningMetrics.recordRun("harden", into: registry)
         try write(registry, directory: directory, command: "harden")
+    }
+
+    /// `audit --live --prometheus-textfile DIR`: the live verdict (rules and live findings),
+    /// the rules, the module files by verdict and the run's time, as kernelkit_audit_live.prom.
+    public static func writeLiveAudit(_ check: HardeningCheck?, passed: Bool, modules: [(status: String, count: Int)],
+                                      directory: String) throws(KernelKitError) {
+        let registry = PrometheusCollectorRegistry()
+        if let check { HardeningMetrics.record(check, into: registry) }
+        HardeningMetrics.gauge(registry, "audit_pass", help: "1 when the audit passes (nothing at or above --fail-on fails), else 0", [])
+            .set(to: passed ? 1 : 0)
+        HardeningMetrics.recordModules(modules, into: registry)
+        HardeningMetrics.recordRun("audit_live", into: registry)
+        try write(registry, directory: directory, command: "audit_live")
     }
 
     /// `audit --prometheus-textfile DIR`: the verdict, the findings and the run's time.

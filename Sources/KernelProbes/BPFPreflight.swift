@@ -50,7 +50,7 @@ public enum BPFPreflight {
     }
 
     /// Mounts tracefs at /sys/kernel/tracing when it is not mounted.
-    static func ensureTracefs() {
+    public static func ensureTracefs() {
         if access("/sys/kernel/tracing/events", F_OK) == 0 { return }
         _ = mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nil)
     }

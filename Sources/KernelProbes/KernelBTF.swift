@@ -96,14 +96,7 @@ public struct KernelBTF: ~Copyable {
         guard access(dir + "/vmlinux", R_OK) == 0 else {
             throw KernelKitError(.btf, "the running kernel has no BTF (\(dir)/vmlinux): it was built without CONFIG_DEBUG_INFO_BTF")
         }
-        var names = [String]()
-        if let d = opendir(dir) {
-            while let entry = readdir(d) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if !name.hasPrefix("."), name != "vmlinux" { names.append(name) }
-            }
-            closedir(d)
-        }
+        let names = InputFile.entries(dir).filter { $0 != "vmlinux" }
         return try KernelBTF(image: dir + "/vmlinux", modules: names.sorted().map { dir + "/" + $0 })
     }
 

@@ -41,14 +41,7 @@ public struct ProbeAvailability: Sendable {
                 }
             }
             var modules = Set<String>()
-            for dir in ["/sys/module", "/sys/kernel/btf"] {
-                guard let d = opendir(dir) else { continue }
-                while let e = readdir(d) {
-                    let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                    if !name.hasPrefix(".") { modules.insert(name) }
-                }
-                closedir(d)
-            }
+            for dir in ["/sys/module", "/sys/kernel/btf"] { modules.formUnion(InputFile.entries(dir)) }
             BPFPreflight.ensureTracefs()
             return System(privileged: privileged, hasBTF: access("/sys/kernel/btf/vmlinux", R_OK) == 0, lockdown: lockdown,
                           modules: modules, hyperVGuest: access("/sys/bus/vmbus", F_OK) == 0,

@@ -239,13 +239,17 @@ struct ModsignExtractCertsCommand: ParsableCommand {
 struct ModsignInfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Print a module's signature fields, as modinfo does.",
+        abstract: "Print a module's .modinfo and signature fields, as kmod's modinfo does.",
         discussion: """
-        --format modinfo prints sig_id, signer, sig_key, sig_hashalgo and signature exactly
-        as kmod's modinfo prints them; --format json gives the same fields (schema in
-        docs/modsign.md). An unsigned module prints nothing (json: "signature": null).
+        --format modinfo prints every field kmod's modinfo prints, in its order and byte
+        for byte (read through libkmod): filename, the .modinfo fields, the signature
+        fields (sig_id, signer, sig_key, sig_hashalgo, signature), then parm lines.
+        --format json gives the signature fields (schema in docs/modsign.md; an unsigned
+        module has "signature": null). A file that is not a kernel module is an error
+        (exit 2). .ko, .ko.xz, .ko.zst and .ko.gz are read.
 
-        Example:
+        Examples:
+          kernelkit modsign info hv_netvsc.ko.xz
           kernelkit modsign info --format json /lib/modules/$(uname -r)/kernel/drivers/hv/hv_vmbus.ko.xz
         """
     )
@@ -255,12 +259,13 @@ struct ModsignInfoCommand: ParsableCommand {
     func run() throws {
         try Terminal.run {
             var report = SignatureInfoReport()
+            let kmod = try KmodContext()
             for path in modules {
                 let module = try ModuleFile.read(path)
+                // Our own reading first: a file that is not a module gets its located error.
                 let info = try SignatureInfo(module: module)
                 if format == .modinfo {
-                    if modules.count > 1 { Terminal.write("filename:       \(path)\n") }
-                    Terminal.write(info?.modinfoText ?? "")
+                    Terminal.write(ModinfoText.render(filename: InputFile.absolutePath(path), fields: try kmod.info(path: path)))
                 } else {
                     report.add(module, info)
                 }

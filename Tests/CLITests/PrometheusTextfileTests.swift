@@ -71,6 +71,36 @@ struct PrometheusTextfileTests {
         #expect(abs(stamp - Date().timeIntervalSince1970) < 120)
     }
 
+    @Test("audit --live: kernelkit_modules{status} as the report counts them, the live verdict, through node_exporter",
+          .enabled(if: Oracles.signingShouldRun, "needs Debian's cloud kernel: run scripts/setup-oracles.sh"))
+    func auditLive() throws {
+        let dir = try TemporaryDirectory()
+        let out = dir.path + "/textfiles"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        // A tree of two Debian modules, one of them stripped of its signature.
+        let tree = dir.path + "/tree"
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        for (name, path) in CloudKernel.debian12.modules where name == "hv_vmbus" || name == "hv_netvsc" {
+            try FileManager.default.copyItem(atPath: path, toPath: "\(tree)/\(name).ko")
+        }
+        #expect(try kernelkit(["modsign", "strip", "\(tree)/hv_netvsc.ko"]).status == 0)
+        let args = ["audit", "--live", "--modules", tree, "--kernel-image", CloudKernel.debian12.vmlinuz]
+        let r = try kernelkit(args + ["--prometheus-textfile", out])
+        #expect(r.status == 1, "an unsigned module in the tree fails the audit: \(r.err)")
+        let file = "\(out)/kernelkit_audit_live.prom"
+        let check = try run("/usr/bin/promtool", ["check", "metrics"], input: try Data(contentsOf: URL(fileURLWithPath: file)))
+        #expect(check.status == 0, "promtool: \(check.out)\(check.err)")
+        let served = Self.samples(try Self.scrape(out), "kernelkit_")
+        #expect(served["kernelkit_audit_pass"] == 0)
+        let json = try JSONSerialization.jsonObject(with: try kernelkit(args + ["--format", "json"]).stdout) as? [String: Any]
+        let summary = try #require((json?["modules"] as? [String: Any])?["summary"] as? [String: Int])
+        #expect(summary["signed-trusted"] == 1 && summary["unsigned"] == 1)
+        for (status, n) in summary {
+            #expect(served["kernelkit_modules{status=\"\(status)\"}"] == Double(n), "\(status)")
+        }
+        #expect(served["kernelkit_last_run_timestamp_seconds{command=\"audit_live\"}"] != nil)
+    }
+
     @Test("harden check: a failing rule is 1, the others 0; one config only; the directory must exist")
     func harden() throws {
         let dir = try TemporaryDirectory()

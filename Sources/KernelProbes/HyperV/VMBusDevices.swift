@@ -115,21 +115,6 @@ public enum VMBus {
         return (i, e)
     }
 
-    static func entries(_ dir: String) -> [String] {
-        guard let d = opendir(dir) else { return [] }
-        defer { closedir(d) }
-        var names = [String]()
-        while let e = readdir(d) {
-            let n = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if !n.hasPrefix(".") { names.append(n) }
-        }
-        return names
-    }
-
-    static func link(_ path: String) -> String? {
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink(path, &buf, buf.count - 1)
-        guard n > 0 else { return nil }
-        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    static func entries(_ dir: String) -> [String] { InputFile.entries(dir) }
+    static func link(_ path: String) -> String? { InputFile.linkTarget(path) }
 }
