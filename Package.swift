@@ -17,8 +17,8 @@
 //   KernelKitCore   errors with input locations, Arch, input reading, atomic writes, TOML, JSON
 //   KernelMetrics   results as Prometheus metrics (swift-prometheus), node_exporter textfiles
 //   KernelKitData   kconfigs/ data the binary carries, generated at build time
-//   C bridges, one per system library: CLibElf, CLibBPF, CLibKmod, CZlib, CLzma, CZstd,
-//                   CLz4, CBzip2;
+//   C bridges, one per system library: CLibElf, CLibBPF, CLibKmod, CLibSystemd, CZlib,
+//                   CLzma, CZstd, CLz4, CBzip2;
 //   CBPFProbes      the structs the BPF programs and Swift share, libbpf's log hook
 //   Sources/Plugins, Sources/Tools: the build tools (BPF programs compiled and embedded,
 //                   kconfigs/ embedded)
@@ -34,12 +34,14 @@ import PackageDescription
 // FoundationEssentials' own archives are named because -static-executable's link line
 // (static-executable-args.lnk) lacks them.
 // Off by default, so a plain `swift build` or `swift test` links as usual.
-// libkmod comes from .build/libkmod/libkmod.a (scripts/build-libkmod.sh: Debian has no
-// static libkmod), with the OpenSSL it reads signers through (libssl-dev's libcrypto.a).
+// libkmod and libsystemd come from .build/libkmod/libkmod.a and .build/libsystemd/libsystemd.a
+// (scripts/build-static-libs.sh: Debian ships neither as a static archive), with what they
+// use: OpenSSL for kmod's signer fields (libssl-dev's libcrypto.a), libcap for libsystemd.
 let staticPIE: [LinkerSetting] = Context.environment["KERNELKIT_STATIC_PIE"] == "1"
     ? [.unsafeFlags(["-static-executable", "-use-ld=lld", "-Xclang-linker", "-static-pie",
                      "-l_FoundationCollections", "-l_FoundationCShims",
-                     "-L\(Context.packageDirectory)/.build/libkmod", "-lcrypto"])]
+                     "-L\(Context.packageDirectory)/.build/libkmod", "-lcrypto",
+                     "-L\(Context.packageDirectory)/.build/libsystemd", "-lcap"])]
     : []
 
 // The C bridges link the static archives of Debian's -dev packages (`link ":libz.a"` in
@@ -84,6 +86,7 @@ let package = Package(
         cLibrary("CLz4", "liblz4-dev"),
         cLibrary("CBzip2", "libbz2-dev"),
         cLibrary("CLibKmod", "libkmod-dev"),
+        cLibrary("CLibSystemd", "libsystemd-dev"),
         .target(name: "CBPFProbes", dependencies: ["CLibBPF"]),
 
         // MARK: the areas
@@ -110,7 +113,7 @@ let package = Package(
             plugins: ["BPFCompilerPlugin"]
         ),
         // Boot timelines: initcalls from the trace buffer and the kernel log, phases, charts.
-        .target(name: "BootKit", dependencies: ["KernelKitCore", "KernelProbes"]),
+        .target(name: "BootKit", dependencies: ["KernelKitCore", "KernelProbes", "CLibSystemd"]),
         .target(
             name: "KernelAudit",
             dependencies: ["KernelKitCore", "KernelKitData", "KconfigKit", "HardeningKit", "ModuleSigning", "KernelProbes"]

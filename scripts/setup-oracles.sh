@@ -17,7 +17,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 oracles="${KERNELKIT_ORACLES:-$root/.build/oracles}"
 
 packages=(linux-source-6.12 linux-config-6.12 python3 xz-utils dash make gcc flex bison
-  pkg-config libelf-dev zlib1g-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev libssl-dev libkmod-dev openssl kmod zstd dwarves
+  pkg-config libelf-dev zlib1g-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev libssl-dev libkmod-dev libsystemd-dev libcap-dev openssl kmod zstd dwarves
   libbpf-dev bpftrace bpftool fio
   qemu-system-x86 busybox-static cpio file ethtool systemd prometheus prometheus-node-exporter curl)
 missing=()

@@ -37,8 +37,9 @@ public enum BootChart {
         let top = t.initcalls.sorted { ($0.duration, $1.start) > ($1.duration, $0.start) }.prefix(slowest)
         let probes = t.probes.sorted { $0.duration > $1.duration }.prefix(10)
         let processes = t.processes.prefix(40)
+        let units = t.units.filter { $0.duration != nil }.sorted { ($0.duration!, $1.activating) > ($1.duration!, $0.activating) }.prefix(30)
         let rowHeight = 16.0
-        let height = 150 + Double(top.count + probes.count + processes.count + 3) * rowHeight + 60
+        let height = 150 + Double(top.count + probes.count + processes.count + units.count + 4) * rowHeight + 60
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         s += "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">Boot timeline: \(escape(ms(t.total)))</text>\n"
@@ -107,6 +108,17 @@ public enum BootChart {
                 s += "<text x=\"\(n(left - 6))\" y=\"\(n(y + 11))\" text-anchor=\"end\">\(escape(String(label.prefix(42))))</text>"
                 s += "<rect class=\"process\" x=\"\(n(x(p.start)))\" y=\"\(n(y + 2))\" width=\"\(n(w(end - p.start)))\" height=\"11\" fill=\"#74c476\">"
                 s += "<title>\(escape(label)) (parent \(p.ppid.map(String.init) ?? "?")): \(escape(p.duration.map(ms) ?? "still running"))</title></rect>\n"
+                y += rowHeight
+            }
+        }
+        if !units.isEmpty {
+            s += "<text x=\"10\" y=\"\(n(y + 11))\" font-weight=\"bold\">slowest systemd units (activating to active)</text>\n"
+            y += rowHeight
+            for u in units {
+                s += "<text x=\"\(n(left - 6))\" y=\"\(n(y + 11))\" text-anchor=\"end\">\(escape(String(u.name.prefix(42))))</text>"
+                s += "<rect class=\"unit\" x=\"\(n(x(u.activating)))\" y=\"\(n(y + 2))\" width=\"\(n(w(u.duration!)))\" height=\"11\" fill=\"#fd8d3c\">"
+                s += "<title>\(escape(u.name)): \(escape(ms(u.duration!))), active at \(escape(ms(u.active!)))</title></rect>"
+                s += "<text x=\"\(n(x(u.activating) + w(u.duration!) + 4))\" y=\"\(n(y + 11))\" fill=\"#333\">\(escape(ms(u.duration!)))</text>\n"
                 y += rowHeight
             }
         }

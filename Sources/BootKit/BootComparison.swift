@@ -4,7 +4,7 @@ import KernelKitCore
 /// probes that changed, largest change first.
 public struct BootComparison: Sendable {
     public struct Change: Sendable, Equatable {
-        /// `phase`, `initcall` or `probe`.
+        /// `phase`, `initcall`, `probe`, `process`, `module` or `unit`.
         public var kind: String
         public var name: String
         /// nil when it did not run in that boot.
@@ -42,6 +42,7 @@ public struct BootComparison: Sendable {
         pair("process", a.processes.compactMap { p in p.duration.map { (p.name, $0) } },
              b.processes.compactMap { p in p.duration.map { (p.name, $0) } })
         pair("module", a.modules.map { ($0.name, $0.initDuration) }, b.modules.map { ($0.name, $0.initDuration) })
+        pair("unit", a.units.compactMap { u in u.duration.map { (u.name, $0) } }, b.units.compactMap { u in u.duration.map { (u.name, $0) } })
         self.changes = changes.filter { $0.delta != 0 || $0.a == nil || $0.b == nil }
             .sorted { (abs($0.delta), $1.name) > (abs($1.delta), $0.name) }
     }
@@ -57,7 +58,7 @@ public struct BootComparison: Sendable {
         var out = "Boot: \(ms(totalA)) ms (\(aName)) -> \(ms(totalB)) ms (\(bName)), \(signed(totalB - totalA)) ms\n\n"
         out += header + "  PHASE\n"
         for c in changes where c.kind == "phase" { out += row(c) }
-        for (kind, title) in [("initcall", "INITCALL"), ("probe", "DRIVER PROBE"), ("process", "PROCESS")] {
+        for (kind, title) in [("initcall", "INITCALL"), ("probe", "DRIVER PROBE"), ("process", "PROCESS"), ("module", "MODULE"), ("unit", "UNIT")] {
             let list = changes.filter { $0.kind == kind }
             if list.isEmpty { continue }
             out += "\n" + header + "  \(title)\n"

@@ -10,7 +10,11 @@ public struct BootSources: Sendable {
     /// The FPDT boot performance record (drivers/acpi/acpi_fpdt.c).
     public var fpdt: String = "/sys/firmware/acpi/fpdt/boot"
 
-    public init(trace: String? = nil, log: String? = nil, fpdt: String? = nil) {
+    /// Ask systemd (PID 1) over D-Bus for its phases and units.
+    public var systemd = true
+
+    public init(trace: String? = nil, log: String? = nil, fpdt: String? = nil, systemd: Bool = true) {
+        self.systemd = systemd
         if let trace { self.trace = trace }
         if let log { self.log = log }
         if let fpdt { self.fpdt = fpdt }
@@ -47,6 +51,10 @@ public struct BootSources: Sendable {
             }
             return values
         }
-        return BootTimeline(trace: trace, log: log, fpdt: fpdt)
+        let systemd = Result { () throws(KernelKitError) -> SystemdTimes in
+            guard self.systemd else { throw KernelKitError(.systemd, "not asked (a saved log, or --no-systemd)") }
+            return try SystemdTimes.read()
+        }
+        return BootTimeline(trace: trace, log: log, fpdt: fpdt, systemd: systemd)
     }
 }

@@ -56,6 +56,10 @@ public struct BootTimeline: Sendable {
     /// process probe's own record.
     public typealias Module = TracedModule
 
+    /// A systemd unit's activation (from leaving inactive to becoming active), as systemd
+    /// recorded it.
+    public typealias Unit = SystemdTimes.Unit
+
     /// A part of the timeline that could not be read, and why.
     public struct Unavailable: Sendable, Equatable {
         public var what: String
@@ -67,6 +71,10 @@ public struct BootTimeline: Sendable {
     public var probes: [DriverProbe] = []
     public var processes: [Process] = []
     public var modules: [Module] = []
+    public var units: [Unit] = []
+    /// systemd's manager timestamps (µs since boot; FirmwareTimestampMonotonic … as
+    /// `Firmware` …), when systemd is PID 1.
+    public var systemd: [String: Int] = [:]
     public var unavailable: [Unavailable] = []
     /// Data that was read but is incomplete (lost trace events, a wrapped log).
     public var warnings: [String] = []
@@ -81,8 +89,10 @@ public struct BootTimeline: Sendable {
     ///   - trace: the tracefs `trace` file's bytes (initcall events), or why it could not be read.
     ///   - log: the kernel log, or why it could not be read.
     ///   - fpdt: the FPDT boot record's values in nanoseconds (`firmware_start_ns` …), or why not.
+    ///   - systemd: systemd's timestamps and units, or why they could not be read.
     public init(trace: Result<InitcallTrace, KernelKitError>, log: Result<KernelLog, KernelKitError>,
-                fpdt: Result<[String: Int], KernelKitError>) {
+                fpdt: Result<[String: Int], KernelKitError>,
+                systemd: Result<SystemdTimes, KernelKitError> = .failure(KernelKitError(.systemd, "not asked"))) {
         var debug: InitcallDebugLog? = nil
         switch log {
         case .success(let l):
@@ -132,11 +142,34 @@ public struct BootTimeline: Sendable {
             }
             let lastRecord = (try? log.get())?.records.last?.time ?? run
             let end = max(lastRecord, initcalls.map { $0.start + $0.duration }.max() ?? run)
-            phases.append(Phase(name: "userspace (\(debug?.initPath ?? "init"))", start: run, duration: end - run, source: "kmsg"))
+            // systemd's own phases, when it is PID 1, say more than the log's last line.
+            if (try? systemd.get()) == nil {
+                phases.append(Phase(name: "userspace (\(debug?.initPath ?? "init"))", start: run, duration: end - run, source: "kmsg"))
+            }
         } else if let first = initcalls.first, let last = lastInitcall {
             phases.append(Phase(name: "initcalls", start: first.start, duration: last - first.start, source: "trace"))
         }
-        unavailable.append(Unavailable(what: "systemd", reason: "not read: this build times the kernel's part of the boot"))
+        switch systemd {
+        case .success(let sd):
+            sources.append("systemd")
+            self.systemd = sd.manager
+            units = sd.units
+            // As systemd-analyze time divides it (src/analyze/analyze-time-data.c): the
+            // initrd from InitRD to Userspace, user space from there to Finish.
+            let initrd = sd.manager["InitRD"] ?? 0, user = sd.manager["Userspace"] ?? 0, finish = sd.manager["Finish"] ?? 0
+            let lastUnit = units.compactMap(\.active).max() ?? user
+            if initrd > 0 && user > initrd {
+                phases.append(Phase(name: "initrd (systemd)", start: initrd, duration: user - initrd, source: "systemd"))
+            }
+            if user > 0 {
+                phases.append(Phase(name: "userspace (systemd)", start: user, duration: (finish > 0 ? finish : lastUnit) - user, source: "systemd"))
+            }
+            if finish == 0 {
+                warnings.append("systemd has not finished starting up (FinishTimestampMonotonic is 0): user space ends at the last unit that became active")
+            }
+        case .failure(let e):
+            unavailable.append(Unavailable(what: "systemd", reason: e.description))
+        }
         unavailable.append(Unavailable(what: "processes", reason: "not traced: kernelkit boot trace records them with BPF"))
     }
 
@@ -179,7 +212,8 @@ public struct BootTimeline: Sendable {
 
     /// The whole boot's length: the end of the last phase or process.
     public var total: Int {
-        max(phases.map { $0.start + $0.duration }.max() ?? 0, processes.compactMap(\.end).max() ?? 0)
+        max(phases.map { $0.start + $0.duration }.max() ?? 0, processes.compactMap(\.end).max() ?? 0,
+            units.compactMap(\.active).max() ?? 0)
     }
 }
 
@@ -215,9 +249,24 @@ extension BootTimeline {
                 .object([("module", .string(m.name)), ("pid", .int(m.pid)), ("load_us", .int(m.loaded)),
                          ("init_start_us", .int(m.initStart)), ("init_duration_us", .int(m.initDuration)), ("return", .int(m.ret))])
             })),
+            ("units", .array(unitsJSON)),
+            ("systemd", .object(systemdJSON)),
             ("unavailable", .array(unavailable.map { .object([("what", .string($0.what)), ("reason", .string($0.reason))]) })),
             ("warnings", .array(warnings.map { .string($0) })),
         ])
+    }
+
+    var unitsJSON: [JSONValue] {
+        units.map { u in
+            let duration: JSONValue = u.duration.map { .int($0) } ?? .null
+            let active: JSONValue = u.active.map { .int($0) } ?? .null
+            return .object([("unit", .string(u.name)), ("start_us", .int(u.activating)), ("duration_us", duration),
+                            ("active_us", active), ("after", .array(u.after.map { .string($0) }))])
+        }
+    }
+
+    var systemdJSON: [(String, JSONValue)] {
+        SystemdTimes.managerTimestamps.compactMap { k in systemd[k].map { (k + "TimestampMonotonic", JSONValue.int($0)) } }
     }
 
     /// Reads a `kernelkit.boot-timeline/1` document (`boot compare`).
@@ -269,6 +318,12 @@ extension BootTimeline {
                                   initDuration: try int(m.member("init_duration_us"), "init_duration_us"),
                                   ret: try int(m.member("return"), "return")))
         }
+        for u in json.member("units")?.arrayValue ?? [] {
+            guard let name = u.member("unit")?.stringValue else { throw bad("a unit has no name") }
+            let active: Int? = if let v = u.member("active_us"), v != .null { try int(v, "active_us") } else { nil }
+            units.append(Unit(name: name, activating: try int(u.member("start_us"), "start_us"), active: active,
+                              after: (u.member("after")?.arrayValue ?? []).compactMap(\.stringValue)))
+        }
         sources = (json.member("sources")?.arrayValue ?? []).compactMap(\.stringValue)
     }
 
@@ -319,6 +374,14 @@ extension BootTimeline {
             for p in readers.sorted(by: { ($0.ioBytes, $1.start) > ($1.ioBytes, $0.start) }).prefix(top) {
                 out += String(p.ioRequests).rightAligned(10) + String(p.ioBytes / 1024).rightAligned(12) + "  "
                     + String(p.pid).rightAligned(6) + "  " + p.name + "\n"
+            }
+        }
+        let started = units.filter { $0.duration != nil }
+        if !started.isEmpty {
+            out += "\n\(units.count) systemd units activated; the \(min(top, started.count)) slowest to become active:\n"
+            out += "DURATION".rightAligned(12) + "  " + "ACTIVE AT".rightAligned(14) + "  UNIT\n"
+            for u in started.sorted(by: { ($0.duration!, $1.activating) > ($1.duration!, $0.activating) }).prefix(top) {
+                out += ms(u.duration!).rightAligned(12) + "  " + ms(u.active!).rightAligned(14) + "  " + u.name + "\n"
             }
         }
         for w in warnings { out += "\nwarning: \(w)" }

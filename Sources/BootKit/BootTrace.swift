@@ -13,6 +13,8 @@ public struct BootTrace: Sendable {
         /// A path exists (a file the last boot step creates, a socket, a mount point).
         case path(String)
         case seconds(Double)
+        /// A systemd unit is active (or has failed), asked of systemd over D-Bus.
+        case unit(String)
     }
 
     public var until: [Until]
@@ -29,6 +31,8 @@ public struct BootTrace: Sendable {
         var start = timespec()
         clock_gettime(CLOCK_MONOTONIC, &start)
         let conditions = until.isEmpty ? [.seconds(600)] : until
+        let units = conditions.compactMap { if case .unit(let u) = $0 { u } else { nil } }
+        let watch = units.isEmpty ? nil : try SystemdUnitWatch(units)
         let trace = try ProcessTrace.record(attached: attached) {
             var now = timespec()
             clock_gettime(CLOCK_MONOTONIC, &now)
@@ -37,10 +41,15 @@ public struct BootTrace: Sendable {
                 switch condition {
                 case .path(let p): access(p, F_OK) == 0
                 case .seconds(let s): elapsed >= s
+                case .unit: watch!.done()
                 }
             }
         }
-        return timeline(with: trace)
+        var result = timeline(with: trace)
+        if let r = watch?.reached, r.state == "failed" {
+            result.warnings.append("stopped because \(r.unit) failed (--until-unit waits for it to become active)")
+        }
+        return result
     }
 
     /// From an initramfs: attaches the probe and pins it (bpffs), then returns; the

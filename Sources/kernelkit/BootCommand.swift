@@ -24,11 +24,15 @@ struct BootCommand: ParsableCommand {
 struct BootReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Build the boot timeline of this system: FPDT, initcalls with levels, driver probes, user space.",
+        abstract: "Build the boot timeline of this system: FPDT, initcalls with levels, driver probes, systemd's phases and units.",
         discussion: """
         Reads the initcall events in the trace buffer (tracefs `trace`, not
-        consumed), the initcall_debug lines of the kernel log (/dev/kmsg), and the
-        firmware's FPDT record when there is one. Each source that is missing or
+        consumed), the initcall_debug lines of the kernel log (/dev/kmsg), the
+        firmware's FPDT record when there is one, and, when systemd is PID 1, its
+        phases (initrd, user space up to FinishTimestamp) and every unit's
+        activation, asked of systemd over D-Bus (sd-bus; as root through its private
+        socket, so no dbus-daemon is needed). A saved --log describes another boot,
+        so systemd is then not asked unless --systemd is given. Each source that is missing or
         unusable is reported as unavailable, with the reason, and the rest of the
         timeline is still built.
 
@@ -44,10 +48,13 @@ struct BootReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The kernel log: /dev/kmsg (default), or a saved dmesg or /dev/kmsg copy.", valueName: "FILE")) var log: String?
     @Option(help: ArgumentHelp("The FPDT boot record directory (default /sys/firmware/acpi/fpdt/boot).", valueName: "DIR")) var fpdt: String?
     @Option(help: "How many of the slowest initcalls the text lists.") var top = 20
+    @Flag(inversion: .prefixedNo, help: "Ask systemd (PID 1) for its phases and units (default: yes, but not with a saved --log).")
+    var systemd: Bool?
 
     func run() throws {
         try Terminal.run {
-            let timeline = BootSources(trace: trace, log: log, fpdt: fpdt).timeline()
+            let live = log == nil || log!.hasPrefix("/dev/")
+            let timeline = BootSources(trace: trace, log: log, fpdt: fpdt, systemd: systemd ?? live).timeline()
             switch format {
             case .json: Terminal.write(timeline.json.serialized())
             case .text: Terminal.write(timeline.text(top: top))
@@ -92,7 +99,8 @@ struct BootTraceCommand: ParsableCommand {
         Start it as early as user space allows (an initramfs hook, or a systemd unit
         with DefaultDependencies=no, Type=notify and Before=sysinit.target: it tells
         systemd it is ready once the probe is attached). It records until
-        --until-path exists or --seconds pass (600 s when neither is given), then
+        --until-path exists, --until-unit is active (asked of systemd over D-Bus) or
+        --seconds pass (600 s when none is given), then
         writes what `boot report` writes, with the processes, the modules loaded
         (with their init times) and each process's block I/O added. Needs root (or
         CAP_BPF and CAP_PERFMON) and BTF.
@@ -106,6 +114,7 @@ struct BootTraceCommand: ParsableCommand {
         Examples:
           kernelkit boot trace --seconds 30 --format json -o /run/boot.json
           kernelkit boot trace --until-path /run/boot-done --ready-file /run/boot-trace.ready -o boot.json --format json
+          kernelkit boot trace --until-unit multi-user.target --format json -o /run/boot.json
           kernelkit boot trace --handover                         # in the initramfs
           kernelkit boot trace --finish --format json -o /var/log/kernelkit/boot.json
         """
@@ -113,6 +122,7 @@ struct BootTraceCommand: ParsableCommand {
     @Flag(help: "Attach, pin on bpffs and exit: the programs record until --finish.") var handover = false
     @Flag(help: "Collect what a --handover left pinned, detach it, and report.") var finish = false
     @Option(help: ArgumentHelp("Stop once this path exists.", valueName: "PATH")) var untilPath: String?
+    @Option(help: ArgumentHelp("Stop once this systemd unit is active (or has failed); repeatable.", valueName: "UNIT")) var untilUnit: [String] = []
     @Option(help: ArgumentHelp("Stop after this many seconds.", valueName: "S")) var seconds: Double?
     @Option(help: ArgumentHelp("Create this file once the probe is attached.", valueName: "FILE")) var readyFile: String?
     @Option(name: .shortAndLong, help: "Where to write the report (default: standard output).") var output: String?
@@ -122,10 +132,10 @@ struct BootTraceCommand: ParsableCommand {
     func validate() throws {
         if let seconds, seconds <= 0 { throw ValidationError("--seconds must be positive") }
         if handover && finish { throw ValidationError("--handover and --finish are the two halves of one trace: give one") }
-        if handover && (untilPath != nil || seconds != nil || output != nil || svg != nil) {
-            throw ValidationError("--handover only attaches and pins; --until-path, --seconds, -o and --svg go with --finish or a live trace")
+        if handover && (untilPath != nil || !untilUnit.isEmpty || seconds != nil || output != nil || svg != nil) {
+            throw ValidationError("--handover only attaches and pins; --until-path, --until-unit, --seconds, -o and --svg go with --finish or a live trace")
         }
-        if finish && (untilPath != nil || seconds != nil) { throw ValidationError("--finish reports at once: no --until-path or --seconds") }
+        if finish && (untilPath != nil || !untilUnit.isEmpty || seconds != nil) { throw ValidationError("--finish reports at once: no --until-path, --until-unit or --seconds") }
     }
 
     func run() throws {
@@ -139,6 +149,7 @@ struct BootTraceCommand: ParsableCommand {
             var until = [BootTrace.Until]()
             if let untilPath { until.append(.path(untilPath)) }
             if let seconds { until.append(.seconds(seconds)) }
+            until += untilUnit.map { .unit($0) }
             let timeline = finish ? try BootTrace(until: []).finish() : try BootTrace(until: until).run {
                 if let readyFile { try? AtomicFile.write([], to: readyFile) }
                 SystemdNotify.ready()

@@ -28,7 +28,7 @@ struct BootTimelineTests {
     func logAndTrace() throws {
         let expected = try Self.kernelsInitcalls(Self.dmesg)
         #expect(expected.count == 578)
-        let t = BootSources(trace: Self.trace, log: Self.dmesg, fpdt: "/nonexistent").timeline()
+        let t = BootSources(trace: Self.trace, log: Self.dmesg, fpdt: "/nonexistent", systemd: false).timeline()
         #expect(t.sources == ["kmsg", "trace"])
         #expect(t.initcalls.count == expected.count)
         #expect(t.initcalls.map(\.function) == expected.map(\.0))
@@ -69,7 +69,7 @@ struct BootTimelineTests {
     func traceOnly() throws {
         let expected = try Self.kernelsInitcalls(Self.dmesg)
         let spans = try Self.loggedSpans(Self.dmesg)
-        let t = BootSources(trace: Self.trace, log: "/nonexistent", fpdt: "/nonexistent").timeline()
+        let t = BootSources(trace: Self.trace, log: "/nonexistent", fpdt: "/nonexistent", systemd: false).timeline()
         #expect(t.sources == ["trace"])
         #expect(t.initcalls.count == expected.count && spans.count == expected.count)
         for ((ours, theirs), span) in zip(zip(t.initcalls, expected), spans) where theirs.1 == nil {
@@ -90,27 +90,27 @@ struct BootTimelineTests {
         let dir = try TemporaryDirectory()
         // A tracefs without initcall events: the trace header only.
         let empty = try dir.write("empty.trace", "# tracer: nop\n#\n# entries-in-buffer/entries-written: 0/0   #P:1\n#\n")
-        let a = BootSources(trace: empty, log: Self.dmesg, fpdt: "/nonexistent").timeline()
+        let a = BootSources(trace: empty, log: Self.dmesg, fpdt: "/nonexistent", systemd: false).timeline()
         #expect(a.initcalls.count == 578)
         #expect(a.unavailable.contains { $0.what == "initcall trace" && $0.reason.contains("trace_event=initcall") })
         // A foreign file given as the trace: a located reason, and the log still used.
         let foreign = try dir.write("foreign.trace", "hello world\n")
-        let b = BootSources(trace: foreign, log: Self.dmesg, fpdt: "/nonexistent").timeline()
+        let b = BootSources(trace: foreign, log: Self.dmesg, fpdt: "/nonexistent", systemd: false).timeline()
         #expect(b.unavailable.contains { $0.what == "initcall trace" && $0.reason.contains("foreign.trace:1") })
         #expect(b.initcalls.count == 578)
         // A wrapped log: its first lines gone.
         let lines = try String(contentsOfFile: Self.dmesg, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
         let wrapped = try dir.write("wrapped.dmesg", lines.dropFirst(400).joined(separator: "\n"))
-        let c = BootSources(trace: "/nonexistent", log: wrapped, fpdt: "/nonexistent").timeline()
+        let c = BootSources(trace: "/nonexistent", log: wrapped, fpdt: "/nonexistent", systemd: false).timeline()
         #expect(c.warnings.contains { $0.contains("does not start at boot") })
         // Lost trace events are reported from the header.
         let traceText = try String(contentsOfFile: Self.trace, encoding: .utf8)
             .replacingOccurrences(of: "entries-in-buffer/entries-written: 1166/1166", with: "entries-in-buffer/entries-written: 1166/1200")
         let lossy = try dir.write("lossy.trace", traceText)
-        let d = BootSources(trace: lossy, log: "/nonexistent", fpdt: "/nonexistent").timeline()
+        let d = BootSources(trace: lossy, log: "/nonexistent", fpdt: "/nonexistent", systemd: false).timeline()
         #expect(d.warnings.contains { $0.contains("lost 34 events") })
         // Nothing at all: still a timeline, saying why for each part.
-        let e = BootSources(trace: "/nonexistent", log: "/nonexistent", fpdt: "/nonexistent").timeline()
+        let e = BootSources(trace: "/nonexistent", log: "/nonexistent", fpdt: "/nonexistent", systemd: false).timeline()
         #expect(e.initcalls.isEmpty && e.unavailable.count >= 3)
     }
 
@@ -120,18 +120,51 @@ struct BootTimelineTests {
         let values = ["firmware_start_ns": "1000000", "bootloader_load_ns": "501000000", "bootloader_launch_ns": "600000000",
                       "exitbootservice_start_ns": "800000000", "exitbootservice_end_ns": "801000000"]
         for (k, v) in values { try dir.write(k, v + "\n") }
-        let t = BootSources(trace: "/nonexistent", log: Self.dmesg, fpdt: dir.path).timeline()
+        let t = BootSources(trace: "/nonexistent", log: Self.dmesg, fpdt: dir.path, systemd: false).timeline()
         let firmware = try #require(t.phases.first { $0.name == "firmware" })
         #expect(firmware.duration == 500_000) // 501 ms - 1 ms
         #expect(t.phases.first { $0.name == "loader" }?.duration == 300_000)
         try dir.write("bootloader_load_ns", "soon\n")
-        let bad = BootSources(trace: "/nonexistent", log: Self.dmesg, fpdt: dir.path).timeline()
+        let bad = BootSources(trace: "/nonexistent", log: Self.dmesg, fpdt: dir.path, systemd: false).timeline()
         #expect(bad.unavailable.contains { $0.what.contains("FPDT") && $0.reason.contains("bootloader_load_ns:1") })
+    }
+
+    @Test("systemd's units and phases: in the JSON and back, in compare, as SVG bars; no systemd is a reason")
+    func systemdUnits() throws {
+        let log = Result<KernelLog, KernelKitError> { () throws(KernelKitError) in try KernelLog.parse(try InputFile.readBytes(Self.dmesg), file: Self.dmesg) }
+        let sd = SystemdTimes(manager: ["Userspace": 2_000_000, "Finish": 5_000_000, "InitRD": 1_000_000],
+                              units: [.init(name: "a.service", activating: 2_100_000, active: 2_400_000, after: ["basic.target"]),
+                                      .init(name: "b.service", activating: 2_500_000, active: nil, after: [])])
+        let missing = KernelKitError(.fileNotFound, "no")
+        let noTrace: Result<InitcallTrace, KernelKitError> = .failure(missing)
+        let noFPDT: Result<[String: Int], KernelKitError> = .failure(missing)
+        let t = BootTimeline(trace: noTrace, log: log, fpdt: noFPDT, systemd: .success(sd))
+        #expect(t.phases.contains { $0.name == "initrd (systemd)" && $0.start == 1_000_000 && $0.duration == 1_000_000 })
+        #expect(t.phases.contains { $0.name == "userspace (systemd)" && $0.duration == 3_000_000 })
+        #expect(!t.phases.contains { $0.name.hasPrefix("userspace (/") }, "the log's user-space phase gives way to systemd's")
+        #expect(t.total == 5_000_000)
+        let back = try BootTimeline(json: try JSONValue.parse(Array(t.json.serialized().utf8), file: "t.json"), file: "t.json")
+        #expect(back.units == t.units)
+        var slower = back
+        slower.units[0].active! += 250_000
+        #expect(BootComparison(back, slower).changes.first { $0.kind == "unit" }?.delta == 250_000)
+        #expect(BootChart.svg(t).components(separatedBy: "class=\"unit\"").count == 2, "a bar for the unit that became active")
+        #expect(t.text().contains("a.service"))
+        // Not systemd: the reason, naming what PID 1 is.
+        let dir = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir.path + "/1", withIntermediateDirectories: true)
+        _ = try dir.write("1/comm", "busybox\n")
+        do {
+            _ = try SystemdTimes.read(proc: dir.path)
+            Issue.record("read systemd from a PID 1 that is busybox")
+        } catch {
+            #expect(error.message == "PID 1 is busybox, not systemd" && error.location?.file == dir.path + "/1/comm")
+        }
     }
 
     @Test("the JSON reads back; compare names what changed first; the SVG has a bar per initcall")
     func jsonCompareSVG() throws {
-        let t = BootSources(trace: Self.trace, log: Self.dmesg, fpdt: "/nonexistent").timeline()
+        let t = BootSources(trace: Self.trace, log: Self.dmesg, fpdt: "/nonexistent", systemd: false).timeline()
         let back = try BootTimeline(json: try JSONValue.parse(Array(t.json.serialized().utf8), file: "t.json"), file: "t.json")
         #expect(back.initcalls == t.initcalls && back.phases == t.phases && back.probes == t.probes)
         var slower = back
