@@ -19,7 +19,7 @@ oracles="${KERNELKIT_ORACLES:-$root/.build/oracles}"
 packages=(linux-source-6.12 linux-config-6.12 python3 xz-utils dash make gcc flex bison
   pkg-config libelf-dev zlib1g-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev libssl-dev libkmod-dev libsystemd-dev libcap-dev openssl kmod zstd dwarves
   libbpf-dev bpftrace bpftool fio
-  qemu-system-x86 busybox-static cpio file ethtool systemd prometheus prometheus-node-exporter curl)
+  qemu-system-x86 busybox-static cpio file initramfs-tools-core e2fsprogs ethtool systemd prometheus prometheus-node-exporter curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -29,6 +29,12 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# dracut (Azure Linux's initramfs builder), for the initramfs test, without what it only
+# recommends (mdadm, a mail server, console setup).
+if ! dpkg-query -W -f='${Status}' dracut-core 2>/dev/null | grep -q "ok installed"; then
+  echo "setup: installing dracut-core" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dracut-core >/dev/null
 fi
 
 mkdir -p "$oracles"
