@@ -1,4 +1,5 @@
 import KernelKitCore
+import KernelProbes
 
 /// The timeline as an SVG picture, in the manner of bootchart and `systemd-analyze plot`:
 /// a time axis, the phases as coloured bands, every initcall as a bar in one lane
@@ -25,6 +26,8 @@ public enum BootChart {
         return out
     }
 
+    static func pow10(_ n: Int) -> Int { n == 0 ? 1 : 10 * pow10(n - 1) }
+
     public static func svg(_ t: BootTimeline, slowest: Int = 30) -> String {
         let width = 1240.0, left = 270.0, right = 20.0
         let plot = width - left - right
@@ -39,7 +42,8 @@ public enum BootChart {
         let processes = t.processes.prefix(40)
         let units = t.units.filter { $0.duration != nil }.sorted { ($0.duration!, $1.activating) > ($1.duration!, $0.activating) }.prefix(30)
         let rowHeight = 16.0
-        let height = 150 + Double(top.count + probes.count + processes.count + units.count + 4) * rowHeight + 60
+        let ioLane = t.io.isEmpty ? 0.0 : 60
+        let height = 150 + Double(top.count + probes.count + processes.count + units.count + 4) * rowHeight + 60 + ioLane
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         s += "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">Boot timeline: \(escape(ms(t.total)))</text>\n"
@@ -48,8 +52,14 @@ public enum BootChart {
         let axisY = 55.0
         s += "<line x1=\"\(n(left))\" y1=\"\(n(axisY))\" x2=\"\(n(left + plot))\" y2=\"\(n(axisY))\" stroke=\"#333\"/>\n"
         let totalMs = total / 1000
+        // 1, 2, 5 × 10^k ms: the first step that gives at most 12 ticks, however long the
+        // timeline (a trace taken hours after boot spans hours).
         var step = 1.0
-        for candidate in [1.0, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] where totalMs / candidate <= 12 { step = candidate; break }
+        var k = 0
+        while totalMs / step > 12 {
+            k += 1
+            step = [1.0, 2, 5][k % 3] * Double(pow10(k / 3))
+        }
         var tick = 0.0
         while tick <= totalMs {
             let tx = x(Int(tick * 1000))
@@ -89,16 +99,20 @@ public enum BootChart {
             s += "<text x=\"\(n(anchor == "end" ? x(c.start) - 4 : after))\" y=\"\(n(y + 11))\" text-anchor=\"\(anchor)\" fill=\"#333\">\(escape(ms(c.duration)))</text>\n"
             y += rowHeight
         }
-        if !probes.isEmpty {
-            s += "<text x=\"10\" y=\"\(n(y + 11))\" font-weight=\"bold\">slowest driver probes</text>\n"
+        // A titled list of named bars, one per row, each with its duration after it.
+        func rows(_ title: String, _ bars: [(label: String, start: Int, duration: Int, tooltip: String)], class kind: String, fill: String) {
+            guard !bars.isEmpty else { return }
+            s += "<text x=\"10\" y=\"\(n(y + 11))\" font-weight=\"bold\">\(escape(title))</text>\n"
             y += rowHeight
-            for p in probes {
-                s += "<text x=\"\(n(left - 6))\" y=\"\(n(y + 11))\" text-anchor=\"end\">\(escape(String(p.device.prefix(42))))</text>"
-                s += "<rect class=\"probe\" x=\"\(n(x(p.start)))\" y=\"\(n(y + 2))\" width=\"\(n(w(p.duration)))\" height=\"11\" fill=\"#6b6ecf\"><title>\(escape(p.device)): \(escape(ms(p.duration)))</title></rect>"
-                s += "<text x=\"\(n(x(p.start) + w(p.duration) + 4))\" y=\"\(n(y + 11))\" fill=\"#333\">\(escape(ms(p.duration)))</text>\n"
+            for b in bars {
+                s += "<text x=\"\(n(left - 6))\" y=\"\(n(y + 11))\" text-anchor=\"end\">\(escape(String(b.label.prefix(42))))</text>"
+                s += "<rect class=\"\(kind)\" x=\"\(n(x(b.start)))\" y=\"\(n(y + 2))\" width=\"\(n(w(b.duration)))\" height=\"11\" fill=\"\(fill)\"><title>\(escape(b.tooltip))</title></rect>"
+                s += "<text x=\"\(n(x(b.start) + w(b.duration) + 4))\" y=\"\(n(y + 11))\" fill=\"#333\">\(escape(ms(b.duration)))</text>\n"
                 y += rowHeight
             }
         }
+        rows("slowest driver probes", probes.map { ($0.device, $0.start, $0.duration, "\($0.device): \(ms($0.duration))") },
+             class: "probe", fill: "#6b6ecf")
         if !processes.isEmpty {
             s += "<text x=\"10\" y=\"\(n(y + 11))\" font-weight=\"bold\">processes (fork or exec to exit)</text>\n"
             y += rowHeight
@@ -111,16 +125,22 @@ public enum BootChart {
                 y += rowHeight
             }
         }
-        if !units.isEmpty {
-            s += "<text x=\"10\" y=\"\(n(y + 11))\" font-weight=\"bold\">slowest systemd units (activating to active)</text>\n"
-            y += rowHeight
-            for u in units {
-                s += "<text x=\"\(n(left - 6))\" y=\"\(n(y + 11))\" text-anchor=\"end\">\(escape(String(u.name.prefix(42))))</text>"
-                s += "<rect class=\"unit\" x=\"\(n(x(u.activating)))\" y=\"\(n(y + 2))\" width=\"\(n(w(u.duration!)))\" height=\"11\" fill=\"#fd8d3c\">"
-                s += "<title>\(escape(u.name)): \(escape(ms(u.duration!))), active at \(escape(ms(u.active!)))</title></rect>"
-                s += "<text x=\"\(n(x(u.activating) + w(u.duration!) + 4))\" y=\"\(n(y + 11))\" fill=\"#333\">\(escape(ms(u.duration!)))</text>\n"
-                y += rowHeight
+        rows("slowest systemd units (activating to active)",
+             units.map { ($0.name, $0.activating, $0.duration!, "\($0.name): \(ms($0.duration!)), active at \(ms($0.active!))") },
+             class: "unit", fill: "#fd8d3c")
+        // Block I/O along the bottom: a bar per 50 ms, its height the bytes submitted.
+        if !t.io.isEmpty {
+            y += 8
+            let peak = Double(t.io.map(\.bytes).max() ?? 1)
+            let laneHeight = 40.0
+            s += "<text x=\"10\" y=\"\(n(y + 11))\" font-weight=\"bold\">block I/O (bytes per 50 ms; peak \(escape(fixedPoint(peak / 1_048_576, decimals: 2))) MiB)</text>\n"
+            s += "<line x1=\"\(n(left))\" y1=\"\(n(y + laneHeight))\" x2=\"\(n(left + plot))\" y2=\"\(n(y + laneHeight))\" stroke=\"#999\"/>\n"
+            for b in t.io {
+                let h = max(1, Double(b.bytes) / peak * laneHeight)
+                s += "<rect class=\"io\" x=\"\(n(x(b.start)))\" y=\"\(n(y + laneHeight - h))\" width=\"\(n(w(IOBucket.width)))\" height=\"\(n(h))\" fill=\"#9e9ac8\">"
+                s += "<title>\(escape(ms(b.start))): \(b.requests) bios, \(b.bytes / 1024) KiB</title></rect>\n"
             }
+            y += laneHeight + 12
         }
         // The legend: a swatch per level seen.
         var lx = 10.0

@@ -72,6 +72,8 @@ public struct BootTimeline: Sendable {
     public var processes: [Process] = []
     public var modules: [Module] = []
     public var units: [Unit] = []
+    /// Block I/O over time (`boot trace`): every process's bios in 50 ms buckets.
+    public var io: [IOBucket] = []
     /// systemd's manager timestamps (µs since boot; FirmwareTimestampMonotonic … as
     /// `Firmware` …), when systemd is PID 1.
     public var systemd: [String: Int] = [:]
@@ -250,6 +252,9 @@ extension BootTimeline {
                          ("init_start_us", .int(m.initStart)), ("init_duration_us", .int(m.initDuration)), ("return", .int(m.ret))])
             })),
             ("units", .array(unitsJSON)),
+            ("io_timeline", .object([("bucket_us", .int(IOBucket.width)), ("buckets", .array(io.map { b in
+                .object([("start_us", .int(b.start)), ("requests", .int(b.requests)), ("bytes", .int(b.bytes))])
+            }))])),
             ("systemd", .object(systemdJSON)),
             ("unavailable", .array(unavailable.map { .object([("what", .string($0.what)), ("reason", .string($0.reason))]) })),
             ("warnings", .array(warnings.map { .string($0) })),
@@ -323,6 +328,10 @@ extension BootTimeline {
             let active: Int? = if let v = u.member("active_us"), v != .null { try int(v, "active_us") } else { nil }
             units.append(Unit(name: name, activating: try int(u.member("start_us"), "start_us"), active: active,
                               after: (u.member("after")?.arrayValue ?? []).compactMap(\.stringValue)))
+        }
+        for b in json.member("io_timeline")?.member("buckets")?.arrayValue ?? [] {
+            io.append(IOBucket(start: try int(b.member("start_us"), "start_us"), requests: try int(b.member("requests"), "requests"),
+                               bytes: try int(b.member("bytes"), "bytes")))
         }
         sources = (json.member("sources")?.arrayValue ?? []).compactMap(\.stringValue)
     }

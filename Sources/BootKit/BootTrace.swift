@@ -73,6 +73,7 @@ public struct BootTrace: Sendable {
                                  ioRequests: p.ioRequests, ioBytes: p.ioBytes)
         }
         timeline.modules = trace.modules
+        timeline.io = trace.ioTimeline
         timeline.unavailable.removeAll { $0.what == "processes" }
         for u in trace.unavailable { timeline.unavailable.append(BootTimeline.Unavailable(what: u.what, reason: u.reason)) }
         if trace.lostEvents > 0 {

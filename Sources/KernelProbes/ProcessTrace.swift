@@ -48,6 +48,22 @@ public struct TracedModule: Sendable, Equatable {
     }
 }
 
+/// The block I/O of one 50 ms stretch of CLOCK_MONOTONIC (all processes together).
+public struct IOBucket: Sendable, Equatable {
+    /// µs since boot.
+    public var start: Int
+    public var requests: Int
+    public var bytes: Int
+    /// The width of every bucket, µs.
+    public static let width = Int(KK_IO_BUCKET_NS / 1000)
+
+    public init(start: Int, requests: Int, bytes: Int) {
+        self.start = start
+        self.requests = requests
+        self.bytes = bytes
+    }
+}
+
 /// Every process started, executed or ended while the probe is attached: the
 /// `sched_process_fork`, `sched_process_exec` and `sched_process_exit` tracepoints,
 /// one ring-buffer event each (process.bpf.c); the modules loaded meanwhile, with their
@@ -59,6 +75,8 @@ public struct ProcessTrace: Sendable {
     public var lostEvents: UInt64
     /// What this kernel could not trace, and why (no module_load without CONFIG_MODULES).
     public var unavailable: [(what: String, reason: String)] = []
+    /// The bios over time, in 50 ms buckets (only those with I/O).
+    public var ioTimeline: [IOBucket] = []
 
     /// The programs every kernel must have the tracepoints of, and their tracepoints.
     public static let programs = ["process_fork", "process_exec", "process_exit"]
@@ -115,14 +133,16 @@ public struct ProcessTrace: Sendable {
         links.removeAll()
         let lost = object.lostEvents
         let io = object.withMap("io") { $0.entries(UInt32.self, kk_proc_io.self) } ?? []
+        let ioTime = object.withMap("io_time") { $0.entries(UInt32.self, kk_proc_io.self) } ?? []
         var trace = ProcessTrace(events: events, io: io.map { ($0.0, $0.1[0]) }, lostEvents: lost + stream.dropped)
+        trace.ioTimeline = Self.buckets(ioTime.map { ($0.0, $0.1[0]) })
         trace.unavailable = unavailable
         return trace
     }
 
     /// Where a handed-over trace is pinned (bpffs): its programs' links and its maps.
     public static let pinDirectory = "/sys/fs/bpf/kernelkit-boot-trace"
-    static let pinnedMaps = ["events", ".bss", "io"]
+    static let pinnedMaps = ["events", ".bss", "io", "io_time"]
 
     /// Attaches the probe and pins its links and maps at `directory`, then returns: the
     /// programs stay attached after this process exits (an initramfs hook, before the
@@ -157,6 +177,8 @@ public struct ProcessTrace: Sendable {
         let events = try PinnedMap("\(directory)/\(pinName("events"))")
         let bss = try PinnedMap("\(directory)/\(pinName(".bss"))")
         let io = try PinnedMap("\(directory)/\(pinName("io"))")
+        // A trace handed over by an older kernelkit has no io_time.
+        let ioTime = try? PinnedMap("\(directory)/\(pinName("io_time"))")
         // The links first: once unpinned nothing holds them, so the programs detach and
         // the ring buffer stops growing.
         for program in allPrograms { unlink("\(directory)/link-\(program)") }
@@ -165,11 +187,19 @@ public struct ProcessTrace: Sendable {
         let recorded = stream.drain(as: kk_proc_event.self)
         let lost = bss.value(key: 0, size: 8).map { $0.withUnsafeBytes { $0.load(as: UInt64.self) } } ?? 0
         let counts = io.entries(UInt32.self, kk_proc_io.self)
+        let timed = ioTime?.entries(UInt32.self, kk_proc_io.self) ?? []
         removePins(directory)
         var trace = ProcessTrace(events: recorded, io: counts, lostEvents: lost + stream.dropped)
+        trace.ioTimeline = Self.buckets(timed)
         // The same kernel: what --handover could not attach, it cannot now either.
         trace.unavailable = (try? available().unavailable) ?? []
         return trace
+    }
+
+    /// The io_time map's entries as buckets in time order.
+    static func buckets(_ entries: [(UInt32, kk_proc_io)]) -> [IOBucket] {
+        entries.map { IOBucket(start: Int($0.0) * IOBucket.width, requests: Int($0.1.requests), bytes: Int($0.1.bytes)) }
+            .sorted { $0.start < $1.start }
     }
 
     /// ".bss" → "bss": a pin's file name.

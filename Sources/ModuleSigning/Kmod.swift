@@ -107,31 +107,49 @@ public struct KmodContext: ~Copyable {
     /// The modules the running kernel has loaded (/proc/modules, through
     /// kmod_module_new_from_loaded), with their state, use count and holders.
     public func loaded() throws(KernelKitError) -> [LoadedModule] {
-        var list: OpaquePointer?
-        let err = kmod_module_new_from_loaded(ctx, &list)
+        var head: OpaquePointer?
+        let err = kmod_module_new_from_loaded(ctx, &head)
         guard err >= 0 else {
             throw KernelKitError(.kmod, "libkmod cannot list the loaded modules: \(String(cString: strerror(-err)))",
                                  at: SourceLocation(file: "/proc/modules", line: 0))
         }
-        defer { kmod_module_unref_list(list) }
+        let list = KmodModuleList(head)
         var out = [LoadedModule]()
-        var l = list
-        while let entry = l {
-            if let mod = kmod_module_get_module(entry) {
-                out.append(LoadedModule(mod))
-                kmod_module_unref(mod)
-            }
-            l = kmod_list_next(list, entry)
-        }
+        list.forEach { out.append(LoadedModule($0)) }
         return out
     }
 
-    /// Whether `name` is built into the kernel (modules.builtin), as kmod decides it.
-    public func isBuiltin(_ name: String) -> Bool {
+    /// Where kmod finds a module by name: `loaded`, `built-in` (modules.builtin), `in
+    /// the tree` (modules.dep has its file), or `absent`.
+    public func state(of name: String) -> String {
         var mod: OpaquePointer?
-        guard kmod_module_new_from_name(ctx, name, &mod) >= 0, let mod else { return false }
+        guard kmod_module_new_from_name(ctx, name, &mod) >= 0, let mod else { return "absent" }
         defer { kmod_module_unref(mod) }
-        return kmod_module_get_initstate(mod) == Int32(KMOD_MODULE_BUILTIN.rawValue)
+        switch kmod_module_get_initstate(mod) {
+        case Int32(KMOD_MODULE_BUILTIN.rawValue): return "built-in"
+        case Int32(KMOD_MODULE_LIVE.rawValue), Int32(KMOD_MODULE_COMING.rawValue): return "loaded"
+        default: return kmod_module_get_path(mod) != nil ? "in the tree" : "absent"
+        }
+    }
+}
+
+/// Owns a libkmod list of modules (`struct kmod_list` of `kmod_module`s): released with
+/// kmod_module_unref_list once, when the owner goes.
+struct KmodModuleList: ~Copyable {
+    let head: OpaquePointer?
+    init(_ head: OpaquePointer?) { self.head = head }
+    deinit { kmod_module_unref_list(head) }
+
+    /// Each module, referenced only for the call.
+    func forEach(_ body: (OpaquePointer) -> Void) {
+        var entry = head
+        while let e = entry {
+            if let mod = kmod_module_get_module(e) {
+                body(mod)
+                kmod_module_unref(mod)
+            }
+            entry = kmod_list_next(head, e)
+        }
     }
 }
 
@@ -158,18 +176,9 @@ public struct LoadedModule: Sendable, Equatable {
         let sz = kmod_module_get_size(mod)
         size = sz <= 0 ? nil : Int(sz)
         path = kmod_module_get_path(mod).map { String(cString: $0) }
-        holders = []
-        if let list = kmod_module_get_holders(mod) {
-            var l: OpaquePointer? = list
-            while let entry = l {
-                if let h = kmod_module_get_module(entry) {
-                    holders.append(String(cString: kmod_module_get_name(h)))
-                    kmod_module_unref(h)
-                }
-                l = kmod_list_next(list, entry)
-            }
-            kmod_module_unref_list(list)
-        }
+        var holders = [String]()
+        KmodModuleList(kmod_module_get_holders(mod)).forEach { holders.append(String(cString: kmod_module_get_name($0))) }
+        self.holders = holders
     }
 }
 

@@ -8,12 +8,7 @@ import Testing
 @Suite("audit --live in a real VM: the booted kernel's verdicts on 80 modules", .serialized,
        .enabled(if: VMEnvironment.available, "needs qemu-system-x86_64, busybox-static and the cloud kernel (scripts/test.sh installs them)"))
 struct AuditLiveE2ETests {
-    static let results: Result<String, any Error> = Result {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kernelkit-audit-live-e2e-\(getpid())").path
-        let r = try run("\(Paths.packageRoot)/scripts/audit-live-e2e", [dir], environment: ["KERNELKIT_BIN": Paths.kernelkit])
-        guard r.status == 0 else { throw BootE2ETests.BootE2EFailure(message: "scripts/audit-live-e2e exited \(r.status): \(r.err)") }
-        return dir
-    }
+    static let results: Result<String, any Error> = Result { try e2eResults("audit-live-e2e") }
 
     static func text(_ path: String) throws -> String { try String(contentsOfFile: path, encoding: .utf8) }
 

@@ -111,6 +111,19 @@ struct AuditLiveTests {
         // No modules.dep in the package (depmod makes it at install): said, with the path.
         let index = Self.finding(audit, "signing", "signing.index")
         #expect((index?["source"] as? [String: Any])?["path"] as? String == "\(tree)/modules.dep")
+        // Indexed as the package's postinst would (kmod's depmod, on a copy), kmod finds
+        // the Hyper-V drivers there, as kmod's modinfo -n does.
+        let dir = try TemporaryDirectory()
+        let copy = "\(dir.path)/lib/modules/\(k.release)"
+        #expect(try run("/bin/sh", ["-c", "mkdir -p \(dir.path)/lib/modules && cp -a \(tree) \(copy) && /sbin/depmod -b \(dir.path) \(k.release)"]).status == 0)
+        let indexed = try Self.json(try kernelkit(["audit", "--live", "--format", "json", "--modules", copy, "--kernel-image", k.vmlinuz]).out)
+        #expect(Self.finding(indexed, "signing", "signing.index") == nil)
+        let drivers = try #require(Self.finding(indexed, "hyperv", "hyperv.modules")?["message"] as? String)
+        for name in ["hv_vmbus", "hv_storvsc", "hv_netvsc", "hv_balloon"] {
+            let path = try run("/sbin/modinfo", ["-b", dir.path, "-k", k.release, "-n", name])
+            #expect(path.status == 0 && path.out.hasPrefix(copy), "\(name): \(path.out)\(path.err)")
+            #expect(drivers.contains("\(name) in the tree"), "\(drivers)")
+        }
     }
 
     @Test("bad input: no modules tree, broken modules, an unreadable config, a bad keyring: findings, never a crash")

@@ -10,16 +10,20 @@ enum VMEnvironment {
     }
 }
 
+/// Runs `scripts/SCRIPT OUTDIR` once with the binary under test and returns OUTDIR; a
+/// nonzero exit is an error carrying the script's own messages.
+func e2eResults(_ script: String) throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kernelkit-\(script)-\(getpid())").path
+    let r = try TestSupport.run("\(Paths.packageRoot)/scripts/\(script)", [dir], environment: ["KERNELKIT_BIN": Paths.kernelkit])
+    guard r.status == 0 else { throw BootE2ETests.BootE2EFailure(message: "scripts/\(script) exited \(r.status): \(r.err)") }
+    return dir
+}
+
 @Suite("boot timelines in a real VM (QEMU, Debian's cloud kernel)", .serialized,
        .enabled(if: VMEnvironment.available, "needs qemu-system-x86_64, busybox-static and the cloud kernel (scripts/test.sh installs them)"))
 struct BootE2ETests {
     /// One run of the script for the whole suite (two boots, about 20 s).
-    static let results: Result<String, any Error> = Result {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kernelkit-boot-e2e-\(getpid())").path
-        let r = try run("\(Paths.packageRoot)/scripts/boot-e2e", [dir], environment: ["KERNELKIT_BIN": Paths.kernelkit])
-        guard r.status == 0 else { throw BootE2EFailure(message: "scripts/boot-e2e exited \(r.status): \(r.err)") }
-        return dir
-    }
+    static let results: Result<String, any Error> = Result { try e2eResults("boot-e2e") }
 
     struct BootE2EFailure: Error, CustomStringConvertible { var message: String; var description: String { message } }
 
@@ -78,9 +82,18 @@ struct BootE2ETests {
         #expect(b.contains("initcall \(blacklisted) blacklisted"), "the kernel did blacklist it")
         let doc = try Self.json("\(dir)/compare.json")
         let changes = try #require(doc["changes"] as? [[String: Any]])
-        let first = try #require(changes.first { $0["kind"] as? String == "initcall" })
-        #expect(first["name"] as? String == blacklisted, "\(first)")
-        #expect(first["b_us"] is NSNull)
+        // Under -icount sleep=off the guest clock can warp to its next timer while the
+        // vCPU idles, and once in a while that lands inside some initcall of one boot
+        // (seen: oom_init taking exactly 600 ms in one run, 0 in the other). Such a warp
+        // may outrank the blacklisted initcall; what compare must get right is that the
+        // initcall that ran in only one boot is the largest such change and near the top.
+        let initcalls = changes.filter { $0["kind"] as? String == "initcall" }
+        let onlyInOne = try #require(initcalls.first { $0["a_us"] is NSNull || $0["b_us"] is NSNull })
+        #expect(onlyInOne["name"] as? String == blacklisted, "\(onlyInOne)")
+        #expect(onlyInOne["b_us"] is NSNull)
+        let rank = initcalls.firstIndex { $0["name"] as? String == blacklisted } ?? .max
+        let warps = initcalls.prefix(rank).filter { abs($0["delta_us"] as? Int ?? 0) >= 100_000 }
+        #expect(rank == warps.count && rank <= 3, "ranked \(rank + 1): \(initcalls.prefix(4))")
     }
 
     @Test("the SVG parses as XML and has a bar per initcall; the text starts with the phases")
@@ -152,6 +165,15 @@ struct BootE2ETests {
         // dd's direct reads: one bio each, DD_READS × 4 KiB, counted to dd.
         let reads = Int(try String(contentsOfFile: "\(dir)/dd-reads", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))!
         #expect(dd["io_requests"] as? Int == reads && dd["io_bytes"] as? Int == reads * 4096, "\(dd)")
+        // The same bios over time: the buckets add up to every process's I/O, and the
+        // picture draws them along the bottom.
+        let timeline = try #require(doc["io_timeline"] as? [String: Any])
+        let buckets = try #require(timeline["buckets"] as? [[String: Any]])
+        #expect(timeline["bucket_us"] as? Int == 50_000)
+        #expect(buckets.reduce(0) { $0 + ($1["bytes"] as! Int) } == processes.reduce(0) { $0 + ($1["io_bytes"] as! Int) })
+        #expect(buckets.reduce(0) { $0 + ($1["requests"] as! Int) } >= reads)
+        let svg = try String(contentsOfFile: "\(dir)/a/trace.svg", encoding: .utf8)
+        #expect(svg.components(separatedBy: "class=\"io\"").count - 1 == buckets.count)
     }
 
     @Test("boot trace handed over from the initramfs across switch_root: both stages' processes, then the pins are gone")

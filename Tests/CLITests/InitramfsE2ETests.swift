@@ -9,12 +9,7 @@ import Testing
 @Suite("boot trace across a real initramfs (mkinitramfs) and switch of root", .serialized,
        .enabled(if: VMEnvironment.available, "needs qemu-system-x86_64, initramfs-tools-core and the cloud kernel (scripts/test.sh installs them)"))
 struct InitramfsE2ETests {
-    static let results: Result<String, any Error> = Result {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kernelkit-initramfs-e2e-\(getpid())").path
-        let r = try TestSupport.run("\(Paths.packageRoot)/scripts/initramfs-e2e", [dir], environment: ["KERNELKIT_BIN": Paths.kernelkit])
-        guard r.status == 0 else { throw BootE2ETests.BootE2EFailure(message: "scripts/initramfs-e2e exited \(r.status): \(r.err)") }
-        return dir
-    }
+    static let results: Result<String, any Error> = Result { try e2eResults("initramfs-e2e") }
 
     @Test("the hook puts kernelkit into the initramfs; its handover records the initramfs's own processes and modules; --finish on the new root collects them and removes the pins",
           arguments: ["d", "e"])

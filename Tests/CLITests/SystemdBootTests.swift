@@ -8,12 +8,7 @@ import Testing
        .enabled(if: (getuid() == 0 && FileManager.default.fileExists(atPath: "/lib/systemd/systemd")) || Oracles.required,
                 "needs root and systemd (scripts/test.sh installs it)"))
 struct SystemdBootTests {
-    static let results: Result<String, any Error> = Result {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kernelkit-systemd-e2e-\(getpid())").path
-        let r = try TestSupport.run("\(Paths.packageRoot)/scripts/systemd-e2e", [dir], environment: ["KERNELKIT_BIN": Paths.kernelkit])
-        guard r.status == 0 else { throw BootE2ETests.BootE2EFailure(message: "scripts/systemd-e2e exited \(r.status): \(r.err)") }
-        return dir
-    }
+    static let results: Result<String, any Error> = Result { try e2eResults("systemd-e2e") }
 
     /// `systemctl show` output: one dictionary per unit (blank-line separated records).
     static func show(_ path: String) throws -> [[String: String]] {

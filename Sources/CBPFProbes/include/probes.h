@@ -100,6 +100,8 @@ struct kk_proc_io {
     kk_u64 bytes;
 };
 _Static_assert(sizeof(struct kk_proc_io) == 16, "kk_proc_io layout");
+/* The width of process.bpf.c's io_time buckets: 50 ms. */
+#define KK_IO_BUCKET_NS 50000000ULL
 
 /* Hyper-V probes (vmbus.bpf.c, netvsc.bpf.c, storvsc.bpf.c): one ring-buffer record per
  * driver event; user space (KernelProbes/HyperV) pairs, aggregates and labels them. */

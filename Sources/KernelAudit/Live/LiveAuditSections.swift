@@ -269,9 +269,16 @@ extension LiveAudit {
         } else {
             add(Finding(.hyperv, "hyperv.vmbus", .info, "not a Hyper-V guest (no \(vmbus))", source: vmbus))
         }
-        let hv = InputFile.entries(path("/sys/module")).filter { $0.hasPrefix("hv_") || $0 == "hyperv_keyboard" || $0 == "hid_hyperv" }.sorted()
-        if !hv.isEmpty {
-            add(Finding(.hyperv, "hyperv.modules", .info, "Hyper-V drivers present: \(hv.joined(separator: ", "))", source: path("/sys/module")))
+        // The Hyper-V drivers, as kmod finds them: loaded, built in, in the modules tree.
+        if let kmod = try? KmodContext(directory: sources.modulesDirectory) {
+            let drivers = ["hv_vmbus", "hv_storvsc", "hv_netvsc", "hv_utils", "hv_balloon", "hv_sock", "pci_hyperv",
+                           "hid_hyperv", "hyperv_keyboard", "hyperv_drm"]
+            let states = drivers.map { ($0, kmod.state(of: $0)) }.filter { $0.1 != "absent" }
+            if !states.isEmpty {
+                add(Finding(.hyperv, "hyperv.modules", .info,
+                            "Hyper-V drivers: " + states.map { "\($0.0) \($0.1)" }.joined(separator: ", "),
+                            source: sources.modulesDirectory))
+            }
         }
         // Accelerated networking: a netvsc interface with a VF enslaved to it.
         let net = path("/sys/class/net")
