@@ -153,7 +153,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "HardeningKitTests", dependencies: ["HardeningKit", "KernelAudit", "KconfigKit", "KernelKitCore", "TestSupport"]),
-        .testTarget(name: "KernelAuditTests", dependencies: ["KernelAudit", "HardeningKit", "KconfigKit", "KernelKitCore", "TestSupport"]),
+        .testTarget(name: "KernelAuditTests", dependencies: ["KernelAudit", "HardeningKit", "KconfigKit", "ModuleSigning", "KernelProbes", "KernelKitCore", "TestSupport"]),
         .testTarget(name: "BootKitTests", dependencies: ["BootKit", "KernelKitCore", "TestSupport"]),
         .testTarget(name: "KernelProbesTests", dependencies: ["KernelProbes", "KernelKitCore", "TestSupport"]),
         .testTarget(name: "ModuleSigningTests", dependencies: ["ModuleSigning", "KernelImageKit", "KernelKitCore", "TestSupport"]),

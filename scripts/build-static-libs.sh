@@ -85,7 +85,7 @@ if ! current "$out" libkmod.a "$version"; then
 fi
 
 # libsystemd
-need libsystemd-dev libcap-dev meson ninja-build gperf python3-jinja2 gcc
+need libsystemd-dev libcap-dev libmount-dev meson ninja-build gperf python3-jinja2 pkg-config gcc binutils
 out="$root/.build/libsystemd"
 version="$(dpkg-query -W -f='${Version}' libsystemd0)"
 if ! current "$out" libsystemd.a "$version"; then

@@ -40,16 +40,6 @@ public struct KmodContext: ~Copyable {
                 "modules.builtin.bin", "modules.builtin.modinfo"].map { ($0, access(dir + "/" + $0, R_OK) == 0) }
     }
 
-    /// Whether the indexes are current for the tree (kmod_validate_resources):
-    /// nil when they cannot be checked (no modules.dep at all).
-    public var indexesCurrent: Bool? {
-        switch kmod_validate_resources(ctx) {
-        case Int32(KMOD_RESOURCES_OK.rawValue): true
-        case Int32(KMOD_RESOURCES_MUST_RELOAD.rawValue), Int32(KMOD_RESOURCES_MUST_RECREATE.rawValue): false
-        default: nil
-        }
-    }
-
     /// Every `.modinfo` field of a module file, then the signature fields, in the order
     /// kmod_module_get_info() gives them. libkmod reads .ko.xz and .ko.zst itself; it is
     /// built without zlib (as Debian builds it), so a .ko.gz is handed over decompressed,
@@ -116,6 +106,16 @@ public struct KmodContext: ~Copyable {
         let list = KmodModuleList(head)
         var out = [LoadedModule]()
         list.forEach { out.append(LoadedModule($0)) }
+        return out
+    }
+
+    /// The modules that serve a modalias (`vmbus:…`, `pci:v…`), as modprobe resolves it
+    /// (kmod_module_new_from_lookup: aliases, then names, then built-ins).
+    public func lookup(alias: String) -> [String] {
+        var head: OpaquePointer?
+        guard kmod_module_new_from_lookup(ctx, alias, &head) >= 0 else { return [] }
+        var out = [String]()
+        KmodModuleList(head).forEach { out.append(String(cString: kmod_module_get_name($0))) }
         return out
     }
 

@@ -124,6 +124,10 @@ struct AuditLiveTests {
             #expect(path.status == 0 && path.out.hasPrefix(copy), "\(name): \(path.out)\(path.err)")
             #expect(drivers.contains("\(name) in the tree"), "\(drivers)")
         }
+        // A module newer than modules.dep: stale indexes, as depmod -A would judge them.
+        #expect(try run("/bin/sh", ["-c", "sleep 0.01; touch \(copy)/kernel/drivers/hv/hv_vmbus.ko"]).status == 0)
+        let stale = try Self.json(try kernelkit(["audit", "--live", "--format", "json", "--modules", copy, "--kernel-image", k.vmlinuz]).out)
+        #expect((Self.finding(stale, "signing", "signing.index")?["message"] as? String)?.hasPrefix("modules.dep is older than 1 module file(s)") == true)
     }
 
     @Test("bad input: no modules tree, broken modules, an unreadable config, a bad keyring: findings, never a crash")

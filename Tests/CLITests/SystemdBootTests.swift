@@ -96,6 +96,26 @@ struct SystemdBootTests {
         }
     }
 
+    @Test("the shipped kernelkit-boot-trace.service under systemd: ready (Type=notify) once attached, so the units after it are in its report")
+    func shippedUnit() throws {
+        let dir = try Self.results.get()
+        for run in ["a", "b"] {
+            let unit = try #require(try Self.show("\(dir)/\(run)/unit.txt").first)
+            #expect(unit["Type"] == "notify" && unit["Result"] == "success" && unit["ExecMainStatus"] == "0", "\(unit)")
+            let ready = try #require(Int(unit["ActiveEnterTimestampMonotonic"] ?? ""))
+            #expect(ready > 0, "systemd saw READY=1")
+            let a = try #require(try Self.show("\(dir)/\(run)/show.txt").first { $0["Id"] == "kk-a.service" })
+            let started = try #require(Int(a["InactiveExitTimestampMonotonic"] ?? ""))
+            #expect(started >= ready, "kk-a (After= the trace unit) started once the trace was ready")
+            let report = try BootE2ETests.json("\(dir)/\(run)/unit-boot.json")
+            let processes = report["processes"] as! [[String: Any]]
+            // kk-a's `sleep 0.3`, which systemd started after the trace was ready.
+            let sleeps = processes.filter { ($0["argv0"] as? String)?.hasSuffix("sleep") == true && ($0["start_us"] as? Int ?? 0) >= started }
+            #expect(!sleeps.isEmpty, "\(processes.map { $0["argv0"] ?? "" })")
+            #expect((report["units"] as? [[String: Any]])?.contains { $0["unit"] as? String == "kk-a.service" } == true)
+        }
+    }
+
     @Test("boot compare of the two runs names the unit that got slower first")
     func compare() throws {
         let dir = try Self.results.get()

@@ -147,6 +147,19 @@ extension LiveAudit {
         for i in ["modules.dep", "modules.builtin"] where !InputFile.exists(dir + "/" + i) && !moduleFiles.isEmpty {
             add(Finding(.signing, "signing.index", .warn, "no \(i) in \(dir) (run depmod): kmod cannot resolve names or dependencies", source: dir + "/" + i))
         }
+        // Indexes older than a module file, as `depmod -A` decides (depmod.c,
+        // depfile_up_to_date): modprobe would not find what changed since.
+        var dep = stat()
+        if stat(dir + "/modules.dep", &dep) == 0 {
+            let newer = files.filter { f in
+                var st = stat()
+                return stat(f, &st) == 0 && (st.st_mtim.tv_sec, st.st_mtim.tv_nsec) > (dep.st_mtim.tv_sec, dep.st_mtim.tv_nsec)
+            }
+            if let first = newer.first {
+                add(Finding(.signing, "signing.index", .warn,
+                            "modules.dep is older than \(newer.count) module file(s) (first \(first)): run depmod", source: dir + "/modules.dep"))
+            }
+        }
     }
 
     static func verdict(_ v: Verification) -> ModuleFileResult {
@@ -266,6 +279,17 @@ extension LiveAudit {
             let devices = VMBus.devices(sysfs: sources.sys)
             let kinds = Dictionary(grouping: devices, by: { $0.kind }).map { "\($0.value.count) \($0.key)" }.sorted()
             add(Finding(.hyperv, "hyperv.vmbus", .info, "Hyper-V guest: \(devices.count) VMBus device(s): \(kinds.joined(separator: ", "))", source: vmbus))
+            // A device no driver took: which module would (its class's modalias, as
+            // modprobe resolves it), so that an operator knows what to load.
+            if let kmod = try? KmodContext(directory: sources.modulesDirectory) {
+                for d in devices where d.driver == nil {
+                    let alias = VMBus.modalias(classID: d.classID)
+                    let serving = alias.map { kmod.lookup(alias: $0) } ?? []
+                    add(Finding(.hyperv, "hyperv.unbound.\(d.instance)", .warn,
+                                "VMBus device \(d.instance) (\(d.kind)) has no driver" + (serving.isEmpty ? "" : "; \(alias!) is served by \(serving.joined(separator: ", "))"),
+                                source: vmbus + "/" + d.instance))
+                }
+            }
         } else {
             add(Finding(.hyperv, "hyperv.vmbus", .info, "not a Hyper-V guest (no \(vmbus))", source: vmbus))
         }

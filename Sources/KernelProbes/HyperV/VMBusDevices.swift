@@ -65,6 +65,19 @@ public enum VMBus {
         "c376c1c3-d276-48d2-90a9-c04748072c60": "imc",
     ]
 
+    /// The modalias of a VMBus device class, as file2alias writes it for
+    /// `MODULE_DEVICE_TABLE(vmbus, …)` (scripts/mod/file2alias.c, do_vmbus_entry): the
+    /// guid_t's 16 bytes in memory order, so the first three fields of the GUID's text
+    /// appear byte-reversed.
+    public static func modalias(classID guid: String) -> String? {
+        let hex = guid.lowercased().filter { $0 != "-" && $0 != "{" && $0 != "}" }
+        guard hex.count == 32, hex.allSatisfy(\.isHexDigit) else { return nil }
+        let chars = Array(hex)
+        func bytes(_ from: Int, _ to: Int) -> [String] { stride(from: from, to: to, by: 2).map { String(chars[$0..<$0 + 2]) } }
+        let out = bytes(0, 8).reversed() + bytes(8, 12).reversed() + bytes(12, 16).reversed() + bytes(16, 32)
+        return "vmbus:" + out.joined()
+    }
+
     public static func className(_ guid: String) -> String { classes[guid.lowercased()] ?? "unknown class \(guid)" }
 
     /// A guid_t as the kernel prints it (%pUl): the first three fields little-endian.
