@@ -33,13 +33,6 @@ public struct KmodContext: ~Copyable {
     /// The modules directory this context reads.
     public var directory: String { String(cString: kmod_get_dirname(ctx)) }
 
-    /// The index files kmod uses (`depmod` writes them), and whether each is there.
-    public var indexes: [(name: String, present: Bool)] {
-        let dir = directory
-        return ["modules.dep", "modules.dep.bin", "modules.alias.bin", "modules.symbols.bin", "modules.builtin",
-                "modules.builtin.bin", "modules.builtin.modinfo"].map { ($0, access(dir + "/" + $0, R_OK) == 0) }
-    }
-
     /// Every `.modinfo` field of a module file, then the signature fields, in the order
     /// kmod_module_get_info() gives them. libkmod reads .ko.xz and .ko.zst itself; it is
     /// built without zlib (as Debian builds it), so a .ko.gz is handed over decompressed,
