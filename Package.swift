@@ -3,6 +3,7 @@
 //
 // Layout (one module per area, dependencies pointing down, a thin CLI on top):
 //   kernelkit       the command-line tool: argument parsing and printing only
+//   kernelkit-exporter  `kernelkit exporter`: /metrics over HTTP (Hummingbird) for fleets
 //   KernelAudit     the bundled 6.18 Hyper-V/Azure kernel (manifest, build, resolution), the
 //                   shipped baselines, and `audit`; composes the four area modules
 //   KconfigKit      .config files and fragments, diffconfig-compatible diff, merge_config-
@@ -43,6 +44,9 @@ let staticPIE: [LinkerSetting] = Context.environment["KERNELKIT_STATIC_PIE"] == 
                      "-L\(Context.packageDirectory)/.build/libkmod", "-lcrypto",
                      "-L\(Context.packageDirectory)/.build/libsystemd", "-lcap"])]
     : []
+// Hummingbird pulls in FoundationInternationalization (time zones for its Date header),
+// whose ICU symbols the static link must be given too.
+let exporterStaticPIE: [LinkerSetting] = staticPIE.isEmpty ? [] : staticPIE + [.linkedLibrary("_FoundationICU"), .linkedLibrary("CoreFoundation")]
 
 // The C bridges link the static archives of Debian's -dev packages (`link ":libz.a"` in
 // each module.modulemap), so the binary needs none of the shared libraries. That is also
@@ -69,6 +73,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         // MARK: the core and the data
@@ -119,10 +124,10 @@ let package = Package(
             dependencies: ["KernelKitCore", "KernelKitData", "KconfigKit", "HardeningKit", "ModuleSigning", "KernelProbes"]
         ),
 
-        // Results as Prometheus metrics (swift-prometheus), for node_exporter's textfile collector.
+        // Results as Prometheus metrics (swift-prometheus): node_exporter textfiles and the exporter.
         .target(
             name: "KernelMetrics",
-            dependencies: ["KernelKitCore", "HardeningKit", .product(name: "Prometheus", package: "swift-prometheus")]
+            dependencies: ["KernelKitCore", "HardeningKit", "KernelProbes", .product(name: "Prometheus", package: "swift-prometheus")]
         ),
 
         // MARK: the CLI
@@ -133,6 +138,18 @@ let package = Package(
                 "KernelMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: staticPIE
+        ),
+        // The long-running exporter: probes kept attached, the live audit re-run, /metrics
+        // served by Hummingbird. Its own executable, so that NIO's start-up and size stay
+        // out of the short commands; `kernelkit exporter` hands over to it.
+        .executableTarget(
+            name: "kernelkit-exporter",
+            dependencies: [
+                "KernelKitCore", "KernelMetrics", "KernelProbes", "KernelAudit", "HardeningKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            linkerSettings: exporterStaticPIE
         ),
         // In-process timings of the hot paths; the peer comparisons are benchmarks/compare.py.
         .executableTarget(
@@ -155,7 +172,7 @@ let package = Package(
         .testTarget(name: "HardeningKitTests", dependencies: ["HardeningKit", "KernelAudit", "KconfigKit", "KernelKitCore", "TestSupport"]),
         .testTarget(name: "KernelAuditTests", dependencies: ["KernelAudit", "HardeningKit", "KconfigKit", "ModuleSigning", "KernelProbes", "KernelKitCore", "TestSupport"]),
         .testTarget(name: "BootKitTests", dependencies: ["BootKit", "KernelKitCore", "TestSupport"]),
-        .testTarget(name: "KernelProbesTests", dependencies: ["KernelProbes", "KernelKitCore", "TestSupport"]),
+        .testTarget(name: "KernelProbesTests", dependencies: ["KernelProbes", "KernelMetrics", "KernelKitCore", "TestSupport"]),
         .testTarget(name: "ModuleSigningTests", dependencies: ["ModuleSigning", "KernelImageKit", "KernelKitCore", "TestSupport"]),
         // End-to-end tests of the kernelkit binary (KERNELKIT_BIN, the release build users get).
         .testTarget(name: "CLITests", dependencies: ["KernelKitCore", "KconfigKit", "TestSupport"]),

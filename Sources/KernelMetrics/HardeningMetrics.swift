@@ -77,12 +77,21 @@ public enum HardeningMetrics {
 /// (a temporary file in DIR, then a rename: node_exporter reads only `*.prom`, so it never
 /// sees half a file).
 public enum PrometheusTextfile {
-    public static func write(_ registry: PrometheusCollectorRegistry, directory: String, command: String) throws(KernelKitError) {
+    /// The directory exists and we may write in it: checked before a probe attaches, so
+    /// that a typo is said at once rather than after the run.
+    public static func check(directory: String) throws(KernelKitError) {
         let kind = InputFile.kind(directory)
         guard kind.exists && kind.isDirectory else {
             throw KernelKitError(.usage, "--prometheus-textfile needs an existing directory (node_exporter's --collector.textfile.directory)",
                                  at: SourceLocation(file: directory, line: 0))
         }
+        guard access(directory, W_OK) == 0 else {
+            throw KernelKitError(.usage, "--prometheus-textfile: the directory is not writable", at: SourceLocation(file: directory, line: 0))
+        }
+    }
+
+    public static func write(_ registry: PrometheusCollectorRegistry, directory: String, command: String) throws(KernelKitError) {
+        try check(directory: directory)
         var bytes = [UInt8]()
         registry.emit(into: &bytes)
         try AtomicFile.write(bytes, to: "\(directory)/kernelkit_\(command).prom")
@@ -107,6 +116,17 @@ public enum PrometheusTextfile {
         HardeningMetrics.recordModules(modules, into: registry)
         HardeningMetrics.recordRun("audit_live", into: registry)
         try write(registry, directory: directory, command: "audit_live")
+    }
+
+    /// `probe NAME --prometheus-textfile DIR`: the probe's metrics (`fill`), whether it
+    /// attached, its lost events and the run's time, as kernelkit_probe_NAME.prom.
+    public static func writeProbe(_ probe: String, attach: String, attached: Bool = true, lostEvents: UInt64, directory: String,
+                                  _ fill: (MetricsFeed) -> Void) throws(KernelKitError) {
+        let feed = MetricsFeed()
+        feed.probe(probe, attach: attach, attached: attached, lostEvents: lostEvents)
+        fill(feed)
+        HardeningMetrics.recordRun("probe_" + probe, into: feed.registry)
+        try write(feed.registry, directory: directory, command: "probe_" + probe)
     }
 
     /// `audit --prometheus-textfile DIR`: the verdict, the findings and the run's time.

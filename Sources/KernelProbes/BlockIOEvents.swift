@@ -26,6 +26,30 @@ public struct BlockIOEvent: Sendable {
         latencyNanoseconds = e.latency_ns
     }
 
+    /// Events folded into biolatency's and bitesize's histograms (per disk and
+    /// operation), with exact sums: what biosnoop's Prometheus metrics are made of.
+    public struct Histograms: Sendable {
+        var latency: [String: LatencySeries] = [:]
+        var size: [String: LatencySeries] = [:]
+        public init() {}
+
+        public mutating func add(_ e: BlockIOEvent) {
+            let key = e.disk + "\u{0}" + e.operation
+            latency[key, default: LatencySeries()].add(slot: VMBusAggregator.slot(e.latencyNanoseconds / 1000), Double(e.latencyNanoseconds) / 1000)
+            size[key, default: LatencySeries()].add(slot: VMBusAggregator.slot(UInt64(e.bytes) / 1024), Double(e.bytes) / 1024)
+        }
+
+        public var histograms: [Log2Histogram] {
+            func list(_ m: [String: LatencySeries], _ unit: String) -> [Log2Histogram] {
+                m.keys.sorted().map { key in
+                    let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+                    return Log2Histogram(disk: parts[0], op: parts[1], unit: unit, counts: m[key]!.counts, sum: m[key]!.sum)
+                }
+            }
+            return list(latency, "usecs") + list(size, "kbytes")
+        }
+    }
+
     /// The header of the text form, in the columns of bcc's biosnoop.
     public static let textHeader = "TIME(s)     COMM             PID     DISK      T SECTOR       BYTES    LAT(ms)\n"
 

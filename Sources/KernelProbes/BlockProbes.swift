@@ -115,10 +115,12 @@ public struct BlockProbe {
         var out = [Log2Histogram]()
         for (key, values) in entries {
             var slots = [UInt64](repeating: 0, count: Int(KK_MAX_SLOTS))
+            var exact: UInt64 = 0
             for value in values {
                 withUnsafeBytes(of: value.slots) { raw in
                     for i in 0..<slots.count { slots[i] += raw.load(fromByteOffset: i * 8, as: UInt64.self) }
                 }
+                exact &+= value.sum
             }
             let comm = withUnsafeBytes(of: key.comm) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             out.append(Log2Histogram(
@@ -126,7 +128,9 @@ public struct BlockProbe {
                 op: options.perOperation ? operations[Int(min(key.op, 4))] : nil,
                 sync: options.perOperation ? key.sync != 0 : nil,
                 comm: tool == .bitesize ? comm : nil,
-                unit: tool == .bitesize ? "kbytes" : "usecs", counts: slots))
+                unit: tool == .bitesize ? "kbytes" : "usecs", counts: slots,
+                // The kernel sums ns and bytes (block.bpf.c's hist_add); the unit is µs, KiB.
+                sum: Double(exact) / (tool == .bitesize ? 1024 : 1000)))
         }
         return out.sorted { ($0.disk ?? "", $0.op ?? "", $0.comm ?? "") < ($1.disk ?? "", $1.op ?? "", $1.comm ?? "") }
     }

@@ -1,3 +1,4 @@
+import CBPFProbes
 import KernelKitCore
 
 /// A log2 histogram, as bcc's tools keep them: bucket i holds values in [2^i, 2^(i+1)),
@@ -13,10 +14,14 @@ public struct Log2Histogram: Sendable, Equatable {
     public var series: String?
     public var unit: String
     public var counts: [UInt64]
+    /// The exact sum of the values, in `unit` (fractional: the kernel sums nanoseconds or
+    /// bytes, not the truncated slot values), when the probe keeps one.
+    public var sum: Double?
     public var total: UInt64 { counts.reduce(0, +) }
 
     public init(disk: String? = nil, op: String? = nil, sync: Bool? = nil, comm: String? = nil, series: String? = nil,
-                unit: String, counts: [UInt64]) {
+                unit: String, counts: [UInt64], sum: Double? = nil) {
+        self.sum = sum
         self.series = series
         self.disk = disk
         self.op = op
@@ -47,6 +52,26 @@ public struct Log2Histogram: Sendable, Equatable {
             seen = next
         }
         return Double(Self.bounds(counts.count - 1).high)
+    }
+
+    /// The histograms summed over what `keep` does not keep (disk, op and sync, process),
+    /// as a probe run keyed finer in the kernel than it prints.
+    public static func merged(_ hs: [Log2Histogram], keepDisk: Bool, keepOp: Bool, keepComm: Bool) -> [Log2Histogram] {
+        var out = [Log2Histogram](), index = [String: Int]()
+        for var h in hs {
+            if !keepDisk { h.disk = nil }
+            if !keepOp { h.op = nil; h.sync = nil }
+            if !keepComm { h.comm = nil }
+            let key = [h.series, h.disk, h.op, h.sync.map { "\($0)" }, h.comm].map { $0 ?? "\u{0}" }.joined(separator: "\u{1}")
+            if let i = index[key] {
+                for (k, c) in h.counts.enumerated() where k < out[i].counts.count { out[i].counts[k] += c }
+                out[i].sum = out[i].sum.flatMap { a in h.sum.map { a + $0 } }
+            } else {
+                index[key] = out.count
+                out.append(h)
+            }
+        }
+        return out
     }
 
     /// The index of the fullest bucket.
@@ -91,10 +116,12 @@ public struct Log2Histogram: Sendable, Equatable {
             buckets.append(.object([("low", .int(Int(lo))), ("high", .int(Int(hi))), ("count", .int(Int(c)))]))
         }
         func pct(_ p: Double) -> JSONValue { percentile(p).map { .double(($0 * 10).rounded() / 10) } ?? .null }
+        let exact: JSONValue = sum.map { .double(($0 * 1000).rounded() / 1000) } ?? .null
         return .object([
             ("disk", disk.map { .string($0) } ?? .null), ("op", op.map { .string($0) } ?? .null),
             ("sync", sync.map { .bool($0) } ?? .null), ("comm", comm.map { .string($0) } ?? .null),
             ("series", series.map { .string($0) } ?? .null), ("unit", .string(unit)), ("buckets", .array(buckets)), ("total", .int(Int(total))),
+            ("sum", exact),
             ("p50", pct(0.5)), ("p90", pct(0.9)), ("p99", pct(0.99)),
         ])
     }
@@ -109,6 +136,11 @@ public struct Log2Histogram: Sendable, Equatable {
         comm = str("comm")
         series = str("series")
         if case .bool(let b)? = get("sync") { sync = b } else { sync = nil }
+        switch get("sum") {
+        case .double(let d)?: sum = d
+        case .int(let i)?: sum = Double(i)
+        default: sum = nil
+        }
         guard case .array(let buckets)? = get("buckets") else { throw KernelKitError(.malformedLine, "a histogram needs buckets") }
         var counts = [UInt64]()
         for b in buckets {
@@ -118,6 +150,18 @@ public struct Log2Histogram: Sendable, Equatable {
             counts.append(UInt64(max(0, c)))
         }
         self.counts = counts
+    }
+}
+
+/// Log2 slots with the exact sum of their values (in the slots' unit), as an aggregator
+/// in Swift keeps them per series.
+public struct LatencySeries: Sendable, Equatable {
+    public var counts = [UInt64](repeating: 0, count: Int(KK_MAX_SLOTS))
+    public var sum = 0.0
+    public init() {}
+    mutating func add(slot: Int, _ value: Double) {
+        counts[slot] += 1
+        sum += value
     }
 }
 

@@ -23,13 +23,15 @@ struct KernelKitCommand: ParsableCommand {
         Each subcommand has its own --help with examples; docs/ has a page per command.
         """,
         version: KernelKitVersion.string,
-        subcommands: [AuditCommand.self, BootCommand.self, ConfigCommand.self, HardenCommand.self, ModsignCommand.self, ProbeCommand.self]
+        subcommands: [AuditCommand.self, BootCommand.self, ConfigCommand.self, ExporterHandover.self, HardenCommand.self, ModsignCommand.self,
+                      ProbeCommand.self]
     )
 
     /// `config diff` is often run in loops and hooks, where the argument parser's start-up
     /// (reflection over every command, ~2.5 ms) would cost more than the diff itself; its
     /// plain spellings are recognised directly. Everything else goes through ArgumentParser.
     static func main() {
+        if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "exporter" { ExporterHandover.exec() }
         if let diff = ConfigDiffCommand.fastPath(CommandLine.arguments.dropFirst()) {
             // The diff's large buffers (each file and its index, 130-300 KB) would each get
             // their own mmap from glibc and an munmap when freed, just before exit frees
@@ -63,6 +65,31 @@ struct KernelKitCommand: ParsableCommand {
         Terminal.error(message)
         Glibc.exit(code.rawValue)
     }
+}
+
+/// `kernelkit exporter …` runs the `kernelkit-exporter` binary beside this one, with the
+/// same arguments: the exporter links Hummingbird and SwiftNIO, which the short
+/// commands need not load. Listed here only so that `kernelkit --help` names it.
+struct ExporterHandover: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exporter",
+        abstract: "Serve the probes and the live audit as Prometheus metrics over HTTP (kernelkit exporter --help).")
+
+    static func exec() -> Never {
+        let me = CommandLine.arguments[0]
+        var path = [UInt8](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &path, path.count - 1)
+        let own = n > 0 ? String(decoding: path[0..<n], as: UTF8.self) : me
+        let dir = own.lastIndex(of: "/").map { String(own[..<$0]) } ?? "."
+        let target = dir + "/kernelkit-exporter"
+        var argv: [UnsafeMutablePointer<CChar>?] = [strdup(target)] + CommandLine.arguments.dropFirst(2).map { strdup($0) } + [nil]
+        execv(target, &argv)
+        Terminal.error("kernelkit: exporter: cannot run \(target): \(String(cString: strerror(errno))) "
+                       + "(it is built with kernelkit: scripts/kernelkit, or swift build --product kernelkit-exporter)")
+        Glibc.exit(2)
+    }
+
+    func run() throws { Self.exec() }
 }
 
 enum KernelKitVersion {

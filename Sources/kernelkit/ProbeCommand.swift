@@ -5,6 +5,7 @@ import FoundationEssentials
 import Glibc
 #endif
 import KernelKitCore
+import KernelMetrics
 import KernelProbes
 
 struct ProbeCommand: ParsableCommand {
@@ -46,6 +47,9 @@ struct ProbeRunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Also write an SVG chart of the histograms.", valueName: "FILE")) var svg: String?
     @Option(help: ArgumentHelp("Run this command while attached and stop when it exits; recorded in the report.", valueName: "'CMD ARGS'"))
     var workload: String?
+    @Option(help: ArgumentHelp("Also write DIR/kernelkit_probe_NAME.prom for node_exporter's textfile collector (docs/prometheus.md).",
+                               valueName: "DIR"))
+    var prometheusTextfile: String?
 
     func validate() throws {
         if let d = duration, d <= 0 { throw ValidationError("--duration must be positive") }
@@ -55,7 +59,21 @@ struct ProbeRunOptions: ParsableArguments {
 
 /// Runs a histogram probe: waits, printing at each interval, until the duration ends or
 /// a signal comes, then prints (or writes JSON and SVG) and detaches.
-func runHistogramProbe(_ tool: BlockProbe.Tool, options: BlockProbe.Options, run: ProbeRunOptions) throws {
+func runHistogramProbe(_ tool: BlockProbe.Tool, options asked: BlockProbe.Options, run: ProbeRunOptions) throws {
+    // The metrics are per device and operation: then the kernel keys its histograms so,
+    // and the report sums them back to what was asked.
+    var options = asked
+    if let dir = run.prometheusTextfile {
+        try PrometheusTextfile.check(directory: dir)
+        options.perDisk = true
+        options.perOperation = true
+    }
+    func shown(_ hs: [Log2Histogram]) -> [Log2Histogram] {
+        run.prometheusTextfile == nil ? hs : Log2Histogram.merged(hs, keepDisk: asked.perDisk, keepOp: asked.perOperation, keepComm: true)
+    }
+    var whole = [Log2Histogram]()
+    var attachedAs = ""
+    var lost: UInt64 = 0
     ProbeSignals.install()
     let start = Date()
     var reports = [JSONValue]()
@@ -74,12 +92,17 @@ func runHistogramProbe(_ tool: BlockProbe.Tool, options: BlockProbe.Options, run
             let over = (run.duration.map { now.timeIntervalSince(start) >= $0 } ?? false) || workload?.finished == true
             if let i = run.interval, now.timeIntervalSince(lastPrint) >= i, !over {
                 let hs = BlockProbe.histograms(object, tool: tool, options: options, clear: true)
-                emit(hs, tool: tool, run: run, elapsed: now.timeIntervalSince(lastPrint), attach: attach, object: object, into: &reports, workload: nil)
+                whole = Log2Histogram.merged(whole + hs, keepDisk: true, keepOp: true, keepComm: true)
+                emit(shown(hs), tool: tool, run: run, elapsed: now.timeIntervalSince(lastPrint), attach: attach, object: object, into: &reports, workload: nil)
                 lastPrint = now
             }
             if over { break }
         }
         final = BlockProbe.histograms(object, tool: tool, options: options, clear: run.interval != nil)
+        whole = Log2Histogram.merged(whole + final, keepDisk: true, keepOp: true, keepComm: true)
+        attachedAs = attach
+        lost = BlockProbe.counters(object).lost
+        final = shown(final)
         if run.interval == nil || final.contains(where: { $0.total > 0 }) || reports.isEmpty {
             workload?.terminate()
             emit(final, tool: tool, run: run, elapsed: Date().timeIntervalSince(lastPrint), attach: attach, object: object, into: &reports,
@@ -88,6 +111,9 @@ func runHistogramProbe(_ tool: BlockProbe.Tool, options: BlockProbe.Options, run
     }
     if run.format == .json {
         Terminal.write((reports.count == 1 ? reports[0] : .array(reports)).serialized())
+    }
+    if let dir = run.prometheusTextfile {
+        try PrometheusTextfile.writeProbe(tool.rawValue, attach: attachedAs, lostEvents: lost, directory: dir) { $0.block(whole) }
     }
 }
 
@@ -189,6 +215,9 @@ struct ProbeBiosnoopCommand: ParsableCommand {
             var first: UInt64? = nil
             var names = [UInt32: String]()
             var json = [JSONValue]()
+            var folded = BlockIOEvent.Histograms()
+            var attachedAs = "", lost: UInt64 = 0
+            if let dir = options.prometheusTextfile { try PrometheusTextfile.check(directory: dir) }
             let workload = try options.workload.map { w throws(KernelKitError) in try Workload(w) }
             try BlockProbe.run(.biosnoop, options: o) { (object: borrowing BPFObject, attach: String) throws(KernelKitError) in
                 let stream = try EventStream(object, of: kk_event.self)
@@ -203,6 +232,7 @@ struct ProbeBiosnoopCommand: ParsableCommand {
                         let name = names[e.dev] ?? BlockDevices.name(e.dev)
                         names[e.dev] = name
                         let event = BlockIOEvent(e, since: first!, disk: name)
+                        if options.prometheusTextfile != nil { folded.add(event) }
                         if options.format == .json { json.append(event.json) } else { out += event.textRow }
                     }
                     if !out.isEmpty { Terminal.write(out) }
@@ -216,7 +246,8 @@ struct ProbeBiosnoopCommand: ParsableCommand {
                 workload?.terminate()
                 stream.stop()
                 flush()
-                let lost = BlockProbe.counters(object).lost + stream.dropped
+                lost = BlockProbe.counters(object).lost + stream.dropped
+                attachedAs = attach
                 if options.format == .json {
                     Terminal.write(BlockIOEvent.report(json, attach: attach, lost: lost, workload: workload?.outcome).serialized())
                 } else if let w = workload?.outcome {
@@ -225,6 +256,9 @@ struct ProbeBiosnoopCommand: ParsableCommand {
                 if options.format == .text, lost > 0 {
                     Terminal.error("\(lost) events lost (the ring buffer or the output fell behind)")
                 }
+            }
+            if let dir = options.prometheusTextfile {
+                try PrometheusTextfile.writeProbe("biosnoop", attach: attachedAs, lostEvents: lost, directory: dir) { $0.block(folded.histograms) }
             }
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KernelKitCore
+import KernelMetrics
 import KernelProbes
 
 /// What the Hyper-V probes share: how long, what to run, how to print.
@@ -9,6 +10,9 @@ struct HyperVRunOptions: ParsableArguments {
     var workload: String?
     @Option(help: "text or json.") var format: TextOrJSON = .text
     @Option(help: ArgumentHelp("Also write an SVG chart of the histograms.", valueName: "FILE")) var svg: String?
+    @Option(help: ArgumentHelp("Also write DIR/kernelkit_probe_NAME.prom for node_exporter's textfile collector (docs/prometheus.md); "
+                               + "where the driver is absent, kernelkit_probe_attached is 0.", valueName: "DIR"))
+    var prometheusTextfile: String?
 
     func validate() throws {
         if let d = duration, d <= 0 { throw ValidationError("--duration must be positive") }
@@ -19,11 +23,16 @@ struct HyperVRunOptions: ParsableArguments {
     }
 
     /// Runs `body` unless the driver is absent, which is said in one line (exit 0).
-    func run(_ probe: String, _ body: () throws(KernelKitError) -> (text: String, json: JSONValue, report: ProbeReport)) throws {
+    func run(_ probe: String,
+             _ body: () throws(KernelKitError) -> (text: String, json: JSONValue, report: ProbeReport, metrics: (MetricsFeed) -> Void)) throws {
         try Terminal.run {
             ProbeSignals.install()
+            if let dir = prometheusTextfile { try PrometheusTextfile.check(directory: dir) }
             if let why = HyperVProbes.absence(probe, devices: VMBus.devices()) {
                 Terminal.error(why)
+                if let dir = prometheusTextfile {
+                    try PrometheusTextfile.writeProbe(probe, attach: "none", attached: false, lostEvents: 0, directory: dir) { _ in }
+                }
                 return
             }
             if format == .text {
@@ -32,6 +41,9 @@ struct HyperVRunOptions: ParsableArguments {
             let out = try body()
             Terminal.write(format == .json ? out.json.serialized() : out.text)
             if let svg { try AtomicFile.write(Array(HistogramChart.svg(out.report).utf8), to: svg) }
+            if let dir = prometheusTextfile {
+                try PrometheusTextfile.writeProbe(probe, attach: out.report.attach, lostEvents: out.report.lostEvents, directory: dir, out.metrics)
+            }
         }
     }
 }
@@ -63,7 +75,7 @@ struct ProbeVMBusCommand: ParsableCommand {
     func run() throws {
         try options.run("vmbus") { () throws(KernelKitError) in
             let r = try HyperVProbes.vmbus(try options.control())
-            return (r.text, r.json, r.probeReport)
+            return (r.text, r.json, r.probeReport, { $0.vmbus(r) })
         }
     }
 }
@@ -90,7 +102,7 @@ struct ProbeStorvscCommand: ParsableCommand {
     func run() throws {
         try options.run("storvsc") { () throws(KernelKitError) in
             let r = try HyperVProbes.storvsc(try options.control(), lockdown: ProbeAvailability.System.current().lockdown)
-            return (r.text, r.json, r.probeReport)
+            return (r.text, r.json, r.probeReport, { $0.storvsc(r) })
         }
     }
 }
@@ -116,7 +128,7 @@ struct ProbeNetvscCommand: ParsableCommand {
     func run() throws {
         try options.run("netvsc") { () throws(KernelKitError) in
             let r = try HyperVProbes.netvsc(try options.control())
-            return (r.text, r.json, r.probeReport)
+            return (r.text, r.json, r.probeReport, { $0.netvsc(r) })
         }
     }
 }

@@ -31,16 +31,6 @@ struct PrometheusTextfileTests {
         init(_ d: String) { description = d }
     }
 
-    /// `NAME{labels} VALUE` lines as (name with labels, value).
-    static func samples(_ text: String, _ prefix: String) -> [String: Double] {
-        var out = [String: Double]()
-        for line in text.split(separator: "\n") where line.hasPrefix(prefix) {
-            guard let space = line.lastIndex(of: " "), let v = Double(line[line.index(after: space)...]) else { continue }
-            out[String(line[..<space])] = v
-        }
-        return out
-    }
-
     @Test("audit: kernelkit_audit_pass and every rule, served by node_exporter as written")
     func audit() throws {
         let dir = try TemporaryDirectory()
@@ -54,8 +44,8 @@ struct PrometheusTextfileTests {
         let served = try Self.scrape(dir.path)
         // node_exporter read the file without error, and serves our samples unchanged.
         #expect(served.contains("node_textfile_scrape_error 0"), "\(served.prefix(2000))")
-        let ours = Self.samples(try String(contentsOfFile: file, encoding: .utf8), "kernelkit_")
-        let theirs = Self.samples(served, "kernelkit_")
+        let ours = PrometheusText.samples(try String(contentsOfFile: file, encoding: .utf8), "kernelkit_")
+        let theirs = PrometheusText.samples(served, "kernelkit_")
         #expect(!ours.isEmpty && ours == theirs)
         #expect(theirs["kernelkit_audit_pass"] == 1)
         // The audit's own summary, counted the same way.
@@ -90,7 +80,7 @@ struct PrometheusTextfileTests {
         let file = "\(out)/kernelkit_audit_live.prom"
         let check = try run("/usr/bin/promtool", ["check", "metrics"], input: try Data(contentsOf: URL(fileURLWithPath: file)))
         #expect(check.status == 0, "promtool: \(check.out)\(check.err)")
-        let served = Self.samples(try Self.scrape(out), "kernelkit_")
+        let served = PrometheusText.samples(try Self.scrape(out), "kernelkit_")
         #expect(served["kernelkit_audit_pass"] == 0)
         let json = try JSONSerialization.jsonObject(with: try kernelkit(args + ["--format", "json"]).stdout) as? [String: Any]
         let summary = try #require((json?["modules"] as? [String: Any])?["summary"] as? [String: Int])
@@ -110,7 +100,7 @@ struct PrometheusTextfileTests {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let r = try kernelkit(["harden", "check", "--config", config, "--baseline", policy, "--prometheus-textfile", out])
         #expect(r.status == 1, "\(r.err)")
-        let served = Self.samples(try Self.scrape(out), "kernelkit_")
+        let served = PrometheusText.samples(try Self.scrape(out), "kernelkit_")
         #expect(served["kernelkit_harden_rule_failing{baseline=\"t\",rule=\"t.kcore\",severity=\"high\"}"] == 1, "\(served)")
         #expect(served["kernelkit_harden_rule_failing{baseline=\"t\",rule=\"t.modules\",severity=\"medium\"}"] == 0, "\(served)")
         #expect(served["kernelkit_harden_rules{baseline=\"t\",status=\"fail\"}"] == 1)

@@ -5,102 +5,6 @@ import Testing
 import Glibc
 #endif
 
-/// Root and BTF: the probes load real BPF programs into this kernel.
-enum ProbeEnvironment {
-    static var available: Bool { geteuid() == 0 && FileManager.default.fileExists(atPath: "/sys/kernel/btf/vmlinux") }
-    static var bpftrace: Bool { FileManager.default.fileExists(atPath: "/usr/bin/bpftrace") }
-}
-
-/// A loop device on a file, detached when the value goes away (also when a test fails).
-final class LoopDevice {
-    let path: String
-    let name: String
-    let file: String
-    let devNumber: UInt32
-
-    init(megabytes: Int = 64) throws {
-        file = NSTemporaryDirectory() + "kernelkit-loop-\(UUID().uuidString).img"
-        let t = try run("/usr/bin/truncate", ["-s", "\(megabytes)M", file])
-        guard t.status == 0 else { throw KernelKitError(.usage, "truncate failed: \(t.err)") }
-        let r = try run("/sbin/losetup", ["-f", "--show", "--direct-io=on", file])
-        guard r.status == 0 else { throw KernelKitError(.usage, "losetup failed: \(r.err)") }
-        path = r.out.trimmingCharacters(in: .whitespacesAndNewlines)
-        name = String(path.dropFirst(5))
-        let dev = try String(contentsOfFile: "/sys/class/block/\(name)/dev", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":").map { UInt32($0)! }
-        devNumber = dev[0] << 20 | dev[1]
-    }
-
-    deinit {
-        _ = try? run("/sbin/losetup", ["-d", path])
-        try? FileManager.default.removeItem(atPath: file)
-    }
-
-    /// `count` direct reads of `size`, one at a time: exactly `count` requests.
-    func directReads(_ count: Int, size: String = "4k") throws {
-        let r = try run("/bin/dd", ["if=\(path)", "of=/dev/null", "bs=\(size)", "count=\(count)", "iflag=direct"])
-        #expect(r.status == 0, "\(r.err)")
-    }
-}
-
-/// A process started now and collected later (the probe, bpftrace).
-final class Background: @unchecked Sendable {
-    let process = Process()
-    let out = Pipe(), err = Pipe()
-    nonisolated(unsafe) var outData = Data()
-    let group = DispatchGroup()
-
-    init(_ executable: String, _ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        group.enter()
-        DispatchQueue.global().async { [self] in
-            outData = out.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-    }
-
-    func wait() -> (status: Int32, out: String, err: String) {
-        group.wait()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
-}
-
-/// bpftrace's `@name: N` and `@h:` hist lines (`[16, 32)  1234 |@@@|`).
-enum BpftraceOutput {
-    static func count(_ text: String, _ name: String) -> Int? {
-        for line in text.split(separator: "\n") where line.hasPrefix("@\(name): ") {
-            return Int(line.dropFirst(name.count + 3).trimmingCharacters(in: .whitespaces))
-        }
-        return nil
-    }
-
-    /// (low bound, count) of each bucket.
-    static func hist(_ text: String) -> [(UInt64, Int)] {
-        var out = [(UInt64, Int)]()
-        for line in text.split(separator: "\n") where line.hasPrefix("[") {
-            let inside = line.dropFirst().prefix { $0 != "]" && $0 != ")" }
-            let lowText = inside.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-            let rest = line.drop { $0 != "]" && $0 != ")" }.dropFirst()
-            guard let count = Int(rest.split(separator: " ").first ?? "") else { continue }
-            out.append((parseSize(lowText), count))
-        }
-        return out
-    }
-
-    /// bpftrace prints bucket bounds as 1K, 2M…
-    static func parseSize(_ s: String) -> UInt64 {
-        if s.hasSuffix("K") { return (UInt64(s.dropLast()) ?? 0) * 1024 }
-        if s.hasSuffix("M") { return (UInt64(s.dropLast()) ?? 0) * 1024 * 1024 }
-        return UInt64(s) ?? 0
-    }
-}
-
 @Suite("eBPF probes on this kernel: counts and histograms against bpftrace", .serialized,
        .enabled(if: ProbeEnvironment.available, "needs root and a kernel with BTF (/sys/kernel/btf/vmlinux)"))
 struct BlockProbeTests {
@@ -169,32 +73,7 @@ struct BlockProbeTests {
 
     @Test("after the probe exits, none of its programs or links is left")
     func cleanDetach() throws {
-        // Other tests load block programs in parallel, so counting them proves nothing:
-        // a program left behind is one that no process holds any more (no fd of any
-        // process names its prog_id in /proc/*/fdinfo, links included).
-        func orphans() throws -> Set<Int> {
-            let r = try run("/usr/sbin/bpftool", ["prog", "list", "-j"])
-            let progs = (try JSONSerialization.jsonObject(with: r.stdout) as? [[String: Any]]) ?? []
-            let ours = Set(progs.filter { (($0["name"] as? String) ?? "").contains("_rq_") }.compactMap { $0["id"] as? Int })
-            var held = Set<Int>()
-            for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(pid) != nil {
-                for fd in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fdinfo")) ?? [] {
-                    guard let info = try? String(contentsOfFile: "/proc/\(pid)/fdinfo/\(fd)", encoding: .utf8) else { continue }
-                    for line in info.split(separator: "\n") where line.hasPrefix("prog_id:") {
-                        if let id = Int(line.dropFirst(8).trimmingCharacters(in: .whitespaces)) { held.insert(id) }
-                    }
-                }
-            }
-            return ours.subtracting(held)
-        }
-        /// The kernel frees programs shortly after their last reference goes (RCU).
-        func settles() throws -> Bool {
-            for _ in 0..<20 {
-                if try orphans().isEmpty { return true }
-                usleep(100_000)
-            }
-            return try orphans().isEmpty
-        }
+        let settles = BPFPrograms.settles
         #expect(try settles(), "programs left from before the test")
         let p = try run(Paths.kernelkit, ["probe", "biolatency", "-D", "-F", "-Q", "--duration", "1"])
         #expect(p.status == 0, "\(p.err)")

@@ -208,3 +208,16 @@ public struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// The text exposition format's sample lines, for comparing what a server serves.
+public enum PrometheusText {
+    /// `NAME{labels} VALUE` lines starting with `prefix`, as (name with labels, value).
+    public static func samples(_ text: String, _ prefix: String) -> [String: Double] {
+        var out = [String: Double]()
+        for line in text.split(separator: "\n") where line.hasPrefix(prefix) {
+            guard let space = line.lastIndex(of: " "), let v = Double(line[line.index(after: space)...]) else { continue }
+            out[String(line[..<space])] = v
+        }
+        return out
+    }
+}

@@ -39,7 +39,7 @@ _Static_assert(sizeof(struct kk_hist_key) == 32, "kk_hist_key layout");
 struct kk_hist {
     kk_u64 slots[KK_MAX_SLOTS];
     kk_u64 count;
-    kk_u64 sum;     /* of the values, for means */
+    kk_u64 sum;     /* of the exact values (ns for latency, bytes for size), for _sum and means */
 };
 _Static_assert(sizeof(struct kk_hist) == (KK_MAX_SLOTS + 2) * 8, "kk_hist layout");
 

@@ -89,7 +89,10 @@ static __always_inline kk_u32 log2l(kk_u64 v)
     return r;
 }
 
-static __always_inline void hist_add(struct kk_hist_key *key, kk_u64 value)
+/* `value` picks the log2 slot (in the histogram's unit: µs, KiB, as bcc's tools);
+ * `exact` is added to the sum in the finer unit (ns, bytes), so that a Prometheus
+ * histogram's _sum is the true total, not one of truncated values. */
+static __always_inline void hist_add(struct kk_hist_key *key, kk_u64 value, kk_u64 exact)
 {
     struct kk_hist *h = bpf_map_lookup_elem(&hists, key);
     if (!h) {
@@ -103,7 +106,7 @@ static __always_inline void hist_add(struct kk_hist_key *key, kk_u64 value)
         slot = KK_MAX_SLOTS - 1;
     h->slots[slot] += 1;
     h->count += 1;
-    h->sum += value;
+    h->sum += exact;
 }
 
 static __always_inline int filtered(struct request *rq, bool btf)
@@ -120,7 +123,16 @@ static __always_inline int on_start(struct request *rq, int is_insert, bool btf)
             return 0;
         struct kk_hist_key key = {};
         bpf_get_current_comm(&key.comm, sizeof(key.comm));
-        hist_add(&key, RQ_READ(btf, rq, __data_len) / 1024);
+        /* Per disk and operation too when asked (the Prometheus metrics' labels). */
+        if (cfg.per_disk)
+            key.dev = request_dev(rq, btf);
+        if (cfg.per_op) {
+            kk_u32 flags = RQ_READ(btf, rq, cmd_flags);
+            key.op = op_class(flags);
+            key.sync = !!(flags & REQ_SYNC);
+        }
+        kk_u32 bytes = RQ_READ(btf, rq, __data_len);
+        hist_add(&key, bytes / 1024, bytes);
         return 0;
     }
     /* With -Q the clock starts at insert; requests that skip the scheduler (and so
@@ -176,7 +188,7 @@ static __always_inline int on_complete(struct request *rq, bool btf)
             key.op = op_class(flags);
             key.sync = !!(flags & REQ_SYNC);
         }
-        hist_add(&key, delta / 1000);
+        hist_add(&key, delta / 1000, delta);
     }
     bpf_map_delete_elem(&start, &rq);
     return 0;

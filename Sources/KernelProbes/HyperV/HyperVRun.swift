@@ -12,6 +12,12 @@ public enum HyperVProbes {
         public var duration: Double?
         public var workload: Workload?
         public var sysfs = "/sys"
+        /// When to stop besides the duration and the workload (the commands: a signal;
+        /// the exporter: its shutdown).
+        public var stopped: () -> Bool = { ProbeSignals.stopped }
+        /// Called about once a second with the report so far (VMBusReport, StorvscReport,
+        /// NetvscReport): the exporter's view of a run that does not end.
+        public var progress: ((any Sendable) -> Void)? = nil
         public init(duration: Double? = nil, workload: Workload? = nil) {
             self.duration = duration
             self.workload = workload
@@ -42,6 +48,7 @@ public enum HyperVProbes {
     /// Loads `object`, attaches `programs`, and feeds every event to `sink` until done.
     static func stream(_ object: BPFObjectData, programs: [String], tracepoints: [String], control: Control,
                        configure: (borrowing BPFObject) -> Void = { _ in },
+                       report: ((UInt64, UInt64) -> any Sendable)? = nil,
                        sink: (UnsafeBufferPointer<kk_hv_event>) -> Void) throws(KernelKitError) -> (startNs: UInt64, endNs: UInt64, lost: UInt64) {
         try BPFPreflight.check(tracepoints: tracepoints)
         // Only the variant's programs are loaded: the object holds the others' too.
@@ -55,10 +62,16 @@ public enum HyperVProbes {
         let events = try EventStream(obj, of: kk_hv_event.self, capacity: 1 << 18)
         let start = monotonicNs()
         try control.workload?.start()
-        while !ProbeSignals.stopped {
+        var lastProgress = start
+        while !control.stopped() {
             usleep(50_000)
             events.drain(as: kk_hv_event.self, sink)
-            if let d = control.duration, Double(monotonicNs() - start) / 1e9 >= d { break }
+            let now = monotonicNs()
+            if let progress = control.progress, let report, now - lastProgress >= 1_000_000_000 {
+                progress(report(now, obj.lostEvents + events.dropped))
+                lastProgress = now
+            }
+            if let d = control.duration, Double(now - start) / 1e9 >= d { break }
             if control.workload?.finished == true { break }
         }
         control.workload?.terminate()
@@ -82,7 +95,7 @@ public enum HyperVProbes {
         agg.readSysfs(atStart: true, sysfs: control.sysfs)
         var lastRefresh = monotonicNs()
         let run = try stream(BPFObjects.vmbus, programs: programs, tracepoints: try tracepoints(programs, of: BPFObjects.vmbus),
-                             control: control) { batch in
+                             control: control, report: { agg.report(endNs: $0, lostEvents: $1) }) { batch in
             agg.add(batch)
             // Offers during the run: their devices appear in sysfs once the driver probes;
             // looked up again at most once a second.
@@ -111,7 +124,7 @@ public enum HyperVProbes {
                 key += [UInt8](repeating: 0, count: 16 - key.count)
                 _ = obj.withMap("interfaces") { $0.update(key: key, value: [1, 0, 0, 0]) }
             }
-        }) { agg.add($0) }
+        }, report: { agg.report(endNs: $0, lostEvents: $1) }) { agg.add($0) }
         var delta = [String: [String: UInt64]]()
         for name in interfaces {
             guard let after = try? EthtoolStats.read(name) else { continue }
@@ -144,7 +157,8 @@ public enum HyperVProbes {
             for v in variants where v.attach == "fentry" || v.attach == "kprobe" {
                 do throws(KernelKitError) {
                     var agg = StorvscAggregator(diskNames: disks, startNs: monotonicNs())
-                    let run = try stream(BPFObjects.storvsc, programs: v.programs, tracepoints: [], control: control) { agg.add($0) }
+                    let run = try stream(BPFObjects.storvsc, programs: v.programs, tracepoints: [], control: control,
+                                         report: { agg.report(endNs: $0, lostEvents: $1) }) { agg.add($0) }
                     var report = agg.report(endNs: run.endNs, lostEvents: run.lost, workload: control.workload?.outcome)
                     report.attach = v.attach
                     report.startNs = run.startNs
@@ -161,9 +175,19 @@ public enum HyperVProbes {
         let start = monotonicNs()
         let (histograms, lost) = try BlockProbe.run(.biolatency, options: options) { (object: borrowing BPFObject, _: String) throws(KernelKitError) in
             try control.workload?.start()
-            while !ProbeSignals.stopped {
+            var lastProgress = start
+            while !control.stopped() {
                 usleep(50_000)
-                if let d = control.duration, Double(monotonicNs() - start) / 1e9 >= d { break }
+                let now = monotonicNs()
+                if let progress = control.progress, now - lastProgress >= 1_000_000_000 {
+                    var r = StorvscReport(disks: [], attach: "block tracepoints", limitation: fallback.limitation, unmatched: 0,
+                                          startNs: start, endNs: now, lostEvents: BlockProbe.counters(object).lost)
+                    r.fallbackHistograms = BlockProbe.histograms(object, tool: .biolatency, options: options, clear: false)
+                        .filter { wanted.contains($0.disk ?? "") }
+                    progress(r)
+                    lastProgress = now
+                }
+                if let d = control.duration, Double(now - start) / 1e9 >= d { break }
                 if control.workload?.finished == true { break }
             }
             control.workload?.terminate()

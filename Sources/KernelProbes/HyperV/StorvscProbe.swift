@@ -15,6 +15,9 @@ public struct StorvscDiskStats: Sendable, Equatable {
     public var maxDepth: UInt64 = 0
     /// relid → completions and their latency.
     public var perChannel: [UInt32: [UInt64]] = [:]
+    /// relid << 16 | completion CPU → latency (µs slots) and its exact sum: the
+    /// Prometheus series (device, channel, cpu).
+    public var perChannelCPU: [Int: LatencySeries] = [:]
     /// submit CPU → completion CPU → count.
     public var cpuPairs: [Int: [Int: UInt64]] {
         var out = [Int: [Int: UInt64]]()
@@ -83,6 +86,7 @@ public struct StorvscAggregator: Sendable {
             let slot = VMBusAggregator.slot(us)
             disks[p.disk].perChannel[e.id, default: [UInt64](repeating: 0, count: Int(KK_MAX_SLOTS) + 1)][0] += 1
             disks[p.disk].perChannel[e.id]![1 + slot] += 1
+            disks[p.disk].perChannelCPU[Int(e.id) << 16 | Int(e.cpu), default: LatencySeries()].add(slot: slot, Double(e.ts_ns &- p.ts) / 1000)
         default:
             break
         }

@@ -38,6 +38,8 @@ public struct VMBusChannelStats: Sendable {
     }
     /// log2 ns from the first interrupt that scheduled the tasklet to its run.
     public var latency = [UInt64](repeating: 0, count: Int(KK_MAX_SLOTS))
+    /// The latencies' exact sum, ns.
+    public var latencySumNs: UInt64 = 0
     /// sysfs channels/N/interrupts and events at start and at the end, when readable.
     public var sysfsBefore: (interrupts: UInt64, events: UInt64)?
     public var sysfsAfter: (interrupts: UInt64, events: UInt64)?
@@ -120,6 +122,7 @@ public struct VMBusAggregator: Sendable {
             channels[i].count(cpu: cpu, 1)
             if let since = channels[i].pendingSince, e.ts_ns >= since {
                 channels[i].latency[Self.slot(e.ts_ns - since)] += 1
+                channels[i].latencySumNs &+= e.ts_ns - since
             } else {
                 channels[i].unpairedTasklets += 1
             }
@@ -190,7 +193,7 @@ public struct VMBusReport: Sendable {
     }
 
     public func histogram(_ c: VMBusChannelStats) -> Log2Histogram {
-        Log2Histogram(series: c.label, unit: "nsecs", counts: c.latency)
+        Log2Histogram(series: c.label, unit: "nsecs", counts: c.latency, sum: Double(c.latencySumNs))
     }
 
     /// The report as `probe compare` reads it: histograms and counters by series.
