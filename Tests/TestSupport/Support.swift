@@ -19,6 +19,10 @@ public enum Paths {
         if let bin = ProcessInfo.processInfo.environment["KERNELKIT_BIN"] { return bin }
         return "\(packageRoot)/.build/debug/kernelkit"
     }()
+    /// `kernelkit exporter`'s own binary, built beside `kernelkit` (scripts/kernelkit).
+    public static var kernelkitExporter: String {
+        URL(fileURLWithPath: kernelkit).deletingLastPathComponent().appendingPathComponent("kernelkit-exporter").path
+    }
 }
 
 /// The kernel's own tools, laid out by scripts/setup-oracles.sh.
