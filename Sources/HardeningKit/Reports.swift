@@ -116,6 +116,13 @@ extension HardeningCheck {
                 if !region.isEmpty { physical.append(("region", .object(region))) }
                 r.append(("locations", .array([.object([("physicalLocation", .object(physical))])])))
             }
+            // Code scanning tracks an alert across commits by its fingerprint; GitHub's own
+            // primaryLocationLineHash hashes the flagged line's neighbourhood, which moves
+            // whenever options are added around it. Ours names what the finding is about
+            // (rule, option, file), so the alert stays one alert until it is fixed.
+            let what = "\(f.rule.id)\u{0}\(name)\u{0}\(f.location.map { Self.uri($0.file) } ?? "")"
+            let hash = Array(what.utf8).withUnsafeBufferPointer { FNV1a.hash64($0) }
+            r.append(("partialFingerprints", .object([("kernelkitFinding/v1", .string(String(hash, radix: 16)))])))
             if f.status == .waived {
                 r.append(("suppressions", .array([.object([("kind", "external"),
                                                            ("justification", .string(f.note ?? ""))])])))

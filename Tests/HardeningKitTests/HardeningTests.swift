@@ -261,9 +261,33 @@ struct HardeningTests {
             assert len(log["runs"]) == 2
             assert all(r["locations"][0]["physicalLocation"]["region"]["startLine"] > 0 for r in results)
             assert any("suppressions" in r for r in results)
+            # One fingerprint per finding, the same for the same rule in the same file.
+            prints = [(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], r["partialFingerprints"]["kernelkitFinding/v1"]) for r in results]
+            assert len({p[2] for p in prints}) == len(prints)
             print(len(results))
             """, schema, sarifPath])
         #expect(validate.status == 0, "\(validate.err)")
+        // Lines added above every option move each finding's line, not its fingerprint
+        // (a repository's config, named by its relative path, as in the CI workflow).
+        let original = try String(contentsOfFile: RealConfigs.azl4_618_x86, encoding: .utf8)
+        func prints() throws -> [String: (line: Int, print: String)] {
+            let r = try kernelkit(["harden", "check", "--config", "azl4.config", "--format", "sarif"], in: dir.path)
+            let log = try JSONSerialization.jsonObject(with: r.stdout) as! [String: Any]
+            var out = [String: (line: Int, print: String)]()
+            for r in ((log["runs"] as! [[String: Any]])[0]["results"] as! [[String: Any]]) {
+                let region = (((r["locations"] as! [[String: Any]])[0]["physicalLocation"] as! [String: Any])["region"] as! [String: Any])
+                out[r["ruleId"] as! String] = (region["startLine"] as! Int, (r["partialFingerprints"] as! [String: String])["kernelkitFinding/v1"]!)
+            }
+            return out
+        }
+        try dir.write("azl4.config", original)
+        let before = try prints()
+        try dir.write("azl4.config", "# a comment\n# another\n" + original)
+        let after = try prints()
+        #expect(!before.isEmpty && before.keys.sorted() == after.keys.sorted())
+        for (rule, b) in before {
+            #expect(after[rule]?.line == b.line + 2 && after[rule]?.print == b.print, "\(rule)")
+        }
         let junit = try kernelkit(["harden", "check", "--config", RealConfigs.azl4_618_x86, "--format", "junit", "--waivers", waivers])
         let junitPath = try dir.write("r.xml", junit.out)
         let json = try kernelkit(["harden", "check", "--config", RealConfigs.azl4_618_x86, "--format", "json", "--waivers", waivers])
