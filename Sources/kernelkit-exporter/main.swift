@@ -22,7 +22,7 @@ struct ExporterCommand: ParsableCommand {
         audit (`kernelkit audit --live`) is re-run every --audit-interval seconds. GET
         /metrics answers in the text exposition format 0.0.4. SIGTERM detaches every
         probe, closes the listener and exits 0. Needs root (or CAP_BPF and
-        CAP_PERFMON) for the probes. The metrics: docs/prometheus.md.
+        CAP_PERFMON) for the probes. The metrics: docs/fleet.md.
 
         Probes: biolatency (kernelkit_block_io_latency_seconds), bitesize
         (kernelkit_block_io_size_bytes), vmbus, storvsc, netvsc (the Hyper-V

@@ -47,7 +47,7 @@ struct ProbeRunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Also write an SVG chart of the histograms.", valueName: "FILE")) var svg: String?
     @Option(help: ArgumentHelp("Run this command while attached and stop when it exits; recorded in the report.", valueName: "'CMD ARGS'"))
     var workload: String?
-    @Option(help: ArgumentHelp("Also write DIR/kernelkit_probe_NAME.prom for node_exporter's textfile collector (docs/prometheus.md).",
+    @Option(help: ArgumentHelp("Also write DIR/kernelkit_probe_NAME.prom for node_exporter's textfile collector (docs/fleet.md).",
                                valueName: "DIR"))
     var prometheusTextfile: String?
 

@@ -10,7 +10,7 @@ struct HyperVRunOptions: ParsableArguments {
     var workload: String?
     @Option(help: "text or json.") var format: TextOrJSON = .text
     @Option(help: ArgumentHelp("Also write an SVG chart of the histograms.", valueName: "FILE")) var svg: String?
-    @Option(help: ArgumentHelp("Also write DIR/kernelkit_probe_NAME.prom for node_exporter's textfile collector (docs/prometheus.md); "
+    @Option(help: ArgumentHelp("Also write DIR/kernelkit_probe_NAME.prom for node_exporter's textfile collector (docs/fleet.md); "
                                + "where the driver is absent, kernelkit_probe_attached is 0.", valueName: "DIR"))
     var prometheusTextfile: String?
 

@@ -109,6 +109,19 @@ static __always_inline void hist_add(struct kk_hist_key *key, kk_u64 value, kk_u
     h->sum += exact;
 }
 
+/* The histogram key's disk and operation, when asked (-D, -F; the Prometheus metrics'
+ * device and operation labels). */
+static __always_inline void key_request(struct kk_hist_key *key, struct request *rq, bool btf)
+{
+    if (cfg.per_disk)
+        key->dev = request_dev(rq, btf);
+    if (cfg.per_op) {
+        kk_u32 flags = RQ_READ(btf, rq, cmd_flags);
+        key->op = op_class(flags);
+        key->sync = !!(flags & REQ_SYNC);
+    }
+}
+
 static __always_inline int filtered(struct request *rq, bool btf)
 {
     return cfg.filter_dev && request_dev(rq, btf) != cfg.filter_dev;
@@ -123,14 +136,7 @@ static __always_inline int on_start(struct request *rq, int is_insert, bool btf)
             return 0;
         struct kk_hist_key key = {};
         bpf_get_current_comm(&key.comm, sizeof(key.comm));
-        /* Per disk and operation too when asked (the Prometheus metrics' labels). */
-        if (cfg.per_disk)
-            key.dev = request_dev(rq, btf);
-        if (cfg.per_op) {
-            kk_u32 flags = RQ_READ(btf, rq, cmd_flags);
-            key.op = op_class(flags);
-            key.sync = !!(flags & REQ_SYNC);
-        }
+        key_request(&key, rq, btf);
         kk_u32 bytes = RQ_READ(btf, rq, __data_len);
         hist_add(&key, bytes / 1024, bytes);
         return 0;
@@ -181,13 +187,7 @@ static __always_inline int on_complete(struct request *rq, bool btf)
         }
     } else {
         struct kk_hist_key key = {};
-        if (cfg.per_disk)
-            key.dev = request_dev(rq, btf);
-        if (cfg.per_op) {
-            kk_u32 flags = RQ_READ(btf, rq, cmd_flags);
-            key.op = op_class(flags);
-            key.sync = !!(flags & REQ_SYNC);
-        }
+        key_request(&key, rq, btf);
         hist_add(&key, delta / 1000, delta);
     }
     bpf_map_delete_elem(&start, &rq);
