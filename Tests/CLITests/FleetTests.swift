@@ -179,6 +179,42 @@ struct FleetTests {
         #expect(missing.err.split(separator: "\n").count == 1, "\(missing.err)")
     }
 
+    @Test("scrapes while the exporter stops: each one a whole answer or a refused connection; exit 0")
+    func scrapeDuringShutdown() throws {
+        let dir = try TemporaryDirectory()
+        let port = Self.base + 2
+        let exporter = try Background(Paths.kernelkitExporter, ["--listen", "127.0.0.1:\(port)", "--probe", "biolatency"])
+        #expect(try Self.get("http://127.0.0.1:\(port)/metrics") != nil)
+        // Scrapes back to back, each body kept with its HTTP status (000: no connection).
+        let scraper = try Background("/bin/bash", ["-c", """
+            for i in $(seq 300); do
+              rc=0
+              code=$(curl -s -m 2 -o '\(dir.path)'/body.$i -w '%{http_code}' http://127.0.0.1:\(port)/metrics) || rc=$?
+              echo "$i $code $rc"
+            done
+            """])
+        usleep(700_000)
+        kill(exporter.process.processIdentifier, SIGTERM)
+        let e = exporter.wait()
+        let lines = scraper.wait().out.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(e.status == 0, "\(e.err)")
+        var whole = 0, refused = 0
+        for l in lines where l.count == 3 {
+            if l[1] == "200" {
+                let body = (try? String(contentsOfFile: "\(dir.path)/body.\(l[0])", encoding: .utf8)) ?? ""
+                // A whole exposition: it ends with a newline after the last sample.
+                #expect(body.hasSuffix("\n") && body.contains("kernelkit_probe_attached"), "scrape \(l[0]) was cut short")
+                whole += 1
+            } else {
+                // curl's 7: refused; 52 and 56: the connection closed without an answer.
+                // Not 28: a scrape left hanging until its timeout.
+                #expect(l[1] == "000" && ["7", "52", "56"].contains(l[2]), "scrape \(l[0]): HTTP \(l[1]), curl exit \(l[2])")
+                refused += 1
+            }
+        }
+        #expect(whole > 0 && refused > 0, "\(whole) whole, \(refused) refused: the stop did not fall among the scrapes")
+    }
+
     @Test("probe biolatency --prometheus-textfile: a file promtool accepts, counting the loop device's requests")
     func probeTextfile() throws {
         let dir = try TemporaryDirectory()
