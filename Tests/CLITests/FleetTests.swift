@@ -155,7 +155,7 @@ struct FleetTests {
         #expect(left.allSatisfy { $0.hasPrefix(".") && !$0.hasSuffix(".prom") }, "\(left)")
     }
 
-    @Test("the exporter's bad input: a port in use, an unknown probe, nothing to export; a probe's textfile directory that is missing")
+    @Test("the exporter's bad input: a port in use, an unknown probe, nothing to export; a probe's textfile directory that is missing or read-only")
     func badInput() throws {
         let port = Self.base + 1
         let holder = try Background("/usr/bin/python3", ["-c", """
@@ -177,6 +177,12 @@ struct FleetTests {
         let missing = try kernelkit(["probe", "biolatency", "--duration", "1", "--prometheus-textfile", "/nonexistent/dir"])
         #expect(missing.status == 2 && missing.err.contains("existing directory"), "\(missing.err)")
         #expect(missing.err.split(separator: "\n").count == 1, "\(missing.err)")
+        // Not writable, even for root: a read-only bind mount in a mount namespace of its own.
+        let dir = try TemporaryDirectory()
+        let ro = try run("/usr/bin/unshare", ["-m", "--propagation", "private", "/bin/sh", "-c",
+            "mount --bind -o ro '\(dir.path)' '\(dir.path)' && exec '\(Paths.kernelkit)' probe biolatency --duration 1 --prometheus-textfile '\(dir.path)'"])
+        #expect(ro.status == 2 && ro.err.contains("not writable"), "\(ro.err)")
+        #expect(ro.err.split(separator: "\n").count == 1, "\(ro.err)")
     }
 
     @Test("scrapes while the exporter stops: each one a whole answer or a refused connection; exit 0")
