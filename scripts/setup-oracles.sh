@@ -2,7 +2,7 @@
 # Installs the Debian packages that KernelKit's build and tests need, and lays out the
 # real tools that the tests use as oracles under .build/oracles/ (never committed):
 #   linux-6.12/scripts/...   the kernel's diffconfig and merge_config.sh (linux-source-6.12)
-#   debian-6.12/*.config     Debian's real 6.12 configs (linux-config-6.12, amd64 and arm64)
+#   debian-6.12/*.config     Debian's real 6.12 configs (linux-config-6.12, amd64, arm64, armhf)
 #   linux-6.12-tree/         the whole 6.12 kernel tree (Kconfig files, conf, dummy-tools)
 #   linux-7.2-tree/          the whole 7.2 kernel tree, from Debian's unstable suite
 #   sign-file                the kernel's scripts/sign-file, built from the 6.12 tree
@@ -57,19 +57,24 @@ for f in /usr/src/linux-config-6.12/config.*.xz; do
   [ -s "$out" ] || xz -dc "$f" > "$out"
 done
 
-# Debian's arm64 configs: the arm64 build of linux-config-6.12, fetched with its own
-# lists directory so that the system's apt state is left alone.
-if [ ! -s "$oracles/debian-6.12/arm64_none_arm64.config" ]; then
-  echo "setup: fetching linux-config-6.12 for arm64" >&2
-  lists="$oracles/.apt-arm64/lists"; mkdir -p "$lists/partial" "$oracles/.apt-arm64/dl"
-  apt-get -qq -o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o Dir::State::Lists="$lists" update
-  (cd "$oracles/.apt-arm64/dl" && apt-get -qq -o APT::Architecture=arm64 -o APT::Architectures::=arm64 \
-     -o Dir::State::Lists="$lists" download linux-config-6.12:arm64)
-  rm -rf "$oracles/.apt-arm64/x" && dpkg-deb -x "$oracles"/.apt-arm64/dl/linux-config-6.12_*_arm64.deb "$oracles/.apt-arm64/x"
-  for f in "$oracles"/.apt-arm64/x/usr/src/linux-config-6.12/config.arm64*.xz; do
+# Debian's arm64 and armhf configs: those builds of linux-config-6.12, each fetched with
+# its own lists directory so that the system's apt state is left alone (armhf's armmp is
+# the 32-bit arm config the hardening checks compare with kernel-hardening-checker on).
+foreign_configs() { # DEBIAN_ARCH FIRST_CONFIG
+  local a="$1" d="$oracles/.apt-$1"
+  [ -s "$oracles/debian-6.12/$2.config" ] && return 0
+  echo "setup: fetching linux-config-6.12 for $a" >&2
+  mkdir -p "$d/lists/partial" "$d/dl"
+  apt-get -qq -o APT::Architecture="$a" -o APT::Architectures::="$a" -o Dir::State::Lists="$d/lists" update
+  (cd "$d/dl" && apt-get -qq -o APT::Architecture="$a" -o APT::Architectures::="$a" \
+     -o Dir::State::Lists="$d/lists" download "linux-config-6.12:$a")
+  rm -rf "$d/x" && dpkg-deb -x "$d"/dl/linux-config-6.12_*_"$a".deb "$d/x"
+  for f in "$d"/x/usr/src/linux-config-6.12/config."$a"*.xz; do
     xz -dc "$f" > "$oracles/debian-6.12/$(basename "$f" .xz | sed 's/^config\.//').config"
   done
-fi
+}
+foreign_configs arm64 arm64_none_arm64
+foreign_configs armhf armhf_none_armmp
 
 # The whole 6.12 tree, for resolving through its Kconfig and running its conf.
 if [ ! -f "$oracles/linux-6.12-tree/.version" ] || [ "$(cat "$oracles/linux-6.12-tree/.version")" != "$version" ]; then

@@ -16,6 +16,12 @@ public struct Finding: Sendable {
     public var note: String?
     /// Rules from other baselines that want something incompatible for this option.
     public var conflicts: [String] = []
+    /// The result in kernel-hardening-checker's words ("OK", `FAIL: "m"`,
+    /// `OK: CONFIG_MODULES is "is not set"`), for `--format khc-json`.
+    public var detail: String?
+    /// The primary option's wanted value in kernel-hardening-checker's notation
+    /// ("y", "is not set", "*selinux*", a refined number), for `--format khc-json`.
+    public var expected: String?
 }
 
 /// A waiver: a failing rule accepted, for a reason, by an owner, until a date.
@@ -131,8 +137,8 @@ public struct HardeningCheck: Sendable {
                 f.actual = entry.value.configText
                 f.location = entry.location
             } else {
-                // Where the option should go: the end of the file.
-                f.location = SourceLocation(file: config.path, line: config.lines.count)
+                // Absent: the file, with no line that would point at some other option.
+                f.location = SourceLocation(file: config.path, line: 0)
             }
         case .cmdline:
             guard let cmdline = state.cmdline else { f.note = "no kernel command line given"; return f }
@@ -144,7 +150,20 @@ public struct HardeningCheck: Sendable {
             f.location = SourceLocation(file: sysctl.file, line: sysctl.values[option]?.line ?? 0)
             if sysctl.live { f.location = SourceLocation(file: "/proc/sys/" + option.replacingOccurrences(".", "/"), line: 0) }
         }
-        f.status = rule.expectation.matches(f.actual, kind: rule.kind) ? .pass : .fail
+        let lookup = Lookup(state: state, rule: rule)
+        if let gate = rule.onlyIf {
+            let o = lookup.outcome(gate)
+            if !o.ok { f.note = "does not apply: " + o.reason; return f }
+        }
+        guard let check = lookup.resolved(rule.check ?? .option(kind: rule.kind, name: rule.option, expect: rule.expectation)) else {
+            f.note = "does not apply: " + (lookup.missingReference(rule.check ?? .option(kind: rule.kind, name: rule.option, expect: rule.expectation)) ?? "")
+            return f
+        }
+        let o = lookup.outcome(check)
+        f.status = o.ok ? .pass : .fail
+        f.detail = o.text
+        f.expected = lookup.expectedText(check)
+        if rule.check != nil, o.decidedBy != 0 { f.note = (o.ok ? "passes: " : "fails: ") + o.reason }
         return f
     }
 
@@ -152,7 +171,9 @@ public struct HardeningCheck: Sendable {
     /// together: tried with n, m, y and every value any of them names.
     static func conflicts(_ rules: [Rule], state: SystemState) -> [Conflict] {
         var byOption = [String: [Rule]]()
-        for r in rules {
+        // A combined rule can be met through its other branches: only single-option rules
+        // are compared.
+        for r in rules where r.check == nil {
             let key = "\(r.kind.rawValue):\(r.kind == .kconfig ? r.option(for: state.version) : r.option)"
             byOption[key, default: []].append(r)
         }

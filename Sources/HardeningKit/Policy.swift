@@ -13,26 +13,34 @@ public enum Severity: String, Sendable, CaseIterable, Comparable {
     public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
 }
 
-/// A kernel version, major.minor.
+/// A kernel version: major.minor, and the patch level where it is known (a config's
+/// header says `6.18.21`; kernel-hardening-checker's gates name patch levels such as
+/// 5.4.208).
 public struct KernelVersion: Sendable, Comparable, CustomStringConvertible {
-    public var major: Int, minor: Int
-    public init(_ major: Int, _ minor: Int) { self.major = major; self.minor = minor }
+    public var major: Int, minor: Int, patch: Int
+    public init(_ major: Int, _ minor: Int, _ patch: Int = 0) { self.major = major; self.minor = minor; self.patch = patch }
 
-    /// "6.18", "6.18.5" or "6.18.5.1": the first two numbers.
+    /// "6.18", "6.18.5", "6.18.5.1" or "6.12.57+deb12-amd64": the first three numbers.
     public init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: ".")
+        let parts = text.split(separator: ".", maxSplits: 3)
         guard parts.count >= 2, let a = Int(parts[0]), let b = Int(parts[1].prefix { $0.isNumber }) else { return nil }
         major = a
         minor = b
+        patch = parts.count > 2 && parts[1].allSatisfy(\.isNumber) ? Int(parts[2].prefix { $0.isNumber }) ?? 0 : 0
     }
 
-    public static func < (a: KernelVersion, b: KernelVersion) -> Bool { (a.major, a.minor) < (b.major, b.minor) }
+    public static func < (a: KernelVersion, b: KernelVersion) -> Bool { (a.major, a.minor, a.patch) < (b.major, b.minor, b.patch) }
+    public static func == (a: KernelVersion, b: KernelVersion) -> Bool { (a.major, a.minor, a.patch) == (b.major, b.minor, b.patch) }
+    /// major.minor: the release, as the baselines' ranges name it.
     public var description: String { "\(major).\(minor)" }
+    public var release: KernelVersion { KernelVersion(major, minor) }
 }
 
-/// `">=6.7"`, `"<6.18"`, `">=6.1,<6.18"`, `"=6.12"`.
+/// `">=6.7"`, `"<6.18"`, `">=6.1,<6.18"`, `"=6.12"`, `">=5.4.208"`. A bound written with
+/// two numbers compares releases (6.12.57 is `<=6.12`); one with three compares patch
+/// levels too.
 public struct VersionRange: Sendable, CustomStringConvertible {
-    var bounds: [(op: String, version: KernelVersion)]
+    var bounds: [(op: String, version: KernelVersion, patchLevel: Bool)]
     public let description: String
 
     public init?(_ text: String) {
@@ -41,20 +49,22 @@ public struct VersionRange: Sendable, CustomStringConvertible {
         for part in text.split(separator: ",") {
             let p = part.trimming(" ")
             let op = [">=", "<=", ">", "<", "=", "=="].first { p.hasPrefix($0) } ?? ""
-            guard !op.isEmpty, let v = KernelVersion(p.dropFirst(op.count).trimming(" ")) else { return nil }
-            bounds.append((op == "==" ? "=" : op, v))
+            let number = p.dropFirst(op.count).trimming(" ")
+            guard !op.isEmpty, let v = KernelVersion(number) else { return nil }
+            bounds.append((op == "==" ? "=" : op, v, number.split(separator: ".").count > 2))
         }
         if bounds.isEmpty { return nil }
     }
 
-    public func contains(_ v: KernelVersion) -> Bool {
+    public func contains(_ version: KernelVersion) -> Bool {
         bounds.allSatisfy { b in
+            let v = b.patchLevel ? version : version.release
             switch b.op {
-            case ">=": v >= b.version
-            case "<=": v <= b.version
-            case ">": v > b.version
-            case "<": v < b.version
-            default: v == b.version
+            case ">=": return v >= b.version
+            case "<=": return v <= b.version
+            case ">": return v > b.version
+            case "<": return v < b.version
+            default: return v == b.version
             }
         }
     }
@@ -76,6 +86,13 @@ public indirect enum Expectation: Sendable, CustomStringConvertible {
     /// A command-line parameter given, with or without a value.
     case present
     case absent
+    /// A command-line parameter given and not turning its feature off: not `off`, `0`,
+    /// nor a list holding `off` (`mitigations=off`, `spectre_v2=off`).
+    case notOff
+    /// The value another kconfig option has in the same config (ARCH_MMAP_RND_BITS at its
+    /// ARCH_MMAP_RND_BITS_MAX); resolved before matching, the rule not applying when that
+    /// option is absent.
+    case equalsOption(String)
     case anyOf([Expectation])
     case allOf([Expectation])
 
@@ -93,6 +110,8 @@ public indirect enum Expectation: Sendable, CustomStringConvertible {
         case .contains(let s): "contains \(s)"
         case .present: "present"
         case .absent: "absent"
+        case .notOff: "not off"
+        case .equalsOption(let o): "the value of CONFIG_\(o)"
         case .anyOf(let es): es.map(\.description).joined(separator: " or ")
         case .allOf(let es): es.map(\.description).joined(separator: " and ")
         }
@@ -119,6 +138,11 @@ public indirect enum Expectation: Sendable, CustomStringConvertible {
             return Self.unquoted(value).split(whereSeparator: { $0 == "," || $0 == " " }).contains { $0 == s }
         case .present: return value != nil
         case .absent: return value == nil
+        case .notOff:
+            guard let value else { return false }
+            let v = Self.unquoted(value)
+            return !(v == "off" || v == "0" || (kind == .kconfig && v == "n") || v.split(separator: ",").contains("off"))
+        case .equalsOption: return false // resolved by the checker first
         case .anyOf(let es): return es.contains { $0.matches(value, kind: kind) }
         case .allOf(let es): return es.allSatisfy { $0.matches(value, kind: kind) }
         }
@@ -144,7 +168,7 @@ public indirect enum Expectation: Sendable, CustomStringConvertible {
         case .contains(let s):
             guard let current, !current.isEmpty else { return s }
             return current + "," + s
-        case .present: return nil
+        case .present, .notOff, .equalsOption: return nil
         case .anyOf(let es): return es.lazy.compactMap { $0.remediation(current: current) }.first
         case .allOf(let es): return es.lazy.compactMap { $0.remediation(current: current) }.first
         }
@@ -161,6 +185,17 @@ public struct Rule: Sendable {
     /// became CFI in 6.18).
     public var renamed: [(option: String, versions: VersionRange)] = []
     public var expectation: Expectation
+    /// Checks combined (any-of, all-of, version gates) when the rule is more than one
+    /// option's value; its first option check is `kind`/`option`/`expectation`.
+    public var check: Check? = nil
+    /// A check the rule applies under: when it fails the rule does not apply (EFI's
+    /// options on a kernel without EFI).
+    public var onlyIf: Check? = nil
+    /// kernel-hardening-checker's category (self_protection, security_policy,
+    /// cut_attack_surface, harden_userspace, network_security) and the source it cites
+    /// (kspp, defconfig, grsec, clipos, cis, …), where a rule has them.
+    public var category: String? = nil
+    public var source: String? = nil
     public var arches: [Arch]? = nil
     public var versions: VersionRange? = nil
     /// Azure Linux kernel packages the rule is for, or is not for.
@@ -181,6 +216,12 @@ public struct Rule: Sendable {
         self.kind = kind
         self.option = option
         self.expectation = expectation
+    }
+
+    /// What the rule wants, in words: the expectation, or the whole combination.
+    public var expected: String {
+        guard let check else { return expectation.description }
+        return check.describe(primary: (kind, option))
     }
 
     /// The option's name for a kernel version.
@@ -206,4 +247,54 @@ public struct Baseline: Sendable {
     public var source: String?
     public var rules: [Rule]
     public var file: String
+}
+
+/// A rule's check: one option's value, a kernel-version gate, or checks combined.
+public indirect enum Check: Sendable {
+    case option(kind: RuleKind, name: String, expect: Expectation)
+    /// Passes on kernels in the range.
+    case version(VersionRange)
+    /// Passes when one passes, tried in order (the first that passes decides).
+    case anyOf([Check])
+    /// Passes when all pass; the first is what the rule is about, the others conditions.
+    case allOf([Check])
+
+    /// The first option check, which names the option a combination is about.
+    public var primary: (kind: RuleKind, name: String, expect: Expectation)? {
+        switch self {
+        case .option(let k, let n, let e): (k, n, e)
+        case .version: nil
+        case .anyOf(let cs), .allOf(let cs): cs.lazy.compactMap(\.primary).first
+        }
+    }
+
+    /// Every option check in it.
+    public var options: [(kind: RuleKind, name: String, expect: Expectation)] {
+        switch self {
+        case .option(let k, let n, let e): [(k, n, e)]
+        case .version: []
+        case .anyOf(let cs), .allOf(let cs): cs.flatMap(\.options)
+        }
+    }
+
+    func describe(primary: (RuleKind, String)?) -> String {
+        switch self {
+        case .option(let k, let n, let e):
+            if let primary, primary.0 == k, primary.1 == n { return e.description }
+            return "\(k == .kconfig ? "CONFIG_" : "")\(n) \(e.isPhrase ? "" : "= ")\(e)"
+        case .version(let r): return "Linux \(r)"
+        case .anyOf(let cs): return cs.map { $0.describe(primary: primary) }.joined(separator: ", or ")
+        case .allOf(let cs): return "(" + cs.map { $0.describe(primary: primary) }.joined(separator: " and ") + ")"
+        }
+    }
+}
+
+extension Expectation {
+    /// Reads as a phrase after the option's name ("is not set", "present").
+    var isPhrase: Bool {
+        switch self {
+        case .isNotSet, .present, .absent, .notOff, .contains: true
+        default: false
+        }
+    }
 }

@@ -56,7 +56,8 @@ public enum PolicyLoader {
         return Baseline(name: name, title: title, source: source, rules: out, file: file)
     }
 
-    static let ruleKeys: Set<String> = ["id", "kind", "option", "expect", "arch", "versions", "renamed", "packages",
+    static let ruleKeys: Set<String> = ["id", "kind", "option", "expect", "any-of", "all-of", "only-if", "category", "source",
+                                        "arch", "versions", "renamed", "packages",
                                         "not-packages", "severity", "rationale", "references", "remediation", "tags"]
 
     static func apply(_ t: TOMLTable, to rule: inout Rule, file: String, isDefaults: Bool) throws(KernelKitError) {
@@ -73,11 +74,30 @@ public enum PolicyLoader {
             rule.kind = kind
         }
         if !isDefaults {
-            var option = try string(t, "option", file: file, required: true, at: t.line)!
-            if rule.kind == .kconfig && option.hasPrefix("CONFIG_") { option.removeFirst(7) }
-            rule.option = option
-            guard let e = t["expect"] else { throw error(file, t.line, "rule '\(rule.id)' has no 'expect'") }
-            rule.expectation = try expectation(e, file: file)
+            let combined = ["any-of", "all-of"].filter { t[$0] != nil }
+            if combined.count > 1 { throw error(file, t.line, "rule '\(rule.id)' has both any-of and all-of; nest one in the other") }
+            if let key = combined.first {
+                for k in ["option", "expect"] where t[k] != nil {
+                    throw error(file, t[k]!.line, "rule '\(rule.id)' has \(key): its first check names the option, so '\(k)' goes inside it")
+                }
+                let c = try check(t, key: key, kind: rule.kind, file: file, depth: 0)
+                guard let p = c.primary else { throw error(file, t[key]!.line, "\(key) needs an option check first (not only version gates)") }
+                guard p.kind == rule.kind else {
+                    throw error(file, t[key]!.line, "the first check of rule '\(rule.id)' is a \(p.kind.rawValue) check; give the rule kind = \"\(p.kind.rawValue)\"")
+                }
+                rule.check = c
+                (rule.option, rule.expectation) = (p.name, p.expect)
+            } else {
+                var option = try string(t, "option", file: file, required: true, at: t.line)!
+                if rule.kind == .kconfig && option.hasPrefix("CONFIG_") { option.removeFirst(7) }
+                rule.option = option
+                guard let e = t["expect"] else { throw error(file, t.line, "rule '\(rule.id)' has no 'expect' (or any-of / all-of)") }
+                rule.expectation = try expectation(e, file: file)
+                if case .equalsOption = rule.expectation { rule.check = .option(kind: rule.kind, name: option, expect: rule.expectation) }
+            }
+            if let g = t["only-if"] { rule.onlyIf = try check(g, kind: rule.kind, file: file, depth: 0) }
+            rule.category = try string(t, "category", file: file)
+            rule.source = try string(t, "source", file: file)
         }
         if let a = t["arch"] {
             rule.arches = try strings(a, file: file).map { (s: String) throws(KernelKitError) -> Arch in
@@ -119,6 +139,52 @@ public enum PolicyLoader {
         if let tags = t["tags"] { rule.tags = try strings(tags, file: file) }
     }
 
+    /// How deep checks may nest: real policies nest three levels; a file nested thousands
+    /// deep is an error, not a stack overflow.
+    static let maxDepth = 32
+
+    /// A rule's `any-of` / `all-of` array.
+    static func check(_ t: TOMLTable, key: String, kind: RuleKind, file: String, depth: Int) throws(KernelKitError) -> Check {
+        let v = t[key]!
+        guard let items = v.array, !items.isEmpty else { throw error(file, v.line, "\(key) takes a non-empty array of checks") }
+        var cs = [Check]()
+        for i in items { cs.append(try check(i, kind: kind, file: file, depth: depth + 1)) }
+        return key == "any-of" ? .anyOf(cs) : .allOf(cs)
+    }
+
+    /// One check: `{ option, expect[, kind] }`, `{ version = ">=6.6.0" }`, or a nested
+    /// `{ any-of = [...] }` / `{ all-of = [...] }`.
+    static func check(_ v: TOMLValue, kind: RuleKind, file: String, depth: Int) throws(KernelKitError) -> Check {
+        guard depth <= maxDepth else { throw error(file, v.line, "checks nested deeper than \(maxDepth) levels") }
+        guard let t = v.table else {
+            throw error(file, v.line, "a check is a table: { option = \"X\", expect = \"y\" }, { version = \">=6.6\" }, { any-of = [...] } or { all-of = [...] }")
+        }
+        if t["any-of"] != nil || t["all-of"] != nil {
+            guard t.keys.count == 1, let key = t.keys.first else { throw error(file, t.line, "a nested any-of / all-of stands alone in its table") }
+            return try check(t, key: key, kind: kind, file: file, depth: depth + 1)
+        }
+        if let r = t["version"] {
+            guard t.keys.count == 1, let s = r.string, let range = VersionRange(s) else {
+                throw error(file, r.line, "a version check is { version = \">=5.4.208\" } alone")
+            }
+            return .version(range)
+        }
+        for key in t.keys where !["kind", "option", "expect"].contains(key) {
+            throw error(file, t[key]!.line, "unknown key '\(key)' in a check (kind, option, expect; or version, any-of, all-of)")
+        }
+        var k = kind
+        if let kv = t["kind"] {
+            guard let s = kv.string, let parsed = RuleKind(rawValue: s) else {
+                throw error(file, kv.line, "kind must be \"kconfig\", \"cmdline\" or \"sysctl\", not \(kv)")
+            }
+            k = parsed
+        }
+        var option = try string(t, "option", file: file, required: true, at: t.line)!
+        if k == .kconfig && option.hasPrefix("CONFIG_") { option.removeFirst(7) }
+        guard let e = t["expect"] else { throw error(file, t.line, "the check of \(option) has no 'expect'") }
+        return .option(kind: k, name: option, expect: try expectation(e, file: file))
+    }
+
     static func expectation(_ v: TOMLValue, file: String) throws(KernelKitError) -> Expectation {
         if let s = v.string {
             switch s {
@@ -130,7 +196,7 @@ public enum PolicyLoader {
             }
         }
         guard let t = v.table, t.keys.count == 1, let key = t.keys.first, let arg = t[key] else {
-            throw error(file, v.line, "expect must be \"y\", \"m\", \"y|m\", \"n\", a string, or a table with one of: equals, exactly, one-of, at-least, at-most, contains, present, absent, any-of, all-of")
+            throw error(file, v.line, "expect must be \"y\", \"m\", \"y|m\", \"n\", a string, or a table with one of: equals, exactly, one-of, at-least, at-most, contains, present, absent, not-off, equals-option, any-of, all-of")
         }
         switch key {
         case "equals":
@@ -151,16 +217,20 @@ public enum PolicyLoader {
         case "contains":
             guard let s = arg.string else { throw error(file, arg.line, "contains takes a string") }
             return .contains(s)
-        case "present", "absent":
+        case "present", "absent", "not-off":
             guard arg.bool == true else { throw error(file, arg.line, "\(key) takes true") }
-            return key == "present" ? .present : .absent
+            return key == "present" ? .present : key == "absent" ? .absent : .notOff
+        case "equals-option":
+            guard var s = arg.string, !s.isEmpty else { throw error(file, arg.line, "equals-option takes a kconfig option's name") }
+            if s.hasPrefix("CONFIG_") { s.removeFirst(7) }
+            return .equalsOption(s)
         case "any-of", "all-of":
             guard let items = arg.array, !items.isEmpty else { throw error(file, arg.line, "\(key) takes a non-empty array of expectations") }
             var es = [Expectation]()
             for i in items { es.append(try expectation(i, file: file)) }
             return key == "any-of" ? .anyOf(es) : .allOf(es)
         default:
-            throw error(file, t.line, "unknown expectation '\(key)' (equals, one-of, at-least, at-most, contains, present, absent, any-of, all-of)")
+            throw error(file, t.line, "unknown expectation '\(key)' (equals, exactly, one-of, at-least, at-most, contains, present, absent, not-off, equals-option, any-of, all-of)")
         }
     }
 

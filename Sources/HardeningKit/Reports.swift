@@ -32,7 +32,7 @@ extension HardeningCheck {
             out += "\n" + paint("\(title) (\(group.count))", "1;" + code) + "\n"
             for f in group.sorted(by: { ($0.rule.severity, $1.rule.id) > ($1.rule.severity, $0.rule.id) }) {
                 let name = f.rule.kind == .kconfig ? "CONFIG_\(f.option)" : f.option
-                out += "  [\(f.rule.severity.rawValue)] \(f.rule.id): \(name) is \(f.actual ?? "absent"), expected \(f.rule.expectation)"
+                out += "  [\(f.rule.severity.rawValue)] \(f.rule.id): \(name) is \(f.actual ?? "absent"), expected \(f.rule.expected)"
                 if let loc = f.location, status == .fail { out += "  (\(loc))" }
                 out += "\n"
                 if let note = f.note { out += "      \(note)\n" }
@@ -68,7 +68,7 @@ extension HardeningCheck {
                     ("id", .string(f.rule.id)), ("baseline", .string(f.rule.baseline)), ("kind", .string(f.rule.kind.rawValue)),
                     ("option", .string(f.rule.kind == .kconfig ? "CONFIG_\(f.option)" : f.option)),
                     ("status", .string(f.status.rawValue)), ("severity", .string(f.rule.severity.rawValue)),
-                    ("expected", .string(f.rule.expectation.description)), ("actual", f.actual.map { .string($0) } ?? .null),
+                    ("expected", .string(f.rule.expected)), ("actual", f.actual.map { .string($0) } ?? .null),
                     ("location", f.location.map { .object([("file", .string($0.file)), ("line", .int($0.line))]) } ?? .null),
                     ("note", f.note.map { .string($0) } ?? .null),
                     ("conflicts_with", .array(f.conflicts.map { .string($0) })),
@@ -82,6 +82,27 @@ extension HardeningCheck {
         ])
     }
 
+    // MARK: kernel-hardening-checker's JSON
+
+    /// The shape of kernel-hardening-checker's `-m json`: one object per check that ran
+    /// (rules that do not apply or lack their input are left out, as it leaves them out),
+    /// with its field names. A rule from a baseline without categories reports its
+    /// baseline as `reason` and `decision`. A waived rule stays `check_result_bool: false`,
+    /// since that tool has no waivers; its `check_result` says so.
+    public func khcJSON() -> JSONValue {
+        .array(findings.filter { $0.status != .skipped }.map { f in
+            let name = f.rule.kind == .kconfig ? "CONFIG_\(f.option)" : f.option
+            var result = f.detail ?? (f.status == .pass ? "OK" : "FAIL")
+            if f.status == .waived, let note = f.note { result += " (\(note))" }
+            return .object([
+                ("option_name", .string(name)), ("type", .string(f.rule.kind.rawValue)),
+                ("reason", .string(f.rule.category ?? f.rule.baseline)), ("decision", .string(f.rule.source ?? f.rule.baseline)),
+                ("desired_val", .string(f.expected ?? f.rule.expectation.description)),
+                ("check_result", .string(result)), ("check_result_bool", .bool(f.status == .pass)),
+            ])
+        })
+    }
+
     // MARK: SARIF 2.1.0
 
     public func sarif(failOn: Severity, toolVersion: String) -> JSONValue {
@@ -93,7 +114,7 @@ extension HardeningCheck {
             if f.rule.kind == .kconfig { props.append(("option", .string("CONFIG_\(f.option)"))) }
             var r: [(String, JSONValue)] = [
                 ("id", .string(f.rule.id)),
-                ("shortDescription", .object([("text", .string("\(f.rule.kind == .kconfig ? "CONFIG_" : "")\(f.rule.option) should be \(f.rule.expectation)"))])),
+                ("shortDescription", .object([("text", .string("\(f.rule.kind == .kconfig ? "CONFIG_" : "")\(f.rule.option) should be \(f.rule.expected)"))])),
                 ("fullDescription", .object([("text", .string(f.rule.rationale.isEmpty ? "See the baseline \(f.rule.baseline)." : f.rule.rationale))])),
                 ("defaultConfiguration", .object([("level", .string(Self.level(f.rule.severity, failOn)))])),
                 ("properties", .object(props)),
@@ -107,7 +128,7 @@ extension HardeningCheck {
                 ("ruleId", .string(f.rule.id)),
                 ("ruleIndex", .int(ruleIndex[f.rule.id]!)),
                 ("level", .string(Self.level(f.rule.severity, failOn))),
-                ("message", .object([("text", .string("\(name) is \(f.actual ?? "absent"), expected \(f.rule.expectation)"))])),
+                ("message", .object([("text", .string("\(name) is \(f.actual ?? "absent"), expected \(f.rule.expected)"))])),
             ]
             if let loc = f.location {
                 var region: [(String, JSONValue)] = []
@@ -171,7 +192,7 @@ extension HardeningCheck {
                 switch f.status {
                 case .pass: out += "/>\n"
                 case .fail:
-                    let message = "\(name) is \(f.actual ?? "absent"), expected \(f.rule.expectation)"
+                    let message = "\(name) is \(f.actual ?? "absent"), expected \(f.rule.expected)"
                     out += ">\n      <failure message=\"\(xml(message))\" type=\"\(f.rule.severity.rawValue)\">\(xml(message + (f.location.map { " at \($0)" } ?? "") + (f.rule.rationale.isEmpty ? "" : "\n" + f.rule.rationale)))</failure>\n    </testcase>\n"
                 case .waived, .skipped:
                     out += ">\n      <skipped message=\"\(xml(f.note ?? f.status.rawValue))\"/>\n    </testcase>\n"
@@ -227,7 +248,7 @@ extension Baseline {
             if let a = r.arches { scope.append(a.map(\.rawValue).joined(separator: ",")) }
             if let v = r.versions { scope.append(v.description) }
             if let p = r.packages { scope.append("packages " + p.joined(separator: ",")) }
-            out += "\(r.id)  [\(r.severity.rawValue)] \(r.kind.rawValue) \(r.displayName) = \(r.expectation)" + (scope.isEmpty ? "" : "  (\(scope.joined(separator: "; ")))") + "\n"
+            out += "\(r.id)  [\(r.severity.rawValue)] \(r.kind.rawValue) \(r.displayName) = \(r.expected)" + (scope.isEmpty ? "" : "  (\(scope.joined(separator: "; ")))") + "\n"
         }
         return out
     }
@@ -241,7 +262,7 @@ extension Rule {
     /// other rules in `rules` on the same option.
     public func explanation(among rules: [Rule]) -> String {
         var out = "\(id)  (\(baseline), \(severity.rawValue))\n"
-        out += "  \(kind.rawValue) \(displayName) should be: \(expectation)\n"
+        out += "  \(kind.rawValue) \(displayName) should be: \(expected)\n"
         for old in renamed { out += "  called \(kind == .kconfig ? "CONFIG_" : "")\(old.option) in \(old.versions)\n" }
         if let a = arches { out += "  arch: \(a.map(\.rawValue).joined(separator: ", "))\n" }
         if let v = versions { out += "  kernel versions: \(v)\n" }

@@ -98,13 +98,36 @@ public struct KernelCommandLine: Sendable {
         return KernelCommandLine(text: String(decoding: bytes, as: UTF8.self), file: path)
     }
 
-    /// nil when absent; "" for a flag given without a value.
+    /// nil when absent; "" for a flag given without a value. A parameter the kernel
+    /// reads with kstrtobool() (lib/kstrtox.c: 1/y/yes/on/t/true and 0/n/no/off/f/false,
+    /// any case) reads as "1" or "0", so `init_on_alloc=on` is `init_on_alloc=1`.
     public func value(of name: String) -> String? {
         // Module parameters may be written with - or _ alike.
         let norm = name.replacingOccurrences("-", "_")
         guard let p = parameters.last(where: { $0.name.replacingOccurrences("-", "_") == norm }) else { return nil }
-        return p.value ?? ""
+        guard let v = p.value else { return "" }
+        if Self.notBoolean.contains(p.name) { return v }
+        switch v.lowercased() {
+        case "1", "on", "y", "yes", "t", "true": return "1"
+        case "0", "off", "n", "no", "f", "false": return "0"
+        default: return v
+        }
     }
+
+    /// Parameters whose own parsers are not kstrtobool(): their words are keywords
+    /// (`mitigations=auto,nosmt`, `rodata=on`, `vsyscall=none`), or numbers with their own
+    /// meaning (`ipv6.disable=1`, a module int). The x86 mitigations are parsed in
+    /// arch/x86/kernel/cpu/bugs.c, pti in arch/x86/mm/pti.c, the IOMMUs in
+    /// drivers/iommu/, lockdown in security/lockdown/lockdown.c, debugfs in
+    /// fs/debugfs/inode.c, hash_pointers in lib/vsprintf.c. The same list as
+    /// kernel-hardening-checker keeps, so that verdicts agree.
+    static let notBoolean: Set<String> = [
+        "debugfs", "mitigations", "pti", "spectre_v2", "spectre_v2_user", "spectre_bhi", "spec_store_bypass_disable",
+        "l1tf", "mds", "tsx_async_abort", "srbds", "mmio_stale_data", "retbleed", "rodata", "ssbd",
+        "spec_rstack_overflow", "gather_data_sampling", "reg_file_data_sampling", "tsa", "indirect_target_selection",
+        "vmscape", "slub_debug", "iommu", "vsyscall", "vdso32", "vdso", "cfi", "tsx", "lockdown", "intel_iommu",
+        "amd_iommu", "efi", "hash_pointers", "ipv6.disable", "proc_mem.force_override",
+    ]
 }
 
 /// sysctl values: a `sysctl -a` dump (`kernel.kptr_restrict = 2`) or the live /proc/sys.

@@ -39,7 +39,7 @@ public struct Audit: Sendable {
             out += "\(mark) \(title): \(group.count - bad.count)/\(group.count)"
             let names = group.map { $0.rule.kind == .kconfig ? "CONFIG_\($0.option)=\($0.actual ?? "n")" : "\($0.option)=\($0.actual ?? "absent")" }
             out += "  (" + names.prefix(6).joined(separator: ", ") + (names.count > 6 ? ", …" : "") + ")\n"
-            for f in bad { out += "       \(f.rule.id): expected \(f.rule.expectation), is \(f.actual ?? "absent")\n" }
+            for f in bad { out += "       \(f.rule.id): expected \(f.rule.expected), is \(f.actual ?? "absent")\n" }
         }
         // The full findings, without the check's own verdict line (given above).
         out += "\n" + check.text(failOn: failOn, color: color).split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).last.map(String.init)!

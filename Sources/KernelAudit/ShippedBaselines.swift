@@ -7,7 +7,7 @@ import KernelKitData
 /// engine, which knows no particular baseline.
 public enum ShippedBaselines {
     /// Names users pass to --baseline, in the order `harden list` shows them.
-    public static let names = ["kspp", "kernel-hardening", "azure-hyperv-6.18", "azure-linux"]
+    public static let names = ["kspp", "khc", "kernel-hardening", "azure-hyperv-6.18", "azure-linux"]
 
     static func file(for name: String) -> (path: String, text: String)? {
         let path = name == "azure-linux" ? "azure-linux/azl3-os-required-kernel-configs.json" : "\(name).toml"

@@ -24,4 +24,6 @@ enum DiffFormat: String, ExpressibleByArgument, CaseIterable {
 
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, sarif, junit
+    /// kernel-hardening-checker's `-m json` shape, for pipelines that parse it.
+    case khcJSON = "khc-json"
 }

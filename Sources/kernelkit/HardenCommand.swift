@@ -14,7 +14,8 @@ struct HardenCommand: ParsableCommand {
         commandName: "harden",
         abstract: "Check kernel configs, command lines and sysctls against hardening baselines.",
         discussion: """
-        Shipped baselines: kspp (KSPP recommended settings), kernel-hardening (the kernel's
+        Shipped baselines: kspp (KSPP recommended settings), khc (every check of
+        kernel-hardening-checker, with its verdicts), kernel-hardening (the kernel's
         hardening.config fragments), azure-hyperv-6.18 (KernelKit's Azure/Hyper-V guest
         baseline) and azure-linux (Azure Linux's required-config JSON; pick the package
         with --azl-package). Policies are TOML files (docs/harden.md).
@@ -22,6 +23,7 @@ struct HardenCommand: ParsableCommand {
         Examples:
           kernelkit harden check --config /boot/config-$(uname -r) --live
           kernelkit harden check --config .config --baseline kspp --format sarif > harden.sarif
+          kernelkit harden check --config .config --cmdline cmdline --sysctl sysctl.txt --baseline khc --format khc-json
           kernelkit harden check --config .config --baseline azure-linux --azl-package kernel-hwe
           kernelkit harden list --baseline kspp
           kernelkit harden explain kspp.PROC_KCORE
@@ -83,7 +85,7 @@ struct HardenCheckCommand: ParsableCommand {
     @OptionGroup var baselines: BaselineOptions
     @Option(help: ArgumentHelp("Override the arch (x86_64, x86_32, arm64, arm, riscv).", valueName: "ARCH")) var arch: String?
     @Option(help: ArgumentHelp("Override the kernel version (e.g. 6.18).", valueName: "VERSION")) var kernelVersion: String?
-    @Option(help: "text, json, sarif or junit.") var format: ReportFormat = .text
+    @Option(help: "text, json, sarif, junit, or khc-json (kernel-hardening-checker's -m json shape).") var format: ReportFormat = .text
     @Option(help: "Fail (exit 1) only for findings of this severity or above: low, medium, high, critical.") var failOn: Severity = .low
     @Option(help: ArgumentHelp("Write a config fragment that makes every failing kconfig rule pass.", valueName: "OUT")) var fixFragment: String?
     @Option(help: ArgumentHelp("With --fix-fragment: a kernel tree to resolve the fixed config through, reporting values Kconfig would drop.", valueName: "KSRC")) var tree: String?
@@ -129,6 +131,7 @@ struct HardenCheckCommand: ParsableCommand {
             case .json: reports.append(result.json(failOn: failOn))
             case .sarif: reports.append(result.sarif(failOn: failOn, toolVersion: KernelKitVersion.string))
             case .junit: Terminal.write(result.junit())
+            case .khcJSON: reports.append(result.khcJSON())
             }
             if let fixFragment, i == 0 {
                 let fix = FixFragment(result)
@@ -154,6 +157,7 @@ struct HardenCheckCommand: ParsableCommand {
         switch format {
         case .json: Terminal.write((reports.count == 1 ? reports[0] : .array(reports)).serialized())
         case .sarif: Terminal.write(HardeningCheck.sarifLog(merging: reports).serialized())
+        case .khcJSON: Terminal.write((reports.count == 1 ? reports[0] : .array(reports)).serialized())
         default: break
         }
         return anyFailed

@@ -47,7 +47,7 @@ extension LiveAudit {
                 out += " (config, /proc/cmdline, /proc/sys)\n"
                 for f in failures.prefix(verbose ? .max : 12) {
                     let name = f.rule.kind == .kconfig ? "CONFIG_\(f.option)" : f.option
-                    out += "       \(f.rule.id) [\(f.rule.severity.rawValue)]: \(name) is \(f.actual ?? "absent"), expected \(f.rule.expectation)"
+                    out += "       \(f.rule.id) [\(f.rule.severity.rawValue)]: \(name) is \(f.actual ?? "absent"), expected \(f.rule.expected)"
                     if let loc = f.location { out += "  \(loc)" }
                     out += "\n"
                 }
