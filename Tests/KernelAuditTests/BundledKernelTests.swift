@@ -105,4 +105,54 @@ struct BundledKernelTests {
             }
         }
     }
+
+    /// kconfigs/6.18/waivers.toml: the kernel's deviations from kspp and khc. The counts
+    /// are written here so that a waiver added without a change to this test shows.
+    static let waiverCount = 150
+    static let waivedPerArch: [Arch: Int] = [.x86_64: 136, .arm64: 125]
+
+    @Test("the azure flavour passes kspp and khc with its documented waivers, fails without them, and every waiver is used",
+          arguments: [Arch.x86_64, .arm64])
+    func strictestBaselines(arch: Arch) throws {
+        let baselines = [try ShippedBaselines.named("kspp"), try ShippedBaselines.named("khc")]
+        let file = Paths.kconfigs("6.18/waivers.toml")
+        let waivers = try WaiverFile.load(file: file)
+        #expect(waivers.count == Self.waiverCount, "kconfigs/6.18/waivers.toml has \(waivers.count) waivers; update the count here and docs/azure-6.18-kernel.md")
+        let with = try Audit(arch: arch, flavour: "azure", baselines: baselines, waivers: waivers, today: "2026-12-03")
+        #expect(with.check.findings.filter { $0.status == .fail }.map(\.rule.id) == [])
+        #expect(with.check.findings.filter { $0.status == .waived }.count == Self.waivedPerArch[arch])
+        let without = try Audit(arch: arch, flavour: "azure", baselines: baselines, waivers: [], today: "2026-12-03")
+        let failing = Set(without.check.findings.filter { $0.status == .fail }.map(\.rule.id))
+        #expect(failing.count == Self.waivedPerArch[arch])
+        // A waiver for nothing that fails on either arch is stale.
+        if arch == .x86_64 {
+            let arm = try Audit(arch: .arm64, flavour: "azure", baselines: baselines, waivers: [], today: "2026-12-03")
+            let either = failing.union(arm.check.findings.filter { $0.status == .fail }.map(\.rule.id))
+            #expect(Set(waivers.map(\.rule)) == either)
+            // Every waiver has an owner, a reason of some substance and a real date within 18 months.
+            for w in waivers {
+                #expect(!w.owner.isEmpty && w.reason.count >= 40, "\(w.rule)")
+                #expect(w.expires > "2026-12-03" && w.expires <= "2028-06-30", "\(w.rule): \(w.expires)")
+            }
+        }
+    }
+
+    @Test("kernelkit audit --baseline kspp --baseline khc --waivers kconfigs/6.18/waivers.toml: exit 0; without the waivers exit 1")
+    func strictestBaselinesCLI() throws {
+        let args = ["audit", "--baseline", "kspp", "--baseline", "khc"]
+        let pass = try kernelkit(args + ["--waivers", Paths.kconfigs("6.18/waivers.toml")])
+        #expect(pass.status == 0, "\(pass.out.prefix(300))")
+        #expect(pass.out.hasPrefix("AUDIT PASS"))
+        let fail = try kernelkit(args)
+        #expect(fail.status == 1)
+        #expect(fail.out.hasPrefix("AUDIT FAIL"))
+    }
+
+    @Test("docs/azure-6.18-kernel.md lists every waiver with its reason")
+    func waiversDocumented() throws {
+        let doc = try String(contentsOfFile: "\(Paths.packageRoot)/docs/azure-6.18-kernel.md", encoding: .utf8)
+        for w in try WaiverFile.load(file: Paths.kconfigs("6.18/waivers.toml")) {
+            #expect(doc.contains("| `\(w.rule)` |"), "\(w.rule) is not in the docs page's waiver table (run scripts/kconfigs-doc.py)")
+        }
+    }
 }
