@@ -69,12 +69,15 @@ struct HardenCheckCommand: ParsableCommand {
         for a usage or input error. Arch and version come from the config's header and
         can be overridden. --config takes a .config, /proc/config.gz or a kernel image
         built with CONFIG_IKCONFIG; several --config options check each in turn.
+        --baseline khc makes every check kernel-hardening-checker makes (its -c, -l and
+        -s are --config, --cmdline and --sysctl; its -m json is --format khc-json).
 
         Examples:
           kernelkit harden check --config .config
           kernelkit harden check --config /proc/config.gz --live --format junit > harden.xml
           kernelkit harden check --config .config --waivers waivers.toml --fail-on high
           kernelkit harden check --config .config --fix-fragment fix.config --tree /usr/src/linux
+          kernelkit harden check --baseline khc --config .config --cmdline /proc/cmdline
         """
     )
     @Option(help: ArgumentHelp("A .config, /proc/config.gz or an IKCONFIG kernel image; repeatable.", valueName: "FILE"))
