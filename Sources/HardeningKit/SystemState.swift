@@ -69,8 +69,19 @@ public struct SystemState: Sendable {
 /// A kernel command line (`/proc/cmdline`): `name`, `name=value`, quoted values; the
 /// last occurrence of a parameter wins, as the kernel's parsers do for most options.
 public struct KernelCommandLine: Sendable {
-    public var parameters: [(name: String, value: String?)] = []
+    public var parameters: [(name: String, value: String?)] = [] {
+        didSet { byName = Self.index(parameters) }
+    }
     public var file: String
+    /// The last parameter of each name, `-` and `_` alike: a rule set asks for each name
+    /// once, and a scan of every parameter per question was a tenth of a khc run.
+    private var byName: [String: Int] = [:]
+
+    private static func index(_ ps: [(name: String, value: String?)]) -> [String: Int] {
+        var d = [String: Int]()
+        for (i, p) in ps.enumerated() { d[p.name.replacingOccurrences("-", "_")] = i }
+        return d
+    }
 
     public init(text: String, file: String) {
         self.file = file
@@ -91,6 +102,7 @@ public struct KernelCommandLine: Sendable {
                 parameters.append((word, nil))
             }
         }
+        byName = Self.index(parameters) // didSet does not run in init
     }
 
     public static func read(_ path: String) throws(KernelKitError) -> KernelCommandLine {
@@ -103,8 +115,8 @@ public struct KernelCommandLine: Sendable {
     /// any case) reads as "1" or "0", so `init_on_alloc=on` is `init_on_alloc=1`.
     public func value(of name: String) -> String? {
         // Module parameters may be written with - or _ alike.
-        let norm = name.replacingOccurrences("-", "_")
-        guard let p = parameters.last(where: { $0.name.replacingOccurrences("-", "_") == norm }) else { return nil }
+        guard let i = byName[name.replacingOccurrences("-", "_")] else { return nil }
+        let p = parameters[i]
         guard let v = p.value else { return "" }
         if Self.notBoolean.contains(p.name) { return v }
         switch v.lowercased() {

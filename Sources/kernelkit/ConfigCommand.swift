@@ -11,12 +11,13 @@ struct ConfigCommand: ParsableCommand {
         abstract: "Diff, merge, resolve and explain kernel configs, byte-identical to the kernel's own tools.",
         discussion: """
         diff and merge -m work on .config files alone. resolve, savedefconfig,
-        listnewconfig, helpnewconfig, oldconfig, why, show and merge without -m read a kernel tree's
-        Kconfig files (--tree KSRC --arch ARCH), as make does.
+        listnewconfig, helpnewconfig, oldconfig, why, show and merge without -m read a
+        kernel tree's Kconfig files (--tree KSRC --arch ARCH), as make does; defconfigs
+        resolves every defconfig of a tree in one run.
         """,
         subcommands: [ConfigDiffCommand.self, ConfigMergeCommand.self, ConfigResolveCommand.self,
                       ConfigSavedefconfigCommand.self, ConfigListnewconfigCommand.self, ConfigHelpnewconfigCommand.self,
-                      ConfigOldconfigCommand.self, ConfigWhyCommand.self, ConfigShowCommand.self, ConfigBuildCommand.self]
+                      ConfigOldconfigCommand.self, ConfigWhyCommand.self, ConfigShowCommand.self, ConfigBuildCommand.self, ConfigDefconfigsCommand.self]
     )
 }
 

@@ -17,8 +17,10 @@ struct KconfigOracleTests {
     }
 
     /// Runs make and returns the .config, the defconfig (for savedefconfig) and stdout.
+    /// With `keepConfig`, make runs on the .config the last run left (savedefconfig
+    /// after NAME_defconfig).
     static func confRun(tree: String, arch: String, target: String, dummyTools: Bool,
-                        startingFrom config: String? = nil) throws -> (config: Data, defconfig: Data?, stdout: Data) {
+                        startingFrom config: String? = nil, keepConfig: Bool = false) throws -> (config: Data, defconfig: Data?, stdout: Data) {
         let out: String
         if let existing = outputDirectories[tree] {
             out = existing
@@ -27,7 +29,7 @@ struct KconfigOracleTests {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             outputDirectories[tree] = out
         }
-        try? FileManager.default.removeItem(atPath: "\(out)/.config")
+        if !keepConfig { try? FileManager.default.removeItem(atPath: "\(out)/.config") }
         if let config { try FileManager.default.copyItem(atPath: config, toPath: "\(out)/.config") }
         var args = ["-s", "-C", tree, "O=\(out)", "ARCH=\(arch)"]
         if dummyTools { args.append("CROSS_COMPILE=\(tree)/scripts/dummy-tools/") }

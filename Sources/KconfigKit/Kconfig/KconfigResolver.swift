@@ -212,3 +212,73 @@ extension KconfigResolver.ConfigSource {
         }
     }
 }
+
+// MARK: Many configs against one tree
+
+extension KconfigResolver {
+    /// One config of a batch: conf's output for it, or the error that stopped it.
+    public struct BatchResult: Sendable {
+        public var source: ConfigSource
+        public var result: Result?
+        /// With `savedefconfig`, what `make savedefconfig` writes after `make NAME`.
+        public var savedDefconfig: String?
+        public var error: KernelKitError?
+    }
+
+    /// Resolves each defconfig as `make ARCH=… NAME` does, loading the tree once (its
+    /// parse, menu finalisation, checks and probes: most of a run) and putting the symbol
+    /// state back after each (``KconfigTree/restore(_:)``), so that each result is what a
+    /// fresh conf process writes. A config that cannot be read is reported in its result
+    /// and the others go on; a tree that does not load is thrown.
+    public func resolveDefconfigs(_ sources: [ConfigSource], savedefconfig: Bool = false,
+                                  progress: (Int, BatchResult) -> Void = { _, _ in }) throws(KernelKitError) -> [BatchResult] {
+        let tree = try loadTree()
+        let loaded = tree.snapshot()
+        var out = [BatchResult]()
+        for (i, source) in sources.enumerated() {
+            tree.restore(loaded)
+            var item = BatchResult(source: source)
+            do {
+                let r = try resolve(.defconfig(source), tree: tree, allConfig: nil, autoconf: false)
+                item.result = r
+                if savedefconfig {
+                    tree.restore(loaded)
+                    tree.readConfig(bytes: Array(r.config.utf8), name: ".config")
+                    item.savedDefconfig = tree.writeDefconfig()
+                }
+            } catch {
+                item.error = error
+            }
+            progress(i, item)
+            out.append(item)
+        }
+        return out
+    }
+
+    /// The defconfigs of a tree: `arch/DIR/configs/*defconfig` (not the `*.config`
+    /// fragments), with the ARCH= that make needs for each. x86's are i386 or x86_64 by
+    /// name, sparc's sparc or sparc64, as `make help` lists them; `um` needs SUBARCH and
+    /// is left out, like arches without a Kconfig.
+    public static func defconfigs(inTree srctree: String) throws(KernelKitError) -> [(archDirectory: String, arch: String, name: String)] {
+        guard InputFile.exists("\(srctree)/Kconfig"), InputFile.kind("\(srctree)/arch").isDirectory else {
+            throw KernelKitError(.fileNotFound, "not a kernel tree (no Kconfig and arch/)", at: SourceLocation(file: srctree, line: 0))
+        }
+        var out: [(String, String, String)] = []
+        for dir in InputFile.entries("\(srctree)/arch").sorted() where dir != "um" {
+            guard InputFile.exists("\(srctree)/arch/\(dir)/Kconfig") else { continue }
+            for name in InputFile.entries("\(srctree)/arch/\(dir)/configs").sorted() where name.hasSuffix("defconfig") {
+                out.append((dir, makeArch(archDirectory: dir, defconfig: name), name))
+            }
+        }
+        return out
+    }
+
+    /// make's ARCH= for a defconfig under arch/DIR/configs.
+    public static func makeArch(archDirectory dir: String, defconfig name: String) -> String {
+        switch dir {
+        case "x86": name.hasPrefix("i386") ? "i386" : "x86_64"
+        case "sparc": name.contains("64") ? "sparc64" : "sparc"
+        default: dir
+        }
+    }
+}

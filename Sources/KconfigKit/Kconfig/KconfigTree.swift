@@ -43,6 +43,7 @@ public final class KconfigTree {
     var checkReport = ""
     func report(_ text: String) { checkReport += text }
     func stdout(_ text: String) { standardOutput += text }
+    func resetOutput(stdout: String, stderr: String) { (standardOutput, standardError) = (stdout, stderr) }
 
     private init(preprocessor: Preprocessor) {
         self.preprocessor = preprocessor
