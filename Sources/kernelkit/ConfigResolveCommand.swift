@@ -19,12 +19,20 @@ struct ConfigResolveCommand: ParsableCommand {
           --defconfig FILE        start from a defconfig (e.g. arch/x86/configs/x86_64_defconfig)
           --alldefconfig          every symbol at its default
           --allnoconfig, --allyesconfig, --allmodconfig
+          --randconfig            random answers, as make randconfig: --seed S is
+                                  KCONFIG_SEED (else the time of day, printed),
+                                  --probability P[:P2[:P3]] is KCONFIG_PROBABILITY,
+                                  --count N writes N configs (seeds S, S+1, …) into -o DIR
+        --allconfig FILE is KCONFIG_ALLCONFIG=FILE: values the all*config and randconfig
+        modes keep.
 
         Examples:
           kernelkit config resolve --tree /usr/src/linux --arch x86_64 \\
               --defconfig arch/x86/configs/x86_64_defconfig -o .config
           kernelkit config resolve --tree /usr/src/linux --arch arm64 --set CROSS_COMPILE=aarch64-linux-gnu- \\
               --olddefconfig my.config -o new.config
+          kernelkit config resolve --tree /usr/src/linux --arch riscv --dummy-tools \\
+              --randconfig --seed 0x2a --count 100 -o rand/
         """
     )
 
@@ -35,15 +43,31 @@ struct ConfigResolveCommand: ParsableCommand {
     @Flag(name: .customLong("allnoconfig")) var allnoconfig = false
     @Flag(name: .customLong("allyesconfig")) var allyesconfig = false
     @Flag(name: .customLong("allmodconfig")) var allmodconfig = false
+    @Flag(name: .customLong("randconfig")) var randconfig = false
+    @Option(help: ArgumentHelp("With --randconfig: the seed, as KCONFIG_SEED (decimal, 0x hex or 0 octal).", valueName: "S"))
+    var seed: String?
+    @Option(help: ArgumentHelp("With --randconfig: KCONFIG_PROBABILITY, percent (P, Y:M or B:Y:M).", valueName: "P[:P2[:P3]]"))
+    var probability: String?
+    @Option(help: ArgumentHelp("With --randconfig: this many configs from consecutive seeds, written to -o DIR as SEED.config.", valueName: "N"))
+    var count: Int?
+    @Option(help: ArgumentHelp("KCONFIG_ALLCONFIG: a config whose values the all*config and randconfig modes keep.", valueName: "FILE"))
+    var allconfig: String?
     @Option(name: .shortAndLong, help: "Where to write the .config (default: standard output).") var output: String?
     @Option(name: .customLong("autoconf"),
             help: ArgumentHelp("Also write DIR/include/config/auto.conf and DIR/include/generated/autoconf.h, as make syncconfig does (DIR is the build directory, O=).", valueName: "DIR"))
     var autoconfDirectory: String?
 
     func validate() throws {
-        let modes = [olddefconfig != nil, defconfig != nil, alldefconfig, allnoconfig, allyesconfig, allmodconfig]
+        let modes = [olddefconfig != nil, defconfig != nil, alldefconfig, allnoconfig, allyesconfig, allmodconfig, randconfig]
         if modes.filter({ $0 }).count != 1 {
-            throw ValidationError("give exactly one mode: --olddefconfig, --defconfig, --alldefconfig, --allnoconfig, --allyesconfig or --allmodconfig")
+            throw ValidationError("give exactly one mode: --olddefconfig, --defconfig, --alldefconfig, --allnoconfig, --allyesconfig, --allmodconfig or --randconfig")
+        }
+        if !randconfig, seed != nil || probability != nil || count != nil {
+            throw ValidationError("--seed, --probability and --count go with --randconfig")
+        }
+        if let count, count < 1 || output == nil { throw ValidationError("--count N needs N ≥ 1 and -o DIR") }
+        if allconfig != nil, olddefconfig != nil || defconfig != nil {
+            throw ValidationError("--allconfig goes with --alldefconfig, --allnoconfig, --allyesconfig, --allmodconfig or --randconfig")
         }
     }
 
@@ -60,11 +84,70 @@ struct ConfigResolveCommand: ParsableCommand {
                 mode = .allyesconfig
             } else if allmodconfig {
                 mode = .allmodconfig
+            } else if randconfig {
+                try runRandconfig()
+                return
             } else {
                 mode = .alldefconfig
             }
-            try treeOptions.run(mode, output: output, autoconfDirectory: autoconfDirectory)
+            try treeOptions.run(mode, output: output, autoconfDirectory: autoconfDirectory, allConfig: try allConfigFile())
         }
+    }
+
+    private func allConfigFile() throws(KernelKitError) -> (name: String, bytes: [UInt8])? {
+        guard let allconfig else { return nil }
+        return (allconfig, try InputFile.readBytes(allconfig))
+    }
+
+    /// One randconfig as `make randconfig` writes it, or `--count` of them from one
+    /// loaded tree. The KCONFIG_SEED line goes where conf prints it, to standard output,
+    /// unless the config itself does.
+    private func runRandconfig() throws {
+        var base = RandomConfig(seed: 0)
+        let env = ProcessEnvironment.current
+        if let p = probability ?? env["KCONFIG_PROBABILITY"] { try base.applyProbability(p) }
+        let seedText = seed ?? env["KCONFIG_SEED"]
+        if let seed, RandomConfig.parseSeed(seed) == nil {
+            throw KernelKitError(.usage, "--seed must be a number (decimal, 0x hex or 0 octal), not '\(seed)'")
+        }
+        base.seed = seedText.flatMap(RandomConfig.parseSeed) ?? RandomConfig.timeSeed()
+        let resolver = try treeOptions.resolver()
+        let allConfig = try allConfigFile()
+        guard let count else {
+            let result = try resolver.resolve(.randconfig(base), allConfig: allConfig, autoconf: autoconfDirectory != nil)
+            if !result.stderr.isEmpty { Terminal.error(result.stderr) }
+            if let output {
+                try AtomicFile.write(Array(result.config.utf8), to: output)
+                Terminal.write(result.stdout)
+            } else {
+                Terminal.error(result.stdout)
+                Terminal.write(result.config)
+            }
+            if let dir = autoconfDirectory { try result.writeAutoconf(toBuildDirectory: dir) }
+            return
+        }
+        let dir = output!
+        try InputFile.makeParentDirectories(of: dir + "/.")
+        let configs = (0..<count).map { i -> RandomConfig in
+            var r = base
+            r.seed = base.seed &+ UInt32(truncatingIfNeeded: i)
+            return r
+        }
+        let progress = Progress("randconfig")
+        var failures = 0
+        _ = try resolver.resolveRandconfigs(configs, allConfig: allConfig) { i, item in
+            let name = "\(dir)/0x\(String(configs[i].seed, radix: 16, uppercase: true)).config"
+            do {
+                guard let r = item.result else { throw item.error! }
+                try AtomicFile.write(Array(r.config.utf8), to: name)
+            } catch {
+                failures += 1
+                Terminal.error("kernelkit: \(error)")
+            }
+            progress.update(i + 1, count)
+        }
+        Terminal.write("\(count - failures) randconfigs written to \(dir) (KCONFIG_SEED=0x\(String(base.seed, radix: 16, uppercase: true)) to 0x\(String(configs.last!.seed, radix: 16, uppercase: true)))\n")
+        if failures > 0 { throw ExitCode(1) }
     }
 }
 
@@ -88,8 +171,9 @@ struct TreeOptions: ParsableArguments {
 
     /// Resolves and writes the result to `output` (atomically) or standard output, and
     /// with `autoconfDirectory` the two files make syncconfig writes below it.
-    func run(_ mode: KconfigResolver.Mode, output: String?, autoconfDirectory: String? = nil) throws {
-        let result = try resolver().resolve(mode, autoconf: autoconfDirectory != nil)
+    func run(_ mode: KconfigResolver.Mode, output: String?, autoconfDirectory: String? = nil,
+             allConfig: (name: String, bytes: [UInt8])? = nil) throws {
+        let result = try resolver().resolve(mode, allConfig: allConfig, autoconf: autoconfDirectory != nil)
         if !result.stderr.isEmpty { Terminal.error(result.stderr) }
         if let output {
             try AtomicFile.write(Array(result.config.utf8), to: output)

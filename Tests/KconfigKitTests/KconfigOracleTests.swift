@@ -20,7 +20,8 @@ struct KconfigOracleTests {
     /// With `keepConfig`, make runs on the .config the last run left (savedefconfig
     /// after NAME_defconfig).
     static func confRun(tree: String, arch: String, target: String, dummyTools: Bool,
-                        startingFrom config: String? = nil, keepConfig: Bool = false) throws -> (config: Data, defconfig: Data?, stdout: Data) {
+                        startingFrom config: String? = nil, keepConfig: Bool = false,
+                        variables: [String] = []) throws -> (config: Data, defconfig: Data?, stdout: Data) {
         let out: String
         if let existing = outputDirectories[tree] {
             out = existing
@@ -33,6 +34,7 @@ struct KconfigOracleTests {
         if let config { try FileManager.default.copyItem(atPath: config, toPath: "\(out)/.config") }
         var args = ["-s", "-C", tree, "O=\(out)", "ARCH=\(arch)"]
         if dummyTools { args.append("CROSS_COMPILE=\(tree)/scripts/dummy-tools/") }
+        args += variables
         args.append(target)
         try? FileManager.default.removeItem(atPath: "\(out)/defconfig")
         let r = try run("/usr/bin/make", args)

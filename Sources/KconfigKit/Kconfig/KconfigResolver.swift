@@ -20,6 +20,9 @@ public struct KconfigResolver: Sendable {
         case olddefconfig(ConfigSource)
         case defconfig(ConfigSource)
         case alldefconfig, allnoconfig, allyesconfig, allmodconfig
+        /// `make randconfig` with `KCONFIG_SEED` (and `KCONFIG_PROBABILITY`) as given;
+        /// the result's `stdout` starts with conf's `KCONFIG_SEED=0x…` line.
+        case randconfig(RandomConfig)
         /// `make savedefconfig` of this config: the result is the minimal defconfig.
         case savedefconfig(ConfigSource)
         /// `make listnewconfig` of this config: the result lists the new symbols.
@@ -165,7 +168,7 @@ public struct KconfigResolver: Sendable {
         }
         if let allConfig {
             switch mode {
-            case .alldefconfig, .allnoconfig, .allyesconfig, .allmodconfig:
+            case .alldefconfig, .allnoconfig, .allyesconfig, .allmodconfig, .randconfig:
                 tree.readUserValues(bytes: allConfig.bytes, name: allConfig.name)
             default: break
             }
@@ -195,9 +198,12 @@ public struct KconfigResolver: Sendable {
         case .allnoconfig: tree.setAllNewSymbols(.no)
         case .allyesconfig: tree.setAllNewSymbols(.yes)
         case .allmodconfig: tree.setAllNewSymbols(.module)
+        case .randconfig(let r): tree.setAllNewSymbolsRandomly(r)
         }
         let config = tree.writeConfig()
         var result = Result(config: config, stdout: tree.standardOutput, stderr: tree.standardError)
+        // conf prints the seed while reading its options, before the Kconfig files are read.
+        if case .randconfig(let r) = mode { result.stdout = "KCONFIG_SEED=0x\(String(r.seed, radix: 16, uppercase: true))\n" + result.stdout }
         if autoconf { result.autoconf = tree.writeAutoconf() }
         return result
     }
@@ -249,6 +255,24 @@ extension KconfigResolver {
             } catch {
                 item.error = error
             }
+            progress(i, item)
+            out.append(item)
+        }
+        return out
+    }
+
+    /// `make randconfig` once per seed, loading the tree once (see
+    /// ``resolveDefconfigs(_:savedefconfig:progress:)``); `allConfig` is the
+    /// KCONFIG_ALLCONFIG file, read anew for each.
+    public func resolveRandconfigs(_ configs: [RandomConfig], allConfig: (name: String, bytes: [UInt8])? = nil,
+                                   progress: (Int, BatchResult) -> Void = { _, _ in }) throws(KernelKitError) -> [BatchResult] {
+        let tree = try loadTree()
+        let loaded = tree.snapshot()
+        var out = [BatchResult]()
+        for (i, r) in configs.enumerated() {
+            tree.restore(loaded)
+            var item = BatchResult(source: .bytes([], name: "randconfig"))
+            do { item.result = try resolve(.randconfig(r), tree: tree, allConfig: allConfig, autoconf: false) } catch { item.error = error }
             progress(i, item)
             out.append(item)
         }

@@ -6,7 +6,8 @@
 extension KconfigTree {
     /// What reading, evaluating and writing a config change: per symbol its values,
     /// user values and flags and the cached tristates of its dependencies and prompts;
-    /// for the tree, MODULES' value, the change and warning counts and the output text.
+    /// each choice's member order; for the tree, MODULES' value, the change and warning
+    /// counts and the output text.
     public struct State {
         fileprivate struct SymbolState {
             var currVal: String, currTri: Tristate, userVal: String, userTri: Tristate
@@ -18,6 +19,10 @@ extension KconfigTree {
         fileprivate var symbols: [SymbolState]
         fileprivate var modulesValue: Tristate, changed: Bool, confWarnings: Int, dependencyWarnings: Int
         fileprivate var standardOutput: String, standardError: String
+        /// Each choice's member order: conf_read() moves a member given a value to the
+        /// front, randconfig to the back, and the order decides a choice whose visible
+        /// members are all n.
+        fileprivate var choiceOrders: [(Menu, [Symbol])]
     }
 
     public func snapshot() -> State {
@@ -29,7 +34,8 @@ extension KconfigTree {
                                     checking: s.checking, checked: s.checked, propertyVisible: s.properties.map(\.visibleTri))
               },
               modulesValue: modulesValue, changed: changed, confWarnings: confWarnings,
-              dependencyWarnings: dependencyWarnings, standardOutput: standardOutput, standardError: standardError)
+              dependencyWarnings: dependencyWarnings, standardOutput: standardOutput, standardError: standardError,
+              choiceOrders: subEntries(rootMenu).filter { !$0.choiceMembers.isEmpty }.map { ($0, $0.choiceMembers) })
     }
 
     /// Puts the tree back as `snapshot()` found it. Reading a config only finds symbols
@@ -44,6 +50,7 @@ extension KconfigTree {
             s.checking = v.checking; s.checked = v.checked
             for (p, t) in zip(s.properties, v.propertyVisible) { p.visibleTri = t }
         }
+        for (menu, order) in state.choiceOrders { menu.choiceMembers = order }
         modulesValue = state.modulesValue; changed = state.changed; confWarnings = state.confWarnings
         dependencyWarnings = state.dependencyWarnings
         resetOutput(stdout: state.standardOutput, stderr: state.standardError)
