@@ -53,6 +53,75 @@ def row(name, peer_label, peer, ours, runs, setup=None, same=None, exits=None):
     return f"| {name} | {peer_label} | {p * 1000:.1f} ms | {o * 1000:.1f} ms | **{p / o:.1f}×** |"
 
 
+def kconfig_scale_rows(kk, tree72, runs):
+    """Kconfig at scale on the 7.2 tree, the peer being what a maintainer runs without
+    KernelKit: make once per config. randconfig: 10 seeds (make randconfig with
+    KCONFIG_SEED each, against one --count 10 run). impact: the x86_64 and arm64
+    defconfigs, make on the old tree and on an edited copy and scripts/diffconfig
+    between them, against one config impact run. Both sides must agree first."""
+    out = []
+    dummy = f"CROSS_COMPILE={tree72}/scripts/dummy-tools/"
+    work = tempfile.mkdtemp(prefix="kernelkit-bench-scale-")
+    try:
+        seeds = [0x5eed + i for i in range(10)]
+        mk = os.path.join(work, "mk")
+        loop = (f"for s in {' '.join(hex(s) for s in seeds)}; do make -s -C {tree72} O={mk} ARCH=riscv {dummy} "
+                f"KCONFIG_SEED=$s randconfig >/dev/null && cp {mk}/.config {work}/peer-$s.config || exit 1; done")
+        def same_rand(a, b):
+            for s in seeds:
+                with open(f"{work}/peer-{hex(s)}.config", "rb") as f1, open(f"{work}/ours/0x{s:X}.config", "rb") as f2:
+                    if f1.read() != f2.read():
+                        return False
+            return True
+        out.append(row("randconfig, 10 seeds, riscv, 7.2 tree (warm probe cache)", "make KCONFIG_SEED=S randconfig, once per seed",
+                       {"cmd": ["sh", "-c", loop]},
+                       {"cmd": [kk, "config", "resolve", "--tree", tree72, "--arch", "riscv", "--dummy-tools", "--randconfig",
+                                "--seed", hex(seeds[0]), "--count", "10", "-o", os.path.join(work, "ours")]},
+                       max(3, runs // 5), same=same_rand))
+        # The edited tree: links to the 7.2 tree, a changed default in init/Kconfig.
+        new = os.path.join(work, "new-tree")
+        os.mkdir(new)
+        for e in os.listdir(tree72):
+            if e != "init":
+                os.symlink(os.path.join(tree72, e), os.path.join(new, e))
+        os.mkdir(os.path.join(new, "init"))
+        for e in os.listdir(os.path.join(tree72, "init")):
+            if e != "Kconfig":
+                os.symlink(os.path.join(tree72, "init", e), os.path.join(new, "init", e))
+        with open(os.path.join(tree72, "init", "Kconfig")) as f:
+            k = f.read()
+        i = k.index("config LOG_BUF_SHIFT\n")
+        j = k.index("\tdefault 17\n", i)
+        with open(os.path.join(new, "init", "Kconfig"), "w") as f:
+            f.write(k[:j] + "\tdefault 18\n" + k[j + len("\tdefault 17\n"):])
+        defconfigs = [("x86_64", "x86", "x86_64_defconfig", ""), ("arm64", "arm64", "defconfig", dummy)]
+        diffconfig = os.path.join(tree72, "scripts", "diffconfig")
+        steps = []
+        for arch, _, name, cross in defconfigs:
+            steps.append(f"make -s -C {tree72} O={work}/o ARCH={arch} {cross} {name} && cp {work}/o/.config {work}/old.config && "
+                         f"make -s -C {new} O={work}/n ARCH={arch} {cross} {name} && "
+                         f"/usr/bin/python3 {diffconfig} {work}/old.config {work}/n/.config | sed 's/^/{arch} {name}:/'")
+        peer_cmd = " && ".join(steps)
+        def same_impact(a, b):
+            peer = set(a.stdout.decode().splitlines())
+            ours = set()
+            for c in json.loads(b.stdout)["configs"]:
+                for ch in c.get("changes", []):
+                    o, n = ch["old"], ch["new"]
+                    line = f"+{ch['option']} {n}" if o is None else f"-{ch['option']} {o}" if n is None else f" {ch['option']} {o} -> {n}"
+                    ours.add(f"{c['arch']} {c['config']}:{line}")
+            return peer == ours and len(peer) > 0
+        out.append(row("config impact, x86_64 and arm64 defconfigs, 7.2 tree against an edited copy",
+                       "make on both trees + scripts/diffconfig, per defconfig",
+                       {"cmd": ["sh", "-c", peer_cmd]},
+                       {"cmd": [kk, "config", "impact", "--tree", tree72, "--tree", new, "--arch", "x86_64", "--arch", "arm64",
+                                "--dummy-tools", "--format", "json"]},
+                       max(3, runs // 5), same=same_impact))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
 def resolve_rows(kk, tree, runs):
     """olddefconfig of Debian's cloud-amd64 config through the 6.12 x86 tree: the
     kernel's conf (built by make, run with the environment make gives it) against
@@ -432,6 +501,9 @@ def main():
     tree = os.path.join(args.oracles, "linux-6.12-tree")
     if want("resolve") and os.path.exists(os.path.join(tree, "Makefile")):
         rows += resolve_rows(kk, tree, args.runs)
+    tree72 = os.path.join(args.oracles, "linux-7.2-tree")
+    if want("kconfig-scale") and os.path.exists(os.path.join(tree72, "Makefile")):
+        rows += kconfig_scale_rows(kk, tree72, args.runs)
     if want("harden"):
         rows += harden_rows(kk, args.runs, args.khc)
     if want("probe"):

@@ -9,7 +9,11 @@ in the tree and
 and compares the two .config files. x86 defconfigs run with the host's gcc instead of
 the dummy tools, so that real compiler probes are compared too.
 
-Usage: scripts/kconfig-defconfigs.py --tree TREE --kernelkit BIN [--sample] [--jobs N]
+With --batch, KernelKit resolves them all in one `kernelkit config defconfigs` run
+(one loaded tree per ARCH=) before make runs each, and the script prints both wall
+times: make's, --jobs at a time, and the batch's.
+
+Usage: scripts/kconfig-defconfigs.py --tree TREE --kernelkit BIN [--sample] [--batch] [--jobs N]
 """
 import argparse
 import concurrent.futures
@@ -20,6 +24,7 @@ import sys
 import shutil
 import tempfile
 import threading
+import time
 
 # A fixed sample across architectures, for CI.
 SAMPLE = [
@@ -53,6 +58,9 @@ def scratch():
 SCRATCH = []
 
 
+BATCH = None  # the directory `config defconfigs` wrote, with --batch
+
+
 def check(tree, kernelkit, srcarch, name):
     arch = make_arch(srcarch, name)
     # Absolute: with O=, make runs in the output directory.
@@ -65,14 +73,19 @@ def check(tree, kernelkit, srcarch, name):
             return ("oracle-failed", srcarch, name, r.stderr.decode(errors="replace")[-300:])
         with open(os.path.join(out, ".config"), "rb") as f:
             expected = f.read()
-        ours = os.path.join(out, "ours.config")
-        cmd = [kernelkit, "config", "resolve", "--tree", tree, "--arch", arch,
-               "--defconfig", f"arch/{srcarch}/configs/{name}", "-o", ours]
-        if cross:
-            cmd += ["--set", cross[0]]
-        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if r.returncode != 0:
-            return ("error", srcarch, name, r.stderr.decode(errors="replace")[-300:])
+        if BATCH:
+            ours = os.path.join(BATCH, srcarch, name + ".config")
+            if not os.path.exists(ours):
+                return ("error", srcarch, name, "config defconfigs wrote no file")
+        else:
+            ours = os.path.join(out, "ours.config")
+            cmd = [kernelkit, "config", "resolve", "--tree", tree, "--arch", arch,
+                   "--defconfig", f"arch/{srcarch}/configs/{name}", "-o", ours]
+            if cross:
+                cmd += ["--set", cross[0]]
+            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            if r.returncode != 0:
+                return ("error", srcarch, name, r.stderr.decode(errors="replace")[-300:])
         with open(ours, "rb") as f:
             actual = f.read()
         if actual == expected:
@@ -88,8 +101,21 @@ def main():
     ap.add_argument("--sample", action="store_true", help="only the fixed sample of 10 defconfigs on 9 arches")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--batch", action="store_true", help="resolve them all in one `kernelkit config defconfigs` run first")
     args = ap.parse_args()
     tree = os.path.abspath(args.tree)
+    global BATCH
+    batch_seconds = None
+    if args.batch and args.sample:
+        sys.exit("--batch resolves whole trees; it does not go with --sample")
+    if args.batch:
+        BATCH = tempfile.mkdtemp(prefix="kernelkit-defconfigs-")
+        SCRATCH.append(BATCH)
+        cmd = [os.path.abspath(args.kernelkit), "config", "defconfigs", "--tree", tree, "--dummy-tools", "-o", BATCH]
+        t0 = time.perf_counter()
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        batch_seconds = time.perf_counter() - t0
+        print(r.stdout.decode(errors="replace").strip().splitlines()[-1] if r.stdout else r.stderr.decode(errors="replace"))
     if args.sample:
         work = SAMPLE
     else:
@@ -99,6 +125,7 @@ def main():
             if name.endswith("defconfig"):
                 work.append((path.split(os.sep)[-3], name))
     counts = {}
+    t0 = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         for status, srcarch, name, detail in pool.map(lambda w: check(tree, os.path.abspath(args.kernelkit), *w), work):
             counts[status] = counts.get(status, 0) + 1
@@ -107,8 +134,12 @@ def main():
                 if detail:
                     print("    " + detail.replace("\n", "\n    ").rstrip())
             sys.stdout.flush()
+    make_seconds = time.perf_counter() - t0
     for d in SCRATCH:
         shutil.rmtree(d, ignore_errors=True)
+    if batch_seconds is not None:
+        print(f"wall time: make {make_seconds:.1f} s ({args.jobs} at a time), kernelkit config defconfigs "
+              f"{batch_seconds:.1f} s: {make_seconds / batch_seconds:.1f}x")
     total = sum(counts.values())
     compared = total - counts.get("oracle-failed", 0)
     print(f"defconfigs: {total}; compared with conf: {compared}; "

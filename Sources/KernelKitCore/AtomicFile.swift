@@ -11,13 +11,33 @@ public enum AtomicFile {
     /// Writes `bytes` to `path` atomically, keeping the permissions of a file it replaces.
     ///
     /// - Throws: ``KernelKitError`` with `.writeFailed` (or `.isDirectory`).
-    public static func write(_ bytes: [UInt8], to path: String) throws(KernelKitError) {
-        let location = SourceLocation(file: path, line: 0)
+    public static func write(_ bytes: [UInt8], to given: String) throws(KernelKitError) {
+        let location = SourceLocation(file: given, line: 0)
+        // A symbolic link is followed: the file it names is replaced, the link kept.
+        // /dev/stdout is one (to /proc/self/fd/1): what it leads to is written in place,
+        // as a redirection set up by the shell must keep its file.
+        var path = given
+        var lst = stat()
+        if lstat(given, &lst) == 0, (lst.st_mode & S_IFMT) == S_IFLNK, let real = realpath(given, nil) {
+            path = String(cString: real)
+            free(real)
+            if given.hasPrefix("/dev/") || given.hasPrefix("/proc/") || path.hasPrefix("/proc/") {
+                try writeInPlace(bytes, to: given, location: location)
+                return
+            }
+        }
         var st = stat()
         var mode: mode_t? = nil
         if stat(path, &st) == 0 {
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 throw KernelKitError(.isDirectory, "is a directory, expected a file", at: location)
+            }
+            // `-o /dev/null`, `-o /dev/stdout`, a FIFO: written to, never replaced. A rename
+            // over a device node would put a regular file in its place (as root, /dev/null
+            // itself, and every later `> /dev/null` on the machine writes into that file).
+            if (st.st_mode & S_IFMT) != S_IFREG {
+                try writeInPlace(bytes, to: path, location: location)
+                return
             }
             mode = st.st_mode & 0o7777
         }
@@ -31,6 +51,20 @@ public enum AtomicFile {
             throw KernelKitError(.writeFailed, "cannot rename into place", at: location, underlying: err)
         }
         syncDirectory(of: path)
+    }
+
+    /// Writes into an existing non-regular file (a device, a FIFO) as `>` would.
+    private static func writeInPlace(_ bytes: [UInt8], to path: String, location: SourceLocation) throws(KernelKitError) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw KernelKitError(.writeFailed, "cannot open for writing", at: location, underlying: SystemError.current) }
+        defer { close(fd) }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw KernelKitError(.writeFailed, "cannot write", at: location, underlying: SystemError.current) }
+            done += n
+        }
     }
 
     /// Creates `path` with `bytes` and `mode`, atomically, and never replaces an existing

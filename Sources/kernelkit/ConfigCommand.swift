@@ -13,11 +13,12 @@ struct ConfigCommand: ParsableCommand {
         diff and merge -m work on .config files alone. resolve, savedefconfig,
         listnewconfig, helpnewconfig, oldconfig, why, show and merge without -m read a
         kernel tree's Kconfig files (--tree KSRC --arch ARCH), as make does; defconfigs
-        resolves every defconfig of a tree in one run.
+        resolves every defconfig of a tree in one run; impact shows what a Kconfig change
+        (a second tree or a patch) does to them.
         """,
         subcommands: [ConfigDiffCommand.self, ConfigMergeCommand.self, ConfigResolveCommand.self,
                       ConfigSavedefconfigCommand.self, ConfigListnewconfigCommand.self, ConfigHelpnewconfigCommand.self,
-                      ConfigOldconfigCommand.self, ConfigWhyCommand.self, ConfigShowCommand.self, ConfigBuildCommand.self, ConfigDefconfigsCommand.self]
+                      ConfigOldconfigCommand.self, ConfigWhyCommand.self, ConfigShowCommand.self, ConfigBuildCommand.self, ConfigDefconfigsCommand.self, ConfigImpactCommand.self]
     )
 }
 

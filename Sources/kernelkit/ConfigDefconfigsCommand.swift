@@ -108,21 +108,11 @@ final class KconfigDefconfigBatch: Sendable {
     }
 
     func run(_ jobs: [Job], width: Int) throws(KernelKitError) -> Report {
-        let next = Mutex(0)
-        let treeErrors = Mutex([KernelKitError]())
-        let threads = (0..<min(width, jobs.count)).map { _ in
-            PosixThread { [self] in
-                while true {
-                    let i = next.withLock { n -> Int in defer { n += 1 }; return n }
-                    guard i < jobs.count else { return }
-                    do throws(KernelKitError) { try self.run(jobs[i]) } catch { treeErrors.withLock { $0.append(error) } }
-                }
-            }
+        let treeErrors = Parallel.map(count: jobs.count, width: width) { [self] i -> KernelKitError? in
+            do throws(KernelKitError) { try self.run(jobs[i]); return nil } catch { return error }
         }
-        threads.forEach { $0.start() }
-        threads.forEach { $0.join() }
         var report = state.withLock { $0 }
-        for e in treeErrors.withLock({ $0 }) { report.failures.append("kernelkit: \(e)") }
+        for e in treeErrors.compactMap({ $0 }) { report.failures.append("kernelkit: \(e)") }
         return report
     }
 

@@ -29,12 +29,12 @@ struct DefconfigsBatchTests {
                 .filter { $0.hasSuffix("defconfig") }.sorted()
             for name in names {
                 let arch = KconfigResolver.makeArch(archDirectory: dir, defconfig: name)
-                let theirs = try KconfigOracleTests.confRun(tree: tree, arch: arch, target: name, dummyTools: dir != "x86")
+                let theirs = try KconfigOracleTests.confRun(tree: tree, arch: arch, target: name, dummyTools: dir != "x86", workspace: "defconfigs")
                 let ours = try Data(contentsOf: URL(fileURLWithPath: "\(out.path)/\(dir)/\(name).config"))
                 KconfigOracleTests.expectIdentical(ours, theirs.config, "\(version) \(dir)/\(name)")
                 // make savedefconfig on the .config make just wrote.
                 let saved = try KconfigOracleTests.confRun(tree: tree, arch: arch, target: "savedefconfig",
-                                                           dummyTools: dir != "x86", startingFrom: nil, keepConfig: true)
+                                                           dummyTools: dir != "x86", startingFrom: nil, keepConfig: true, workspace: "defconfigs")
                 let want = try #require(saved.defconfig)
                 let ourSaved = try Data(contentsOf: URL(fileURLWithPath: "\(out.path)/\(dir)/\(name).savedefconfig"))
                 #expect(ourSaved == want, "\(version) \(dir)/\(name): savedefconfig differs from make's")

@@ -9,6 +9,7 @@ import Testing
 struct KconfigOracleTests {
     /// One make output directory per tree for the whole run, so conf is built once.
     nonisolated(unsafe) static var outputDirectories: [String: String] = [:]
+    static let outputLock = NSLock()
 
     /// Runs `make O=… ARCH=arch [CROSS_COMPILE=…] target` and returns the .config it wrote.
     static func conf(tree: String, arch: String, target: String, dummyTools: Bool,
@@ -19,16 +20,19 @@ struct KconfigOracleTests {
     /// Runs make and returns the .config, the defconfig (for savedefconfig) and stdout.
     /// With `keepConfig`, make runs on the .config the last run left (savedefconfig
     /// after NAME_defconfig).
+    /// `workspace` names the make output directory to use: each suite has its own, as
+    /// suites run in parallel and one make's .config must not be another's.
     static func confRun(tree: String, arch: String, target: String, dummyTools: Bool,
                         startingFrom config: String? = nil, keepConfig: Bool = false,
-                        variables: [String] = []) throws -> (config: Data, defconfig: Data?, stdout: Data) {
+                        variables: [String] = [], workspace: String = "oracle") throws -> (config: Data, defconfig: Data?, stdout: Data) {
         let out: String
-        if let existing = outputDirectories[tree] {
+        let key = "\(tree)#\(workspace)"
+        if let existing = outputLock.withLock({ outputDirectories[key] }) {
             out = existing
         } else {
             out = NSTemporaryDirectory() + "kernelkit-conf-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            outputDirectories[tree] = out
+            outputLock.withLock { outputDirectories[key] = out }
         }
         if !keepConfig { try? FileManager.default.removeItem(atPath: "\(out)/.config") }
         if let config { try FileManager.default.copyItem(atPath: config, toPath: "\(out)/.config") }

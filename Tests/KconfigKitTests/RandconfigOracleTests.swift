@@ -27,7 +27,7 @@ struct RandconfigOracleTests {
             let seed = base + UInt32(i)
             let hex = "0x" + String(seed, radix: 16, uppercase: true)
             let theirs = try KconfigOracleTests.confRun(tree: tree, arch: arch, target: "randconfig", dummyTools: dummy,
-                                                        variables: ["KCONFIG_SEED=\(hex)"])
+                                                        variables: ["KCONFIG_SEED=\(hex)"], workspace: "randconfig")
             let ours = try Data(contentsOf: URL(fileURLWithPath: "\(out.path)/\(hex).config"))
             KconfigOracleTests.expectIdentical(ours, theirs.config, "\(version) \(arch) randconfig \(hex)")
             if i == 0 {
@@ -48,7 +48,7 @@ struct RandconfigOracleTests {
         let dummy = arch != "x86_64"
         for seed in [7, 0xBEEF] {
             let theirs = try KconfigOracleTests.confRun(tree: tree, arch: arch, target: "randconfig", dummyTools: dummy,
-                                                        variables: ["KCONFIG_SEED=\(seed)", "KCONFIG_PROBABILITY=\(probability)"])
+                                                        variables: ["KCONFIG_SEED=\(seed)", "KCONFIG_PROBABILITY=\(probability)"], workspace: "randconfig")
             var args = ["config", "resolve", "--tree", tree, "--arch", arch, "--randconfig", "--seed", "\(seed)", "--probability", probability]
             if dummy { args.append("--dummy-tools") }
             let r = try kernelkit(args)
@@ -72,7 +72,7 @@ struct RandconfigOracleTests {
         let file = try dir.write("all.config", fragment)
         for seed in [1, 2, 3] {
             let theirs = try KconfigOracleTests.confRun(tree: tree, arch: arch, target: "randconfig", dummyTools: dummy,
-                                                        variables: ["KCONFIG_SEED=\(seed)", "KCONFIG_ALLCONFIG=\(file)"])
+                                                        variables: ["KCONFIG_SEED=\(seed)", "KCONFIG_ALLCONFIG=\(file)"], workspace: "randconfig")
             var args = ["config", "resolve", "--tree", tree, "--arch", arch, "--randconfig", "--seed", "\(seed)", "--allconfig", file,
                         "-o", "\(dir.path)/out.config"]
             if dummy { args.append("--dummy-tools") }

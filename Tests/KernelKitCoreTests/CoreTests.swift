@@ -38,6 +38,47 @@ struct CoreTests {
         #expect(try InputFile.readText(text) == Array("CONFIG_A=y\n".utf8))
     }
 
+    /// `-o /dev/null` as root once renamed a regular file over /dev/null. Here on nodes
+    /// of our own: a null device made with mknod, a FIFO, a link to a file, a link into /proc.
+    @Test("atomic writes to a device, a FIFO or a link write through them and never replace them")
+    func atomicWritesToSpecialFiles() throws {
+        let dir = try TemporaryDirectory()
+        let null = "\(dir.path)/null"
+        if getuid() == 0 {
+            #expect(mknod(null, S_IFCHR | 0o666, dev_t((1 << 8) | 3)) == 0)
+            try AtomicFile.write(Array("gone\n".utf8), to: null)
+            var st = stat()
+            lstat(null, &st)
+            #expect(st.st_mode & S_IFMT == S_IFCHR, "the device node was replaced")
+        }
+        let fifo = "\(dir.path)/fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let reader = try Process.run(URL(fileURLWithPath: "/bin/sh"), arguments: ["-c", "cat '\(fifo)' > '\(dir.path)/from-fifo'"])
+        try AtomicFile.write(Array("through the fifo\n".utf8), to: fifo)
+        var st = stat()
+        lstat(fifo, &st)
+        if st.st_mode & S_IFMT == S_IFIFO {
+            reader.waitUntilExit()
+            #expect(try String(contentsOfFile: "\(dir.path)/from-fifo", encoding: .utf8) == "through the fifo\n")
+        } else {
+            reader.terminate() // it waits on the FIFO that the write replaced
+            Issue.record("the FIFO was replaced")
+        }
+        try dir.write("target", "old\n")
+        symlink("\(dir.path)/target", "\(dir.path)/link")
+        try AtomicFile.write(Array("new\n".utf8), to: "\(dir.path)/link")
+        #expect(try String(contentsOfFile: "\(dir.path)/target", encoding: .utf8) == "new\n")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: "\(dir.path)/link")) == "\(dir.path)/target")
+        // A link into /proc (as /dev/stdout is): written through, the link kept.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(dir.path)/target"))
+        symlink("/proc/self/fd/\(handle.fileDescriptor)", "\(dir.path)/fd-link")
+        try AtomicFile.write(Array("via fd\n".utf8), to: "\(dir.path)/fd-link")
+        try handle.close()
+        #expect(try String(contentsOfFile: "\(dir.path)/target", encoding: .utf8).hasPrefix("via fd\n"))
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: "\(dir.path)/fd-link")) != nil)
+        #expect(!(try FileManager.default.contentsOfDirectory(atPath: dir.path)).contains { $0.contains(".tmp") || $0.hasPrefix(".") })
+    }
+
     @Test("atomic writes replace whole files, keep their mode, and leave no temporary file")
     func atomicWrites() throws {
         let dir = try TemporaryDirectory()

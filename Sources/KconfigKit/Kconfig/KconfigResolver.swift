@@ -123,7 +123,9 @@ public struct KconfigResolver: Sendable {
                 }
                 _ = try? KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: env, shell: lister, parseOnly: true)
                 if commands.isEmpty { break }
-                cache.prefetch(commands, width: max(2, cores * 2)) { Preprocessor.runShell($0, environment: env, directory: root) }
+                // Quiet: some listed commands are built from the stand-in "" of a probe not
+                // yet answered (`expr  \>= 10000`), and their complaints are not conf's.
+                cache.prefetch(commands, width: max(2, cores * 2)) { Preprocessor.runShell($0, environment: env, directory: root, quiet: true) }
             }
         }
         do {
@@ -209,6 +211,17 @@ public struct KconfigResolver: Sendable {
     }
 }
 
+extension KconfigResolver.Mode {
+    /// The config the mode reads, if any.
+    public var source: KconfigResolver.ConfigSource? {
+        switch self {
+        case .olddefconfig(let s), .defconfig(let s), .savedefconfig(let s), .listnewconfig(let s), .helpnewconfig(let s),
+             .oldconfig(let s, _, _): s
+        case .alldefconfig, .allnoconfig, .allyesconfig, .allmodconfig, .randconfig: nil
+        }
+    }
+}
+
 extension KconfigResolver.ConfigSource {
     /// The name conf's messages give the config.
     public var name: String {
@@ -238,14 +251,21 @@ extension KconfigResolver {
     /// and the others go on; a tree that does not load is thrown.
     public func resolveDefconfigs(_ sources: [ConfigSource], savedefconfig: Bool = false,
                                   progress: (Int, BatchResult) -> Void = { _, _ in }) throws(KernelKitError) -> [BatchResult] {
+        try resolveBatch(sources.map { .defconfig($0) }, savedefconfig: savedefconfig, progress: progress)
+    }
+
+    /// Resolves each mode (defconfig, olddefconfig, all*config, randconfig) against one
+    /// loaded tree, as ``resolveDefconfigs(_:savedefconfig:progress:)`` does.
+    public func resolveBatch(_ modes: [Mode], savedefconfig: Bool = false,
+                             progress: (Int, BatchResult) -> Void = { _, _ in }) throws(KernelKitError) -> [BatchResult] {
         let tree = try loadTree()
         let loaded = tree.snapshot()
         var out = [BatchResult]()
-        for (i, source) in sources.enumerated() {
+        for (i, mode) in modes.enumerated() {
             tree.restore(loaded)
-            var item = BatchResult(source: source)
+            var item = BatchResult(source: mode.source ?? .bytes([], name: "\(mode)"))
             do {
-                let r = try resolve(.defconfig(source), tree: tree, allConfig: nil, autoconf: false)
+                let r = try resolve(mode, tree: tree, allConfig: nil, autoconf: false)
                 item.result = r
                 if savedefconfig {
                     tree.restore(loaded)
@@ -281,14 +301,14 @@ extension KconfigResolver {
 
     /// The defconfigs of a tree: `arch/DIR/configs/*defconfig` (not the `*.config`
     /// fragments), with the ARCH= that make needs for each. x86's are i386 or x86_64 by
-    /// name, sparc's sparc or sparc64, as `make help` lists them; `um` needs SUBARCH and
-    /// is left out, like arches without a Kconfig.
+    /// name, sparc's sparc or sparc64, as `make help` lists them; `um` is ARCH=um on the
+    /// host's SUBARCH, as make gives it. Directories without a Kconfig are left out.
     public static func defconfigs(inTree srctree: String) throws(KernelKitError) -> [(archDirectory: String, arch: String, name: String)] {
         guard InputFile.exists("\(srctree)/Kconfig"), InputFile.kind("\(srctree)/arch").isDirectory else {
             throw KernelKitError(.fileNotFound, "not a kernel tree (no Kconfig and arch/)", at: SourceLocation(file: srctree, line: 0))
         }
         var out: [(String, String, String)] = []
-        for dir in InputFile.entries("\(srctree)/arch").sorted() where dir != "um" {
+        for dir in InputFile.entries("\(srctree)/arch").sorted() {
             guard InputFile.exists("\(srctree)/arch/\(dir)/Kconfig") else { continue }
             for name in InputFile.entries("\(srctree)/arch/\(dir)/configs").sorted() where name.hasSuffix("defconfig") {
                 out.append((dir, makeArch(archDirectory: dir, defconfig: name), name))

@@ -1,3 +1,4 @@
+import KernelKitCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -200,55 +201,13 @@ final class Preprocessor {
 
     /// Runs a command as popen() does (`sh -c`), with conf's post-processing in
     /// `do_shell()`: at most 4095 bytes, trailing newlines removed, other newlines made spaces.
-    static func runShell(_ command: String, environment: [String: String], directory: String) -> String {
-        var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else { return "" }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
-        posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
-        posix_spawn_file_actions_addclose(&actions, pipeFDs[1])
+    /// `quiet` discards what it prints on standard error (speculative probe runs).
+    static func runShell(_ command: String, environment: [String: String], directory: String, quiet: Bool = false) -> String {
         // Run in the tree, as conf runs there under make: one shell changes directory,
         // then runs the command as its own line (so the command parses as it would alone).
         let quotedDirectory = "'" + directory.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
         let script = "cd -- \(quotedDirectory) || exit 1\n\(command)"
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("sh"), strdup("-c"), strdup(script), nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for p in argv { free(p) }
-            for p in envp { free(p) }
-            posix_spawn_file_actions_destroy(&actions)
-        }
-        // The probes run with SIGPIPE at its default, as under make: a probe such as
-        // powerpc's gcc-check-fpatchable-function-entry.sh pipes into `grep -q` under
-        // pipefail, and must see the same writer behaviour as conf's children do. (That
-        // script also races by itself: it feeds `echo` into a compiler that may exit
-        // without reading; with the dummy tools it fails about once in a hundred runs,
-        // for conf as for us, so the CI sample uses a 32-bit powerpc defconfig.)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
-        defer { posix_spawnattr_destroy(&attributes) }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
-        close(pipeFDs[1])
-        var output = [UInt8]()
-        if rc == 0 {
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = read(pipeFDs[0], &buffer, 4096)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                output += buffer[0..<n]
-            }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        }
-        close(pipeFDs[0])
+        var output = Subprocess.run(["/bin/sh", "-c", script], environment: environment, discardStandardError: quiet).output
         if output.count >= 4096 { output = Array(output[0..<4095]) }
         while output.last == 0x0A { output.removeLast() }
         for i in output.indices where output[i] == 0x0A { output[i] = 0x20 }
