@@ -501,7 +501,7 @@ def main():
     tree = os.path.join(args.oracles, "linux-6.12-tree")
     if want("resolve") and os.path.exists(os.path.join(tree, "Makefile")):
         rows += resolve_rows(kk, tree, args.runs)
-    tree72 = os.path.join(args.oracles, "linux-7.2-tree")
+    tree72 = os.path.abspath(os.path.join(args.oracles, "linux-7.2-tree"))
     if want("kconfig-scale") and os.path.exists(os.path.join(tree72, "Makefile")):
         rows += kconfig_scale_rows(kk, tree72, args.runs)
     if want("harden"):
