@@ -255,8 +255,9 @@ extension KconfigResolver {
     }
 
     /// Resolves each mode (defconfig, olddefconfig, all*config, randconfig) against one
-    /// loaded tree, as ``resolveDefconfigs(_:savedefconfig:progress:)`` does.
-    public func resolveBatch(_ modes: [Mode], savedefconfig: Bool = false,
+    /// loaded tree, as ``resolveDefconfigs(_:savedefconfig:progress:)`` does; `allConfig`
+    /// (KCONFIG_ALLCONFIG) is read anew for each all*config and randconfig.
+    public func resolveBatch(_ modes: [Mode], savedefconfig: Bool = false, allConfig: (name: String, bytes: [UInt8])? = nil,
                              progress: (Int, BatchResult) -> Void = { _, _ in }) throws(KernelKitError) -> [BatchResult] {
         let tree = try loadTree()
         let loaded = tree.snapshot()
@@ -265,7 +266,7 @@ extension KconfigResolver {
             tree.restore(loaded)
             var item = BatchResult(source: mode.source ?? .bytes([], name: "\(mode)"))
             do {
-                let r = try resolve(mode, tree: tree, allConfig: nil, autoconf: false)
+                let r = try resolve(mode, tree: tree, allConfig: allConfig, autoconf: false)
                 item.result = r
                 if savedefconfig {
                     tree.restore(loaded)
@@ -281,22 +282,10 @@ extension KconfigResolver {
         return out
     }
 
-    /// `make randconfig` once per seed, loading the tree once (see
-    /// ``resolveDefconfigs(_:savedefconfig:progress:)``); `allConfig` is the
-    /// KCONFIG_ALLCONFIG file, read anew for each.
+    /// `make randconfig` once per seed, loading the tree once.
     public func resolveRandconfigs(_ configs: [RandomConfig], allConfig: (name: String, bytes: [UInt8])? = nil,
                                    progress: (Int, BatchResult) -> Void = { _, _ in }) throws(KernelKitError) -> [BatchResult] {
-        let tree = try loadTree()
-        let loaded = tree.snapshot()
-        var out = [BatchResult]()
-        for (i, r) in configs.enumerated() {
-            tree.restore(loaded)
-            var item = BatchResult(source: .bytes([], name: "randconfig"))
-            do { item.result = try resolve(.randconfig(r), tree: tree, allConfig: allConfig, autoconf: false) } catch { item.error = error }
-            progress(i, item)
-            out.append(item)
-        }
-        return out
+        try resolveBatch(configs.map { .randconfig($0) }, allConfig: allConfig, progress: progress)
     }
 
     /// The defconfigs of a tree: `arch/DIR/configs/*defconfig` (not the `*.config`
