@@ -30,7 +30,8 @@ struct ExporterCommand: ParsableCommand {
 
         Examples:
           kernelkit exporter --listen 127.0.0.1:9435 --probe biolatency
-          kernelkit exporter --listen 0.0.0.0:9435 --probe biolatency --probe bitesize --probe vmbus --audit-interval 300
+          kernelkit exporter --listen 0.0.0.0:9435 --probe biolatency \\
+              --probe bitesize --probe vmbus --audit-interval 300
           curl -s localhost:9435/metrics | promtool check metrics
         """
     )

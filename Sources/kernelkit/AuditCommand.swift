@@ -13,32 +13,34 @@ struct AuditCommand: ParsableCommand {
         commandName: "audit",
         abstract: "Build KernelKit's 6.18 Hyper-V/Azure kernel config and audit it: signing, probes, hardening.",
         discussion: """
-        With no arguments: the bundled kconfigs (kconfigs/6.18, built into kernelkit), for
-        the host's arch (x86_64 or arm64; others fall back to x86_64), checked against the
-        azure-hyperv-6.18 baseline. The report starts with a one-line verdict, then the
-        module-signing settings, what the eBPF probes need, lockdown, Hyper-V and
-        confidential-VM settings, then every finding. Exit status as harden check: 0 pass,
-        1 a failure at or above --fail-on, 2 a usage or input error.
+        With no arguments: the bundled kconfigs (kconfigs/6.18, built into kernelkit),
+        for the host's arch (x86_64 or arm64; others fall back to x86_64), checked
+        against the azure-hyperv-6.18 baseline. The report starts with a one-line
+        verdict, then the module-signing settings, what the eBPF probes need, lockdown,
+        Hyper-V and confidential-VM settings, then every finding. Exit status as harden
+        check: 0 pass, 1 a failure at or above --fail-on, 2 a usage or input error.
 
         --live audits the running system instead (docs/audit.md): the kernel config
         (/proc/config.gz, else /boot/config-RELEASE) with /proc/cmdline and /proc/sys
         against the baselines; module signing (CONFIG_MODULES, modules_disabled,
         sig_enforce, the kernel's taint decoded, each loaded module's taint, and every
         module under /lib/modules/RELEASE verified against the certificates built into
-        /boot/vmlinuz-RELEASE and any --keyring); lockdown, the LSMs, SELinux and Secure
-        Boot; what the probes need (BTF, tracefs, the JIT, unprivileged BPF, a line per
-        probe as `probe list` gives it); VMBus devices, Hyper-V drivers, accelerated
-        networking and confidential-VM signs. Every finding names the file it was read
-        from; a source that cannot be read is a finding, not an error. Waivers may name
-        live findings as live.ID (e.g. live.signing.sig_enforce).
+        /boot/vmlinuz-RELEASE and any --keyring); lockdown, the LSMs, SELinux and
+        Secure Boot; what the probes need (BTF, tracefs, the JIT, unprivileged BPF, a
+        line per probe as `probe list` gives it); VMBus devices, Hyper-V drivers,
+        accelerated networking and confidential-VM signs. Every finding names the file
+        it was read from; a source that cannot be read is a finding, not an error.
+        Waivers may name live findings as live.ID (e.g. live.signing.sig_enforce).
 
         Examples:
           kernelkit audit
           kernelkit audit --arch arm64 --format json
-          kernelkit audit --baseline azure-hyperv-6.18 --baseline kspp   # also show where KSPP differs
+          # also show where KSPP differs
+          kernelkit audit --baseline azure-hyperv-6.18 --baseline kspp
           kernelkit audit --format sarif > audit.sarif
           kernelkit audit --live
-          kernelkit audit --live --format json --baseline kspp --keyring extra-signing-cert.pem
+          kernelkit audit --live --format json --baseline kspp \\
+              --keyring extra-signing-cert.pem
         """
     )
     @Option(help: "x86_64 or arm64 (aarch64 too; default: the host's, else x86_64).") var arch: Arch?

@@ -26,20 +26,20 @@ struct BootReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Build the boot timeline of this system: FPDT, initcalls with levels, driver probes, systemd's phases and units.",
         discussion: """
-        Reads the initcall events in the trace buffer (tracefs `trace`, not
-        consumed), the initcall_debug lines of the kernel log (/dev/kmsg), the
-        firmware's FPDT record when there is one, and, when systemd is PID 1, its
-        phases (initrd, user space up to FinishTimestamp) and every unit's
-        activation, asked of systemd over D-Bus (sd-bus; as root through its private
-        socket, so no dbus-daemon is needed). A saved --log describes another boot,
-        so systemd is then not asked unless --systemd is given. Each source that is missing or
-        unusable is reported as unavailable, with the reason, and the rest of the
-        timeline is still built.
+        Reads the initcall events in the trace buffer (tracefs `trace`, not consumed),
+        the initcall_debug lines of the kernel log (/dev/kmsg), the firmware's FPDT
+        record when there is one, and, when systemd is PID 1, its phases (initrd, user
+        space up to FinishTimestamp) and every unit's activation, asked of systemd over
+        D-Bus (sd-bus; as root through its private socket, so no dbus-daemon is
+        needed). A saved --log describes another boot, so systemd is then not asked
+        unless --systemd is given. Each source that is missing or unusable is reported
+        as unavailable, with the reason, and the rest of the timeline is still built.
 
         Examples:
           kernelkit boot report
           kernelkit boot report --format json --svg boot.svg > boot.json
-          kernelkit boot report --log dmesg.txt --trace trace.txt   # a boot saved elsewhere
+          # a boot saved elsewhere
+          kernelkit boot report --log dmesg.txt --trace trace.txt
         """
     )
     @Option(help: "text or json.") var format: TextOrJSON = .text
@@ -113,10 +113,13 @@ struct BootTraceCommand: ParsableCommand {
 
         Examples:
           kernelkit boot trace --seconds 30 --format json -o /run/boot.json
-          kernelkit boot trace --until-path /run/boot-done --ready-file /run/boot-trace.ready -o boot.json --format json
-          kernelkit boot trace --until-unit multi-user.target --format json -o /run/boot.json
+          kernelkit boot trace --until-path /run/boot-done \\
+              --ready-file /run/boot-trace.ready -o boot.json --format json
+          kernelkit boot trace --until-unit multi-user.target --format json \\
+              -o /run/boot.json
           kernelkit boot trace --handover                         # in the initramfs
-          kernelkit boot trace --finish --format json -o /var/log/kernelkit/boot.json
+          kernelkit boot trace --finish --format json \\
+              -o /var/log/kernelkit/boot.json
         """
     )
     @Flag(help: "Attach, pin on bpffs and exit: the programs record until --finish.") var handover = false

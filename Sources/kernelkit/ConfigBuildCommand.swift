@@ -7,16 +7,17 @@ struct ConfigBuildCommand: ParsableCommand {
         commandName: "build",
         abstract: "Build the 6.18 Hyper-V/Azure kernel config: the Azure Linux base plus KernelKit's fragments.",
         discussion: """
-        Merges, as merge_config.sh -m does, the fragments that kconfigs/6.18/manifest.toml
-        lists for the arch and flavour onto the Azure Linux 4.0 base config. With --tree it
-        resolves the result through that kernel tree's Kconfig (olddefconfig) and fails if
-        a requested value is dropped, giving the dependency chain for each; symbols the
-        tree does not have are listed separately. (No 6.18 tree is available here: use the
-        nearest, 6.12 or 7.2.)
+        Merges, as merge_config.sh -m does, the fragments that
+        kconfigs/6.18/manifest.toml lists for the arch and flavour onto the Azure Linux
+        4.0 base config. With --tree it resolves the result through that kernel tree's
+        Kconfig (olddefconfig) and fails if a requested value is dropped, giving the
+        dependency chain for each; symbols the tree does not have are listed
+        separately. (No 6.18 tree is available here: use the nearest, 6.12 or 7.2.)
 
         Examples:
           kernelkit config build --arch x86_64 -o azure-6.18.config
-          kernelkit config build --arch arm64 --flavour hyperv --tree /usr/src/linux-7.2 -o .config
+          kernelkit config build --arch arm64 --flavour hyperv \\
+              --tree /usr/src/linux-7.2 -o .config
         """
     )
     @Option(help: "x86_64 or arm64 (aarch64 too).") var arch: Arch

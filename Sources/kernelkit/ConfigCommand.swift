@@ -13,8 +13,8 @@ struct ConfigCommand: ParsableCommand {
         diff and merge -m work on .config files alone. resolve, savedefconfig,
         listnewconfig, helpnewconfig, oldconfig, why, show and merge without -m read a
         kernel tree's Kconfig files (--tree KSRC --arch ARCH), as make does; defconfigs
-        resolves every defconfig of a tree in one run; impact shows what a Kconfig change
-        (a second tree or a patch) does to them.
+        resolves every defconfig of a tree in one run; impact shows what a Kconfig
+        change (a second tree or a patch) does to them.
         """,
         subcommands: [ConfigDiffCommand.self, ConfigMergeCommand.self, ConfigResolveCommand.self,
                       ConfigSavedefconfigCommand.self, ConfigListnewconfigCommand.self, ConfigHelpnewconfigCommand.self,
@@ -28,10 +28,12 @@ struct ConfigDiffCommand: ParsableCommand {
         abstract: "Show the options that differ between two configs.",
         discussion: """
         Formats:
-          text        grouped: removed, added, then changed options, with tristate moves
-                      (y→m, m→y, y→n ...) grouped and counted. Coloured on a terminal.
-          json        the schema kernelkit.config-diff/1 (docs/config-diff.md). It tells
-                      "absent" from "is not set", which diffconfig folds together.
+          text        grouped: removed, added, then changed options, with tristate
+                      moves (y→m, m→y, y→n ...) grouped and counted. Coloured on a
+                      terminal.
+          json        the schema kernelkit.config-diff/1 (docs/config-diff.md). It
+                      tells "absent" from "is not set", which diffconfig folds
+                      together.
           diffconfig  byte-identical to the kernel's scripts/diffconfig; with -m, to
                       `diffconfig -m` (changed and new values as a config fragment).
 
@@ -145,25 +147,27 @@ struct ConfigMergeCommand: ParsableCommand {
         commandName: "merge",
         abstract: "Merge config fragments into a base config, as merge_config.sh does.",
         discussion: """
-        With -m this is scripts/kconfig/merge_config.sh -m: the same merged .config, byte
-        for byte, and the same messages ("Value of CONFIG_X is redefined by fragment F:",
-        "Previous value:", "New value:"). Later fragments win.
+        With -m this is scripts/kconfig/merge_config.sh -m: the same merged .config,
+        byte for byte, and the same messages ("Value of CONFIG_X is redefined by
+        fragment F:", "Previous value:", "New value:"). Later fragments win.
 
         The output goes to $KCONFIG_CONFIG if set, else DIR/.config with -O DIR, else
         ./.config, and is written atomically: an interrupted merge leaves the old file.
         A missing BASE is created empty, as merge_config.sh does.
 
-        Without -m the merged file is resolved through the Kconfig of --tree for --arch,
-        as merge_config.sh does with `make KCONFIG_ALLCONFIG=<merged> alldefconfig`
-        (allnoconfig with -n), and every value that did not survive is reported:
-        "Value requested for CONFIG_X not in final .config", with the requested and
-        actual lines. The exit status is then 1 if any value was dropped.
+        Without -m the merged file is resolved through the Kconfig of --tree for
+        --arch, as merge_config.sh does with `make KCONFIG_ALLCONFIG=<merged>
+        alldefconfig` (allnoconfig with -n), and every value that did not survive is
+        reported: "Value requested for CONFIG_X not in final .config", with the
+        requested and actual lines. The exit status is then 1 if any value was dropped.
 
         Examples:
           kernelkit config merge -m base.config hyperv.fragment azure.fragment
-          kernelkit config merge --tree /usr/src/linux --arch x86_64 base.config hyperv.fragment
+          kernelkit config merge --tree /usr/src/linux \\
+              --arch x86_64 base.config hyperv.fragment
           kernelkit config merge -m -y -O build/ base.config debug.fragment
-          kernelkit config merge -m -s base.config policy.fragment || echo "redefined"
+          kernelkit config merge -m \\
+              -s base.config policy.fragment || echo "redefined"
         """
     )
 

@@ -21,9 +21,11 @@ struct ConfigDefconfigsCommand: ParsableCommand {
         written), 2 for a bad tree or usage.
 
         Examples:
-          kernelkit config defconfigs --tree /usr/src/linux-7.2 --dummy-tools -o out/
-          kernelkit config defconfigs --tree /usr/src/linux --arch arm64 --arch riscv \\
-              --match '*defconfig' --savedefconfig --dummy-tools -o out/
+          kernelkit config defconfigs --tree /usr/src/linux-7.2 --dummy-tools \\
+              -o out/
+          kernelkit config defconfigs --tree /usr/src/linux --arch arm64 \\
+              --arch riscv --match '*defconfig' --savedefconfig --dummy-tools \\
+              -o out/
         """
     )
 

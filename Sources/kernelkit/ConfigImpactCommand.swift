@@ -15,16 +15,19 @@ struct ConfigImpactCommand: ParsableCommand {
         (--config FILE, as make olddefconfig) through the old tree and through the new
         one, per arch, and lists the options whose resolved value differs: what
         scripts/diffconfig would print between `make` on the two trees, with tristate
-        moves marked. --patch FILE stands for the new tree: the old one with that unified
-        diff applied (GNU patch on copies of the files it touches; the tree is not
-        written). --why explains each changed option on the new tree, as config why does.
-        Exit status: 0; 1 when a config failed to resolve; 2 for usage or bad input (a
-        patch that does not apply, a tree that is not a kernel tree).
+        moves marked. --patch FILE stands for the new tree: the old one with that
+        unified diff applied (GNU patch on copies of the files it touches; the tree is
+        not written). --why explains each changed option on the new tree, as config why
+        does. Exit status: 0; 1 when a config failed to resolve; 2 for usage or bad
+        input (a patch that does not apply, a tree that is not a kernel tree).
 
         Examples:
-          kernelkit config impact --tree linux-7.2 --tree linux-7.2-next --arch x86_64 --arch arm64
-          kernelkit config impact --tree linux-7.2 --patch 0001-mm-default.patch --dummy-tools
-          kernelkit config impact --tree linux-7.2 --patch fix.patch --config my.config --arch x86_64 --why
+          kernelkit config impact --tree linux-7.2 --tree linux-7.2-next \\
+              --arch x86_64 --arch arm64
+          kernelkit config impact --tree linux-7.2 --patch 0001-mm-default.patch \\
+              --dummy-tools
+          kernelkit config impact --tree linux-7.2 --patch fix.patch \\
+              --config my.config --arch x86_64 --why
         """
     )
 

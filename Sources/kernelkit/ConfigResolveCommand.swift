@@ -10,27 +10,30 @@ struct ConfigResolveCommand: ParsableCommand {
         commandName: "resolve",
         abstract: "Resolve a config through a kernel tree's Kconfig, as the kernel's conf does.",
         discussion: """
-        Reads the Kconfig files of KSRC for ARCH (what you would pass to make ARCH=) and
-        writes the .config that `make ARCH=… <mode>` would write, with the environment
-        make gives conf (KERNELVERSION, CC, LD, their version texts…).
+        Reads the Kconfig files of KSRC for ARCH (what you would pass to make ARCH=)
+        and writes the .config that `make ARCH=… <mode>` would write, with the
+        environment make gives conf (KERNELVERSION, CC, LD, their version texts…).
 
         Modes (exactly one):
           --olddefconfig CONFIG   keep CONFIG's values, new symbols get their defaults
-          --defconfig FILE        start from a defconfig (e.g. arch/x86/configs/x86_64_defconfig)
+          --defconfig FILE        start from a defconfig
+                                  (e.g. arch/x86/configs/x86_64_defconfig)
           --alldefconfig          every symbol at its default
           --allnoconfig, --allyesconfig, --allmodconfig
           --randconfig            random answers, as make randconfig: --seed S is
                                   KCONFIG_SEED (else the time of day, printed),
                                   --probability P[:P2[:P3]] is KCONFIG_PROBABILITY,
-                                  --count N writes N configs (seeds S, S+1, …) into -o DIR
-        --allconfig FILE is KCONFIG_ALLCONFIG=FILE: values the all*config and randconfig
-        modes keep.
+                                  --count N writes N configs (seeds S, S+1, …)
+                                  into -o DIR
+        --allconfig FILE is KCONFIG_ALLCONFIG=FILE: values the all*config and
+        randconfig modes keep.
 
         Examples:
           kernelkit config resolve --tree /usr/src/linux --arch x86_64 \\
               --defconfig arch/x86/configs/x86_64_defconfig -o .config
-          kernelkit config resolve --tree /usr/src/linux --arch arm64 --set CROSS_COMPILE=aarch64-linux-gnu- \\
-              --olddefconfig my.config -o new.config
+          kernelkit config resolve --tree /usr/src/linux --arch arm64 \\
+              --set CROSS_COMPILE=aarch64-linux-gnu- --olddefconfig my.config \\
+              -o new.config
           kernelkit config resolve --tree /usr/src/linux --arch riscv --dummy-tools \\
               --randconfig --seed 0x2a --count 100 -o rand/
         """
@@ -189,11 +192,12 @@ struct ConfigSavedefconfigCommand: ParsableCommand {
         commandName: "savedefconfig",
         abstract: "Write the minimal defconfig for a config, as make savedefconfig does.",
         discussion: """
-        Only values that differ from what Kconfig would choose by itself are kept, so the
-        result is the smallest file that resolves back to the same config.
+        Only values that differ from what Kconfig would choose by itself are kept, so
+        the result is the smallest file that resolves back to the same config.
 
         Example:
-          kernelkit config savedefconfig --tree /usr/src/linux --arch x86_64 .config -o defconfig
+          kernelkit config savedefconfig --tree /usr/src/linux \\
+              --arch x86_64 .config -o defconfig
         """
     )
     @OptionGroup var treeOptions: TreeOptions
@@ -214,7 +218,8 @@ struct ConfigListnewconfigCommand: ParsableCommand {
         that the config does not mention, each with the value it would get.
 
         Example:
-          kernelkit config listnewconfig --tree /usr/src/linux-7.2 --arch x86_64 azl-6.18.config
+          kernelkit config listnewconfig --tree /usr/src/linux-7.2 \\
+              --arch x86_64 azl-6.18.config
         """
     )
     @OptionGroup var treeOptions: TreeOptions
@@ -230,13 +235,14 @@ struct ConfigHelpnewconfigCommand: ParsableCommand {
         commandName: "helpnewconfig",
         abstract: "List the symbols a config has no value for, each with its help, as make helpnewconfig does.",
         discussion: """
-        The same symbols as listnewconfig, each between `-----` lines with the help screen
-        that menuconfig shows: the help text, the type and value, where it is defined, the
-        prompt with its dependencies and menu location, and what selects or implies it.
-        Use it to review what a kernel upgrade will ask about.
+        The same symbols as listnewconfig, each between `-----` lines with the help
+        screen that menuconfig shows: the help text, the type and value, where it is
+        defined, the prompt with its dependencies and menu location, and what selects
+        or implies it. Use it to review what a kernel upgrade will ask about.
 
         Example:
-          kernelkit config helpnewconfig --tree /usr/src/linux-7.2 --arch x86_64 azl-6.18.config | less
+          kernelkit config helpnewconfig --tree /usr/src/linux-7.2 \\
+              --arch x86_64 azl-6.18.config | less
         """
     )
     @OptionGroup var treeOptions: TreeOptions
@@ -276,15 +282,17 @@ struct ConfigWhyCommand: ParsableCommand {
         commandName: "why",
         abstract: "Explain a symbol's value in a config, and what would change it.",
         discussion: """
-        Resolves CONFIG (olddefconfig) through the tree and tells where the symbol's value
-        comes from (the config itself, a default, a select, an imply, a choice), prints its
-        dependencies with their values, and follows unmet dependencies down to their leaves.
-        With --want it finds a minimal set of option changes that gives that value and checks
-        it by resolving again.
+        Resolves CONFIG (olddefconfig) through the tree and tells where the symbol's
+        value comes from (the config itself, a default, a select, an imply, a choice),
+        prints its dependencies with their values, and follows unmet dependencies down
+        to their leaves. With --want it finds a minimal set of option changes that
+        gives that value and checks it by resolving again.
 
         Examples:
-          kernelkit config why --tree /usr/src/linux --arch x86_64 --config .config HYPERV_NET
-          kernelkit config why --tree /usr/src/linux --arch x86_64 --config .config DRM_HYPERV --want y
+          kernelkit config why --tree /usr/src/linux --arch x86_64 \\
+              --config .config HYPERV_NET
+          kernelkit config why --tree /usr/src/linux --arch x86_64 \\
+              --config .config DRM_HYPERV --want y
         """
     )
     @OptionGroup var treeOptions: TreeOptions
@@ -312,13 +320,16 @@ struct ConfigOldconfigCommand: ParsableCommand {
         commandName: "oldconfig",
         abstract: "Update a config for a tree, asking about new symbols, as make oldconfig does.",
         discussion: """
-        Asks conf's questions for every symbol CONFIG has no value for, on standard output,
-        and reads the answers from standard input (Enter takes the default; '?' shows help).
-        When standard input is not a terminal, each answer is echoed, as conf does.
+        Asks conf's questions for every symbol CONFIG has no value for, on standard
+        output, and reads the answers from standard input (Enter takes the default; '?'
+        shows help). When standard input is not a terminal, each answer is echoed, as
+        conf does.
 
         Example:
-          kernelkit config oldconfig --tree /usr/src/linux-7.2 --arch x86_64 old.config -o new.config
-          yes '' | kernelkit config oldconfig --tree /usr/src/linux-7.2 --arch x86_64 old.config -o new.config
+          kernelkit config oldconfig --tree /usr/src/linux-7.2 \\
+              --arch x86_64 old.config -o new.config
+          yes '' | kernelkit config oldconfig --tree /usr/src/linux-7.2 \\
+              --arch x86_64 old.config -o new.config
         """
     )
     @OptionGroup var treeOptions: TreeOptions

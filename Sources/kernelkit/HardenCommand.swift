@@ -22,9 +22,12 @@ struct HardenCommand: ParsableCommand {
 
         Examples:
           kernelkit harden check --config /boot/config-$(uname -r) --live
-          kernelkit harden check --config .config --baseline kspp --format sarif > harden.sarif
-          kernelkit harden check --config .config --cmdline cmdline --sysctl sysctl.txt --baseline khc --format khc-json
-          kernelkit harden check --config .config --baseline azure-linux --azl-package kernel-hwe
+          kernelkit harden check --config .config --baseline kspp \\
+              --format sarif > harden.sarif
+          kernelkit harden check --config .config --cmdline cmdline \\
+              --sysctl sysctl.txt --baseline khc --format khc-json
+          kernelkit harden check --config .config --baseline azure-linux \\
+              --azl-package kernel-hwe
           kernelkit harden list --baseline kspp
           kernelkit harden explain kspp.PROC_KCORE
         """,
@@ -65,19 +68,23 @@ struct HardenCheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Check a config (and a command line and sysctls) against baselines.",
         discussion: """
-        Exit status: 0 when nothing fails at or above --fail-on, 1 when something does, 2
-        for a usage or input error. Arch and version come from the config's header and
-        can be overridden. --config takes a .config, /proc/config.gz or a kernel image
-        built with CONFIG_IKCONFIG; several --config options check each in turn.
+        Exit status: 0 when nothing fails at or above --fail-on, 1 when something does,
+        2 for a usage or input error. Arch and version come from the config's header
+        and can be overridden. --config takes a .config, /proc/config.gz or a kernel
+        image built with CONFIG_IKCONFIG; several --config options check each in turn.
         --baseline khc makes every check kernel-hardening-checker makes (its -c, -l and
         -s are --config, --cmdline and --sysctl; its -m json is --format khc-json).
 
         Examples:
           kernelkit harden check --config .config
-          kernelkit harden check --config /proc/config.gz --live --format junit > harden.xml
-          kernelkit harden check --config .config --waivers waivers.toml --fail-on high
-          kernelkit harden check --config .config --fix-fragment fix.config --tree /usr/src/linux
-          kernelkit harden check --baseline khc --config .config --cmdline /proc/cmdline
+          kernelkit harden check --config /proc/config.gz --live \\
+              --format junit > harden.xml
+          kernelkit harden check --config .config --waivers waivers.toml \\
+              --fail-on high
+          kernelkit harden check --config .config --fix-fragment fix.config \\
+              --tree /usr/src/linux
+          kernelkit harden check --baseline khc --config .config \\
+              --cmdline /proc/cmdline
         """
     )
     @Option(help: ArgumentHelp("A .config, /proc/config.gz or an IKCONFIG kernel image; repeatable.", valueName: "FILE"))
@@ -230,7 +237,8 @@ struct HardenConvertCommand: ParsableCommand {
         package override a rule limited to that package.
 
         Example:
-          kernelkit harden convert azl3-os-required-kernel-configs.json -o azure-linux.toml
+          kernelkit harden convert azl3-os-required-kernel-configs.json \\
+              -o azure-linux.toml
         """
     )
     @Argument(help: "The JSON policy.") var json: String

@@ -17,8 +17,10 @@ struct KernelKitCommand: ParsableCommand {
           kernelkit config diff old.config new.config
           kernelkit config diff --format json old.config new.config > diff.json
           kernelkit config merge -m base.config hyperv.fragment azure.fragment
-          kernelkit config resolve --tree /usr/src/linux --arch x86_64 --olddefconfig .config -o new.config
-          kernelkit config why --tree /usr/src/linux --arch x86_64 --config .config DRM_HYPERV --want y
+          kernelkit config resolve --tree /usr/src/linux --arch x86_64 \\
+              --olddefconfig .config -o new.config
+          kernelkit config why --tree /usr/src/linux --arch x86_64 \\
+              --config .config DRM_HYPERV --want y
 
         Each subcommand has its own --help with examples; docs/ has a page per command.
         """,

@@ -15,16 +15,19 @@ struct ModsignCommand: ParsableCommand {
         commandName: "modsign",
         abstract: "Sign, verify, inspect and strip kernel module signatures, byte-identical to sign-file.",
         discussion: """
-        Modules may be plain (.ko) or compressed (.ko.gz, .ko.xz, .ko.zst): the signature
-        lies inside the compressed payload, and files are written back in their own
-        compression. Every write is atomic (a temporary file, then a rename).
+        Modules may be plain (.ko) or compressed (.ko.gz, .ko.xz, .ko.zst): the
+        signature lies inside the compressed payload, and files are written back in
+        their own compression. Every write is atomic (a temporary file, then a rename).
 
         Examples:
           kernelkit modsign keygen --out certs/
-          kernelkit modsign sign --key certs/signing_key.pem --cert certs/signing_key.x509 /lib/modules/6.18.0
-          kernelkit modsign verify --keyring /boot/vmlinuz-6.18.0 /lib/modules/6.18.0
+          kernelkit modsign sign --key certs/signing_key.pem \\
+              --cert certs/signing_key.x509 /lib/modules/6.18.0
+          kernelkit modsign verify \\
+              --keyring /boot/vmlinuz-6.18.0 /lib/modules/6.18.0
           kernelkit modsign info --format modinfo hv_netvsc.ko.xz
-          kernelkit modsign sign-file sha512 signing_key.pem signing_key.x509 hv_vmbus.ko
+          kernelkit modsign sign-file sha512 signing_key.pem signing_key.x509 \\
+              hv_vmbus.ko
         """,
         subcommands: [ModsignKeygenCommand.self, ModsignSignCommand.self, ModsignSignFileCommand.self,
                       ModsignVerifyCommand.self, ModsignExtractCertsCommand.self, ModsignInfoCommand.self,
@@ -63,17 +66,19 @@ struct ModsignKeygenCommand: ParsableCommand {
         commandName: "keygen",
         abstract: "Make a module signing key and certificate, as the kernel build does.",
         discussion: """
-        Writes DIR/signing_key.pem (the private key, then the certificate; mode 0600) and
-        DIR/signing_key.x509 (the certificate in DER), with the profile of the kernel's
-        certs/default_x509.genkey: CA:FALSE (critical), keyUsage digitalSignature,
-        subject and authority key ids, signed with SHA-512 (ML-DSA certificates are signed
-        with ML-DSA itself, RFC 9881). Existing files are never overwritten.
+        Writes DIR/signing_key.pem (the private key, then the certificate; mode 0600)
+        and DIR/signing_key.x509 (the certificate in DER), with the profile of the
+        kernel's certs/default_x509.genkey: CA:FALSE (critical), keyUsage
+        digitalSignature, subject and authority key ids, signed with SHA-512 (ML-DSA
+        certificates are signed with ML-DSA itself, RFC 9881). Existing files are never
+        overwritten.
 
         ml-dsa-65 and ml-dsa-87 are experimental: Linux 7.0 and later verify them
         (MODULE_SIG_KEY_TYPE_MLDSA_*); a 6.18 kernel does not.
 
         Examples:
-          kernelkit modsign keygen --out certs/ --algo ecdsa-p384 --cn "Azure kernel signing key"
+          kernelkit modsign keygen --out certs/ --algo ecdsa-p384 \\
+              --cn "Azure kernel signing key"
           kernelkit modsign keygen --out pq/ --algo ml-dsa-87
         """
     )
@@ -95,12 +100,14 @@ struct ModsignSignCommand: ParsableCommand {
         commandName: "sign",
         abstract: "Sign modules in place, in parallel: files, directories, a whole /lib/modules tree.",
         discussion: """
-        Each module's old signatures are replaced. The signature is what sign-file makes
-        with the same key, certificate and hash, byte for byte. Writes are atomic, so an
-        interrupted run leaves every module either as it was or fully signed.
+        Each module's old signatures are replaced. The signature is what sign-file
+        makes with the same key, certificate and hash, byte for byte. Writes are
+        atomic, so an interrupted run leaves every module either as it was or fully
+        signed.
 
         Example:
-          kernelkit modsign sign --key signing_key.pem --cert signing_key.x509 --hash sha512 /lib/modules/6.18.0
+          kernelkit modsign sign --key signing_key.pem --cert signing_key.x509 \\
+              --hash sha512 /lib/modules/6.18.0
         """
     )
     @Option(help: "The private key (PEM; KBUILD_SIGN_PIN decrypts an encrypted one).") var key: String
@@ -139,11 +146,12 @@ struct ModsignSignFileCommand: ParsableCommand {
         Usage as sign-file's:
           kernelkit modsign sign-file [-dpk] HASH KEY X509 MODULE [DEST]
           kernelkit modsign sign-file -s RAWSIG HASH X509 MODULE [DEST]
-        -d writes only MODULE.p7s (the detached PKCS#7); -p writes it as well; -k names the
-        signer by subject key id; -s appends a signature made elsewhere. Without DEST the
-        module is signed in place. KBUILD_SIGN_PIN is the pass phrase of an encrypted key.
-        Unlike sign-file, a signed module's old signature is replaced rather than kept
-        under the new one, and compressed modules are handled.
+          # 7); -p writes it as well; -k names
+        -d writes only MODULE.p7s (the detached PKCS
+        the signer by subject key id; -s appends a signature made elsewhere. Without
+        DEST the module is signed in place. KBUILD_SIGN_PIN is the pass phrase of an
+        encrypted key. Unlike sign-file, a signed module's old signature is replaced
+        rather than kept under the new one, and compressed modules are handled.
         """
     )
     @Flag(name: .customShort("d"), help: "Only write MODULE.p7s.") var detachedOnly = false
@@ -166,12 +174,14 @@ struct ModsignVerifyCommand: ParsableCommand {
         abstract: "Verify module signatures against certificates or a kernel image's built-in keyring.",
         discussion: """
         Each module gets a verdict: valid, bad-signature, unknown-key, unsigned or
-        malformed-trailer, with its signer, key id and hash. The exit status is 0 only when
-        every module is valid.
+        malformed-trailer, with its signer, key id and hash. The exit status is 0 only
+        when every module is valid.
 
         Examples:
-          kernelkit modsign verify --keyring /boot/vmlinuz-$(uname -r) /lib/modules/$(uname -r)
-          kernelkit modsign verify --cert signing_key.x509 --format json hv_vmbus.ko
+          kernelkit modsign verify --keyring /boot/vmlinuz-$(uname \\
+              -r) /lib/modules/$(uname -r)
+          kernelkit modsign verify --cert signing_key.x509 \\
+              --format json hv_vmbus.ko
         """
     )
     @Option(help: "A trusted certificate file (DER, PEM or a bundle); repeatable.") var cert: [String] = []
@@ -210,9 +220,9 @@ struct ModsignExtractCertsCommand: ParsableCommand {
         commandName: "extract-certs",
         abstract: "Extract the X.509 certificates built into a kernel image (its module signing keyring).",
         discussion: """
-        Takes a vmlinuz/bzImage (payload compressed with gzip, xz, zstd, lz4, lzma or bzip2),
-        an arm64 Image.gz or EFI zboot image, or a vmlinux, and writes each certificate as
-        DIR/cert-N.der.
+        Takes a vmlinuz/bzImage (payload compressed with gzip, xz, zstd, lz4, lzma or
+        bzip2), an arm64 Image.gz or EFI zboot image, or a vmlinux, and writes each
+        certificate as DIR/cert-N.der.
 
         Example:
           kernelkit modsign extract-certs /boot/vmlinuz-6.18.0 -o certs/
@@ -241,16 +251,17 @@ struct ModsignInfoCommand: ParsableCommand {
         commandName: "info",
         abstract: "Print a module's .modinfo and signature fields, as kmod's modinfo does.",
         discussion: """
-        --format modinfo prints every field kmod's modinfo prints, in its order and byte
-        for byte (read through libkmod): filename, the .modinfo fields, the signature
-        fields (sig_id, signer, sig_key, sig_hashalgo, signature), then parm lines.
-        --format json gives the signature fields (schema in docs/modsign.md; an unsigned
-        module has "signature": null). A file that is not a kernel module is an error
-        (exit 2). .ko, .ko.xz, .ko.zst and .ko.gz are read.
+        --format modinfo prints every field kmod's modinfo prints, in its order and
+        byte for byte (read through libkmod): filename, the .modinfo fields, the
+        signature fields (sig_id, signer, sig_key, sig_hashalgo, signature), then parm
+        lines. --format json gives the signature fields (schema in docs/modsign.md; an
+        unsigned module has "signature": null). A file that is not a kernel module is
+        an error (exit 2). .ko, .ko.xz, .ko.zst and .ko.gz are read.
 
         Examples:
           kernelkit modsign info hv_netvsc.ko.xz
-          kernelkit modsign info --format json /lib/modules/$(uname -r)/kernel/drivers/hv/hv_vmbus.ko.xz
+          kernelkit modsign info --format json /lib/modules/$(uname \\
+              -r)/kernel/drivers/hv/hv_vmbus.ko.xz
         """
     )
     @Option(help: "modinfo or json.") var format: ModinfoFormat = .modinfo
@@ -309,7 +320,8 @@ struct ModsignCheckConfigCommand: ParsableCommand {
         reported. Exits 1 when something does not match.
 
         Example:
-          kernelkit modsign check-config --config /boot/config-6.18.0 --cert signing_key.x509 --hash sha512
+          kernelkit modsign check-config --config /boot/config-6.18.0 \\
+              --cert signing_key.x509 --hash sha512
         """
     )
     @Option(help: "The kernel .config.") var config: String

@@ -25,8 +25,8 @@ struct ProbeCheckCommand: ParsableCommand {
         Examples:
           m=/lib/modules/6.1.0-57-cloud-amd64/kernel/drivers
           kernelkit probe check --btf /boot/vmlinuz-6.1.0-57-cloud-amd64 \\
-            --module-btf $m/hv/hv_vmbus.ko --module-btf $m/scsi/hv_storvsc.ko \\
-            --module-btf $m/net/hyperv/hv_netvsc.ko
+              --module-btf $m/hv/hv_vmbus.ko --module-btf $m/scsi/hv_storvsc.ko \\
+              --module-btf $m/net/hyperv/hv_netvsc.ko
           kernelkit probe check --btf /sys/kernel/btf/vmlinux --format json
         """
     )

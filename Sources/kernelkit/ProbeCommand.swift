@@ -25,10 +25,12 @@ struct ProbeCommand: ParsableCommand {
           kernelkit probe list
           kernelkit probe check --btf /boot/vmlinuz-$(uname -r)
           kernelkit probe vmbus --duration 10
-          kernelkit probe storvsc --workload 'fio job.fio' --format json > run-a.json
+          kernelkit probe storvsc --workload 'fio job.fio' \\
+              --format json > run-a.json
           kernelkit probe biolatency --duration 10
           kernelkit probe biolatency -D -F --interval 1 --duration 5
-          kernelkit probe biolatency --disk nvme0n1 --format json --svg lat.svg > run-a.json
+          kernelkit probe biolatency --disk nvme0n1 --format json \\
+              --svg lat.svg > run-a.json
           kernelkit probe bitesize --duration 5
           kernelkit probe biosnoop --disk sda --duration 3
           kernelkit probe compare run-a.json run-b.json
@@ -150,7 +152,8 @@ struct ProbeBiolatencyCommand: ParsableCommand {
 
         Examples:
           kernelkit probe biolatency --duration 10
-          kernelkit probe biolatency -D -F --disk nvme0n1 --format json --svg lat.svg > a.json
+          kernelkit probe biolatency -D -F --disk nvme0n1 --format json \\
+              --svg lat.svg > a.json
         """
     )
     @Flag(name: .customShort("D"), help: "A histogram per disk.") var perDisk = false
@@ -269,8 +272,8 @@ struct ProbeCompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Compare two probe runs (JSON): per-bucket deltas and the change in p50, p90 and p99.",
         discussion: """
-        Histograms are matched by disk, op and process. Use it to compare two kernels or
-        two kernel configs under the same load.
+        Histograms are matched by disk, op and process. Use it to compare two kernels
+        or two kernel configs under the same load.
 
         Example:
           kernelkit probe compare baseline.json candidate.json

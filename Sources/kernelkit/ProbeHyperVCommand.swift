@@ -67,7 +67,8 @@ struct ProbeVMBusCommand: ParsableCommand {
 
         Examples:
           kernelkit probe vmbus --duration 10
-          kernelkit probe vmbus --workload 'fio --name=r --rw=randread --size=1g' --format json > a.json
+          kernelkit probe vmbus --workload 'fio --name=r --rw=randread --size=1g' \\
+              --format json > a.json
         """
     )
     @OptionGroup var options: HyperVRunOptions
@@ -94,7 +95,8 @@ struct ProbeStorvscCommand: ParsableCommand {
 
         Examples:
           kernelkit probe storvsc --duration 10
-          kernelkit probe storvsc --workload 'fio job.fio' --format json --svg storvsc.svg > a.json
+          kernelkit probe storvsc --workload 'fio job.fio' --format json \\
+              --svg storvsc.svg > a.json
         """
     )
     @OptionGroup var options: HyperVRunOptions
@@ -120,7 +122,8 @@ struct ProbeNetvscCommand: ParsableCommand {
 
         Examples:
           kernelkit probe netvsc --duration 10
-          kernelkit probe netvsc --workload 'iperf3 -c 10.0.0.5 -t 10' --format json > a.json
+          kernelkit probe netvsc --workload 'iperf3 -c 10.0.0.5 -t 10' \\
+              --format json > a.json
         """
     )
     @OptionGroup var options: HyperVRunOptions
