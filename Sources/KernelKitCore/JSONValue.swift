@@ -133,6 +133,11 @@ private struct JSONReader {
     let b: [UInt8]
     let file: String
     var i = 0
+    /// Arrays and objects open around the value being read. Each level is a recursive
+    /// call: a document nested tens of thousands deep is an error, not a stack overflow.
+    /// Our reports nest five levels; 512 leaves room for anything real.
+    var depth = 0
+    static let maxDepth = 512
 
     func error(_ message: String) -> KernelKitError {
         var line = 1, col = 1
@@ -151,6 +156,12 @@ private struct JSONReader {
 
     mutating func value() throws(KernelKitError) -> JSONValue {
         guard i < b.count else { throw error("unexpected end of JSON") }
+        let nests = b[i] == UInt8(ascii: "{") || b[i] == UInt8(ascii: "[")
+        if nests {
+            depth += 1
+            if depth > Self.maxDepth { throw error("arrays and objects nested deeper than \(Self.maxDepth) levels") }
+        }
+        defer { if nests { depth -= 1 } }
         switch b[i] {
         case UInt8(ascii: "{"):
             i += 1

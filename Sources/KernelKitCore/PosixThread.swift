@@ -15,14 +15,34 @@ package final class PosixThread: @unchecked Sendable {
 
     package init(_ body: @escaping @Sendable () -> Void) { self.body = body }
 
-    package func start() {
+    /// `stackSize` (bytes), when given, replaces the default of 8 MB. Returns false when
+    /// no thread could be made.
+    @discardableResult
+    package func start(stackSize: Int? = nil) -> Bool {
         let box = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(&handle, nil, { raw in
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        if let stackSize { pthread_attr_setstacksize(&attributes, stackSize) }
+        let rc = pthread_create(&handle, &attributes, { raw in
             let me = Unmanaged<PosixThread>.fromOpaque(raw!).takeRetainedValue()
             me.body()
             return nil
         }, box)
+        if rc != 0 { Unmanaged<PosixThread>.fromOpaque(box).release() }
+        return rc == 0
     }
 
     package func join() { pthread_join(handle, nil) }
+
+    /// Runs `body` on a thread with a 1 GB stack and waits for it (or, when no such thread
+    /// can be made, runs it here). The Kconfig language's parser, evaluator and printer
+    /// recurse once per nested `if`, parenthesis or `&&` operand, and a Kconfig file
+    /// nested tens of thousands deep (conf's bison stack stops at 10,000) would overflow
+    /// the main thread's 8 MB. The stack is only reserved: pages are committed as the
+    /// recursion touches them.
+    package static func onLargeStack(_ body: @escaping @Sendable () -> Void) {
+        let thread = PosixThread(body)
+        if thread.start(stackSize: 1 << 30) { thread.join() } else { body() }
+    }
 }

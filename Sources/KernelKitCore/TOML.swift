@@ -118,6 +118,8 @@ struct TOMLParser {
     var i = 0
     var line = 1
     var lineStart = 0
+    /// The nesting of the value being read (see ``maxDepth``).
+    var depth = 0
 
     init(bytes: [UInt8], file: String) {
         b = bytes
@@ -238,9 +240,19 @@ struct TOMLParser {
 
     // MARK: values
 
+    /// How deep arrays and inline tables may nest. Each level is a recursive call, and a
+    /// file nested tens of thousands deep would overflow the stack; real policies nest
+    /// three or four levels.
+    static let maxDepth = 64
+
     mutating func value() throws(KernelKitError) -> TOMLValue {
         let at = line
         guard let c = peek else { throw error("expected a value") }
+        if c == UInt8(ascii: "[") || c == UInt8(ascii: "{") {
+            depth += 1
+            if depth > Self.maxDepth { throw error("arrays and inline tables nested deeper than \(Self.maxDepth) levels") }
+        }
+        defer { if c == UInt8(ascii: "[") || c == UInt8(ascii: "{") { depth -= 1 } }
         switch c {
         case UInt8(ascii: "\""):
             return TOMLValue(kind: .string(try basicString()), line: at)

@@ -48,6 +48,15 @@ struct KernelKitCommand: ParsableCommand {
                 Glibc.exit(2)
             }
         }
+        // The config commands read Kconfig trees, whose parser and evaluator recurse as
+        // deep as the files nest: they run on a thread with a large stack.
+        if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "config" {
+            PosixThread.onLargeStack { runCommand() }
+        }
+        runCommand()
+    }
+
+    private static func runCommand() -> Never {
         // ArgumentParser's own exit code for a usage error is 64 (EX_USAGE); KernelKit's
         // is 2 for every usage or input error (docs/errors.md), as the kernel's tools use.
         do {
@@ -60,6 +69,7 @@ struct KernelKitCommand: ParsableCommand {
             }
             exit(withError: error)
         }
+        Glibc.exit(0)
     }
 
     /// Prints `message` as ArgumentParser prints a usage error, then exits with `code`.

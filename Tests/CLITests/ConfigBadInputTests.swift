@@ -30,6 +30,22 @@ struct BadInputTests {
         _ = good
     }
 
+    /// The Kconfig parser and evaluator recurse per parenthesis and per `&&` operand; the
+    /// config commands run on a 1 GB stack, so what conf accepts we accept (they
+    /// overflowed the 8 MB main stack).
+    @Test("a Kconfig expression 40,000 parentheses deep, and one of 100,000 operands: resolved, not a crash")
+    func deepKconfig() throws {
+        for (label, expr) in [("parentheses", String(repeating: "(", count: 40_000) + "B" + String(repeating: ")", count: 40_000)),
+                              ("operands", Array(repeating: "B", count: 100_000).joined(separator: " && "))] {
+            let dir = try TemporaryDirectory()
+            try dir.write("Makefile", "VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 0\nEXTRAVERSION =\n")
+            try dir.write("Kconfig", "config A\n\tbool \"a\"\n\tdefault y\n\tdepends on \(expr)\nconfig B\n\tbool \"b\"\n\tdefault y\n")
+            let r = try kernelkit(["config", "resolve", "--tree", dir.path, "--arch", "x86_64", "--alldefconfig"])
+            #expect(r.status == 0, "\(label): \(r.status) \(r.err.suffix(300))")
+            #expect(r.out.contains("\nCONFIG_A=y\n") && r.out.contains("\nCONFIG_B=y\n"), "\(label): \(r.out.suffix(200))")
+        }
+    }
+
     @Test("missing files, directories and unreadable files")
     func files() throws {
         let dir = try TemporaryDirectory()

@@ -40,6 +40,32 @@ struct CoreTests {
 
     /// `-o /dev/null` as root once renamed a regular file over /dev/null. Here on nodes
     /// of our own: a null device made with mknod, a FIFO, a link to a file, a link into /proc.
+    /// Each nesting level is a recursive call: 40,000 levels overflowed the stack.
+    @Test("TOML and JSON nested tens of thousands deep: a located error, not a stack overflow")
+    func deepNesting() throws {
+        let d = 40_000
+        let toml = "x = " + String(repeating: "[", count: d) + String(repeating: "]", count: d) + "\n"
+        do {
+            _ = try TOML.parse(Array(toml.utf8), file: "deep.toml")
+            Issue.record("a 40,000-deep TOML array was accepted")
+        } catch {
+            #expect(error.code == .malformedLine && error.location?.file == "deep.toml" && error.location?.line == 1)
+            #expect(error.message.contains("nested deeper than"), "\(error)")
+        }
+        let inline = "x = " + String(repeating: "{ a = ", count: d) + "1" + String(repeating: " }", count: d) + "\n"
+        #expect(throws: KernelKitError.self) { try TOML.parse(Array(inline.utf8), file: "deep.toml") }
+        let json = String(repeating: "{\"a\":[", count: d) + "1" + String(repeating: "]}", count: d)
+        do {
+            _ = try JSONValue.parse(Array(json.utf8), file: "deep.json")
+            Issue.record("a 40,000-deep JSON document was accepted")
+        } catch {
+            #expect(error.location?.file == "deep.json" && error.location?.line == 1 && error.message.contains("nested deeper than"), "\(error)")
+        }
+        // Real documents are far inside the limits.
+        #expect(throws: Never.self) { try JSONValue.parse(Array((String(repeating: "[", count: 500) + String(repeating: "]", count: 500)).utf8), file: "ok.json") }
+        #expect(throws: Never.self) { try TOML.parse(Array(("x = " + String(repeating: "[", count: 60) + String(repeating: "]", count: 60) + "\n").utf8), file: "ok.toml") }
+    }
+
     @Test("atomic writes to a device, a FIFO or a link write through them and never replace them")
     func atomicWritesToSpecialFiles() throws {
         let dir = try TemporaryDirectory()
