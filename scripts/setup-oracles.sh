@@ -19,7 +19,8 @@ oracles="${KERNELKIT_ORACLES:-$root/.build/oracles}"
 packages=(linux-source-6.12 linux-config-6.12 python3 xz-utils dash make gcc flex bison
   pkg-config libelf-dev zlib1g-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev libssl-dev libkmod-dev libsystemd-dev libcap-dev openssl kmod zstd dwarves
   libbpf-dev bpftrace bpftool fio
-  qemu-system-x86 busybox-static cpio file initramfs-tools-core e2fsprogs ethtool systemd prometheus prometheus-node-exporter curl strace python3-yaml)
+  qemu-system-x86 busybox-static cpio file initramfs-tools-core e2fsprogs ethtool systemd prometheus prometheus-node-exporter curl strace python3-yaml
+  patch)  # GNU patch: config impact --patch applies the tests' edits with it
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

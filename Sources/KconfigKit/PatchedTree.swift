@@ -44,7 +44,7 @@ public final class PatchedTree: Sendable {
         let root = String(cString: dir)
         let realBase = ProbeCache.realPath(base) ?? base
         let owner = DirectoryRemover(root)
-        for entry in InputFile.entries(realBase) { symlink("\(realBase)/\(entry)", "\(root)/\(entry)") }
+        for entry in InputFile.entries(realBase, includingHidden: true) { symlink("\(realBase)/\(entry)", "\(root)/\(entry)") }
         // Make each touched file's directories real (their other entries stay links) and
         // the file itself a copy, so that patch edits the copy.
         for file in files {
@@ -55,7 +55,7 @@ public final class PatchedTree: Sendable {
                 if InputFile.linkTarget(here) != nil {
                     unlink(here)
                     mkdir(here, 0o755)
-                    for entry in InputFile.entries("\(realBase)/\(dirPath)") { symlink("\(realBase)/\(dirPath)/\(entry)", "\(here)/\(entry)") }
+                    for entry in InputFile.entries("\(realBase)/\(dirPath)", includingHidden: true) { symlink("\(realBase)/\(dirPath)/\(entry)", "\(here)/\(entry)") }
                 } else if !InputFile.exists(here) {
                     mkdir(here, 0o755) // a directory the patch creates
                 }
@@ -105,17 +105,8 @@ final class DirectoryRemover {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
         if st.st_mode & S_IFMT == S_IFDIR {
-            for entry in InputFile.entries(path) { remove("\(path)/\(entry)") }
-            // entries() leaves out dot files; a patch may create one.
-            if let d = opendir(path) {
-                var names: [String] = []
-                while let e = readdir(d) {
-                    let n = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                    if n != "." && n != ".." && n.hasPrefix(".") { names.append(n) }
-                }
-                closedir(d)
-                for n in names { remove("\(path)/\(n)") }
-            }
+            // Dot files too: a patch may create one.
+            for entry in InputFile.entries(path, includingHidden: true) { remove("\(path)/\(entry)") }
             rmdir(path)
         } else {
             unlink(path)

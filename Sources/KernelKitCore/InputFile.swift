@@ -153,15 +153,16 @@ extension InputFile {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + path
     }
 
-    /// The names in a directory, without `.` and `..` and hidden names, unsorted; none
-    /// when it cannot be opened (sysfs and procfs listings, where absence is an answer).
-    public static func entries(_ dir: String) -> [String] {
+    /// The names in a directory, without `.` and `..` (and hidden names unless
+    /// `includingHidden`), unsorted; none when it cannot be opened (sysfs and procfs
+    /// listings, where absence is an answer).
+    public static func entries(_ dir: String, includingHidden: Bool = false) -> [String] {
         guard let d = opendir(dir) else { return [] }
         defer { closedir(d) }
         var names = [String]()
         while let e = readdir(d) {
             let n = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if !n.hasPrefix(".") { names.append(n) }
+            if includingHidden ? (n != "." && n != "..") : !n.hasPrefix(".") { names.append(n) }
         }
         return names
     }

@@ -35,19 +35,12 @@ struct ConfigImpactCommand: ParsableCommand {
     var tree: [String] = []
     @Option(help: ArgumentHelp("A unified diff (git diff, diff -u; -p1 paths) that makes the new tree from the old.", valueName: "FILE"))
     var patch: String?
-    @Option(help: ArgumentHelp("Only this ARCH= or arch directory; repeatable (default: every arch for --defconfigs).", valueName: "ARCH"))
-    var arch: [String] = []
     @Flag(help: "Compare the tree's defconfigs (the default without --config).") var defconfigs = false
     @Option(help: ArgumentHelp("A config to compare, resolved as make olddefconfig; repeatable. Needs --arch.", valueName: "FILE"))
     var config: [String] = []
-    @Option(help: ArgumentHelp("With --defconfigs: only names matching this shell pattern.", valueName: "GLOB")) var match: String?
     @Option(help: "text or json (schema kernelkit.config-impact/1).") var format: OutputFormat = .text
     @Flag(help: "Explain each changed option on the new tree (config why).") var why = false
-    @Option(name: .customLong("set"), help: "A make variable, NAME=VALUE (LLVM=1, CC=…).") var variables: [String] = []
-    @Flag(help: "Use the kernel's scripts/dummy-tools as the toolchain, except for the host's own arch directory.")
-    var dummyTools = false
-    @Flag(help: "Run every compiler probe instead of using cached results.") var noProbeCache = false
-    @Option(help: "How many arches to resolve at once (default: the number of cores).") var jobs: Int?
+    @OptionGroup var batch: BatchTreeOptions
 
     enum OutputFormat: String, ExpressibleByArgument { case text, json }
 
@@ -55,7 +48,7 @@ struct ConfigImpactCommand: ParsableCommand {
         if patch == nil, tree.count != 2 { throw ValidationError("give --tree OLD --tree NEW, or --tree OLD --patch FILE") }
         if patch != nil, tree.count != 1 { throw ValidationError("with --patch, give one --tree (the old one)") }
         if defconfigs, !config.isEmpty { throw ValidationError("--defconfigs and --config do not go together") }
-        if !config.isEmpty, arch.isEmpty { throw ValidationError("--config needs --arch (the ARCH= to resolve it for)") }
+        if !config.isEmpty, batch.arch.isEmpty { throw ValidationError("--config needs --arch (the ARCH= to resolve it for)") }
     }
 
     func run() throws {
@@ -67,34 +60,30 @@ struct ConfigImpactCommand: ParsableCommand {
             // Per ARCH=: its inputs, and the arch directory (for the host-compiler rule).
             var jobs: [(arch: String, dir: String, inputs: [ConfigImpact.Input])] = []
             if config.isEmpty {
-                var all = try KconfigResolver.defconfigs(inTree: old)
-                if !arch.isEmpty { all = all.filter { arch.contains($0.arch) || arch.contains($0.archDirectory) } }
-                if let match { all = all.filter { fnmatch(match, $0.name, 0) == 0 } }
-                if all.isEmpty { throw KernelKitError(.usage, "no defconfig in \(old) matches the --arch and --match given") }
-                for d in all {
-                    let input = ConfigImpact.Input.defconfig(archDirectory: d.archDirectory, name: d.name)
-                    if let i = jobs.firstIndex(where: { $0.arch == d.arch }) { jobs[i].inputs.append(input) } else { jobs.append((d.arch, d.archDirectory, [input])) }
+                for g in try batch.defconfigGroups(in: old) {
+                    jobs.append((g.arch, g.archDirectory, g.names.map { .defconfig(archDirectory: g.archDirectory, name: $0) }))
                 }
             } else {
                 for file in config { _ = try InputFile.readBytes(file) } // a bad file is a usage error, before any work
-                for a in arch {
+                for a in batch.arch {
                     jobs.append((a, KconfigEnvironment.srcarch(for: a), config.map { .file(InputFile.absolutePath($0)) }))
                 }
             }
-            let host = KconfigEnvironment.srcarch(for: KconfigDefconfigBatch.hostArch)
-            let overrides = variables, dummy = dummyTools, cache = noProbeCache ? nil : ProbeCache.defaultDirectory, explain = why
+            // Resolvers made here, where a bad --set is a usage error before any work.
+            var resolvers: [(old: KconfigResolver, new: KconfigResolver)] = []
+            for job in jobs {
+                resolvers.append((try batch.resolver(srctree: old, arch: job.arch, archDirectory: job.dir),
+                                  try batch.resolver(srctree: new, arch: job.arch, archDirectory: job.dir)))
+            }
+            let explain = why, pairs = resolvers
             let progress = Progress("impact")
             let finished = Mutex(0)
             let total = jobs.count
             let work = jobs
-            let results = Parallel.map(count: jobs.count, width: self.jobs ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) { i -> Result<[ConfigImpact.Item], KernelKitError> in
+            let results = Parallel.map(count: jobs.count, width: batch.width) { i -> Result<[ConfigImpact.Item], KernelKitError> in
                 let job = work[i]
                 let r = Result { () throws(KernelKitError) -> [ConfigImpact.Item] in
-                    func resolver(_ srctree: String) throws(KernelKitError) -> KconfigResolver {
-                        let vars = try KconfigResolver.makeVariables(overrides, dummyToolsIn: dummy && job.dir != host ? srctree : nil)
-                        return KconfigResolver(srctree: srctree, arch: job.arch, overrides: vars, probeCacheDirectory: cache)
-                    }
-                    return try ConfigImpact.compare(arch: job.arch, inputs: job.inputs, old: try resolver(old), new: try resolver(new), why: explain)
+                    try ConfigImpact.compare(arch: job.arch, inputs: job.inputs, old: pairs[i].old, new: pairs[i].new, why: explain)
                 }
                 progress.update(finished.withLock { $0 += 1; return $0 }, total)
                 return r

@@ -306,6 +306,9 @@ extension KconfigResolver {
         return out
     }
 
+    /// The arch directory of this machine (x86 for x86_64 and i386), as make's SUBARCH.
+    public static var hostArchDirectory: String { KconfigEnvironment.srcarch(for: KconfigEnvironment.hostSubarch()) }
+
     /// make's ARCH= for a defconfig under arch/DIR/configs.
     public static func makeArch(archDirectory dir: String, defconfig name: String) -> String {
         switch dir {
