@@ -48,6 +48,13 @@ let staticPIE: [LinkerSetting] = Context.environment["KERNELKIT_STATIC_PIE"] == 
 // whose ICU symbols the static link must be given too.
 let exporterStaticPIE: [LinkerSetting] = staticPIE.isEmpty ? [] : staticPIE + [.linkedLibrary("_FoundationICU"), .linkedLibrary("CoreFoundation")]
 
+// KERNELKIT_FUZZ=1 (set by scripts/fuzz.sh, with `--sanitize address`) instruments our own
+// libraries for libFuzzer's coverage and links the fuzzer only into kernelkit-fuzz. Not
+// SwiftPM's `--sanitize fuzzer`: that links libFuzzer's main() into every executable,
+// the build tools of the plugins included, which then no longer run as themselves.
+let fuzzing = Context.environment["KERNELKIT_FUZZ"] == "1"
+let fuzzCoverage: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer"])] : []
+
 // The C bridges link the static archives of Debian's -dev packages (`link ":libz.a"` in
 // each module.modulemap), so the binary needs none of the shared libraries. That is also
 // why they name no pkgConfig: its `-lz` would link the shared library instead.
@@ -77,7 +84,7 @@ let package = Package(
     ],
     targets: [
         // MARK: the core and the data
-        .target(name: "KernelKitCore"),
+        .target(name: "KernelKitCore", swiftSettings: fuzzCoverage),
         .target(name: "KernelKitData", plugins: ["KconfigsEmbedPlugin"]),
         .executableTarget(name: "kconfigs-embed", path: "Sources/Tools/kconfigs-embed"),
         .plugin(name: "KconfigsEmbedPlugin", capability: .buildTool(), dependencies: ["kconfigs-embed"], path: "Sources/Plugins/KconfigsEmbedPlugin"),
@@ -95,9 +102,9 @@ let package = Package(
         .target(name: "CBPFProbes", dependencies: ["CLibBPF"]),
 
         // MARK: the areas
-        .target(name: "KernelImageKit", dependencies: ["KernelKitCore", "CZlib", "CLzma", "CZstd", "CLz4", "CBzip2"]),
-        .target(name: "KconfigKit", dependencies: ["KernelKitCore"]),
-        .target(name: "HardeningKit", dependencies: ["KernelKitCore", "KconfigKit", "KernelImageKit"]),
+        .target(name: "KernelImageKit", dependencies: ["KernelKitCore", "CZlib", "CLzma", "CZstd", "CLz4", "CBzip2"], swiftSettings: fuzzCoverage),
+        .target(name: "KconfigKit", dependencies: ["KernelKitCore"], swiftSettings: fuzzCoverage),
+        .target(name: "HardeningKit", dependencies: ["KernelKitCore", "KconfigKit", "KernelImageKit"], swiftSettings: fuzzCoverage),
         .target(
             name: "ModuleSigning",
             dependencies: [
@@ -105,7 +112,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
-            ]
+            ],
+            swiftSettings: fuzzCoverage
         ),
         // eBPF probes: the BPF programs (KernelProbes/BPF/*.bpf.c) are compiled by the
         // BPFCompilerPlugin with the toolchain's clang and embedded as Swift.
@@ -115,10 +123,11 @@ let package = Package(
             name: "KernelProbes",
             dependencies: ["KernelKitCore", "KernelImageKit", "CLibBPF", "CBPFProbes"],
             exclude: ["BPF"],
+            swiftSettings: fuzzCoverage,
             plugins: ["BPFCompilerPlugin"]
         ),
         // Boot timelines: initcalls from the trace buffer and the kernel log, phases, charts.
-        .target(name: "BootKit", dependencies: ["KernelKitCore", "KernelProbes", "CLibSystemd"]),
+        .target(name: "BootKit", dependencies: ["KernelKitCore", "KernelProbes", "CLibSystemd"], swiftSettings: fuzzCoverage),
         .target(
             name: "KernelAudit",
             dependencies: ["KernelKitCore", "KernelKitData", "KconfigKit", "HardeningKit", "ModuleSigning", "KernelProbes"]
@@ -150,6 +159,15 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             linkerSettings: exporterStaticPIE
+        ),
+        // libFuzzer targets, one per parser (scripts/fuzz.sh builds them with the fuzzer and
+        // address sanitizer; a plain build replays files through the same targets).
+        .executableTarget(
+            name: "kernelkit-fuzz",
+            dependencies: ["KernelKitCore", "KconfigKit", "HardeningKit", "ModuleSigning", "KernelImageKit", "KernelProbes", "BootKit"],
+            exclude: ["Dictionaries"],
+            swiftSettings: fuzzing ? fuzzCoverage + [.define("KERNELKIT_FUZZING")] : [],
+            linkerSettings: fuzzing ? [.unsafeFlags(["-sanitize=fuzzer"])] : []
         ),
         // In-process timings of the hot paths; the peer comparisons are benchmarks/compare.py.
         .executableTarget(

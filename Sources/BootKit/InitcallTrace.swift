@@ -161,8 +161,10 @@ public struct InitcallDebugLog: Sendable {
                 let key = InitcallTrace.symbol(f) + (words.count > 1 && words[1].hasPrefix("[") ? String(words[1]) : "")
                 let pid = words.last.flatMap { Int($0) }
                 pending[key, default: []].append((pid, r.time))
-            } else if t.hasPrefix("initcall "), let returned = t.firstRange(of: " returned ") {
-                // "initcall virtio_init+0x0/0x20 [virtio] returned 0 after 107 usecs"
+            } else if t.hasPrefix("initcall "), let returned = t.dropFirst(9).firstRange(of: " returned ") {
+                // "initcall virtio_init+0x0/0x20 [virtio] returned 0 after 107 usecs". The
+                // search starts after the prefix: in "initcall returned " the two overlap
+                // (a range ending before it began: the fuzzer's crash).
                 let head = t[t.index(t.startIndex, offsetBy: 9)..<returned.lowerBound].split(separator: " ")
                 guard let f = head.first else { continue }
                 let module = head.count > 1 ? String(head[1].dropFirst().dropLast()) : nil
@@ -173,7 +175,7 @@ public struct InitcallDebugLog: Sendable {
                 let started = pending[key]?.isEmpty == false ? pending[key]!.removeFirst() : nil
                 calls.append(Call(function: name, module: module, pid: started?.pid, start: started?.time, end: r.time,
                                   ret: ret, duration: duration))
-            } else if t.hasPrefix("probe of "), let returned = t.firstRange(of: " returned ") {
+            } else if t.hasPrefix("probe of "), let returned = t.dropFirst(9).firstRange(of: " returned ") {
                 let device = String(t[t.index(t.startIndex, offsetBy: 9)..<returned.lowerBound])
                 let tail = t[returned.upperBound...].split(separator: " ")
                 guard tail.count >= 3, let ret = Int(tail[0]), let duration = Int(tail[2]) else { continue }

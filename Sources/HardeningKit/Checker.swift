@@ -37,7 +37,15 @@ public struct Waiver: Sendable {
 public enum WaiverFile {
     /// Reads `[[waiver]]` tables; every field is required, the date must be YYYY-MM-DD.
     public static func load(file: String) throws(KernelKitError) -> [Waiver] {
-        let doc = try TOML.parse(file: file)
+        try load(TOML.parse(file: file), file: file)
+    }
+
+    /// The same from the file's bytes.
+    public static func load(bytes: [UInt8], file: String) throws(KernelKitError) -> [Waiver] {
+        try load(TOML.parse(bytes, file: file), file: file)
+    }
+
+    private static func load(_ doc: TOMLTable, file: String) throws(KernelKitError) -> [Waiver] {
         for key in doc.keys where key != "waiver" {
             throw PolicyLoader.error(file, doc[key]!.line, "unknown key '\(key)' (a waiver file holds [[waiver]] tables)")
         }

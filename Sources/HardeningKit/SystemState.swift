@@ -149,11 +149,21 @@ public struct SysctlValues: Sendable {
     /// Read from /proc/sys on demand instead of a dump.
     public var live = false
 
-    public init(dump text: String, file: String) {
+    private init(file: String) { self.file = file }
+
+    /// `sysctl -a` output: `name = value` lines, comments, and the `sysctl: permission
+    /// denied on key …` lines its stderr adds when both go to one file. Any other line is
+    /// an error, as kernel-hardening-checker's reader makes it one: a file that is not a
+    /// sysctl dump must not pass as one with nothing set.
+    public init(dump text: String, file: String) throws(KernelKitError) {
         self.file = file
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimming(" \t\r")
-            guard !line.isEmpty, !line.hasPrefix("#"), !line.hasPrefix(";"), let eq = line.firstIndex(of: "=") else { continue }
+            guard !line.isEmpty, !line.hasPrefix("#"), !line.hasPrefix(";"), !line.hasPrefix("sysctl: ") else { continue }
+            guard let eq = line.firstIndex(of: "="), eq > line.startIndex else {
+                throw KernelKitError(.malformedLine, "not a sysctl line (NAME = VALUE, as sysctl -a prints)",
+                                     at: SourceLocation(file: file, line: n + 1))
+            }
             let key = line[..<eq].trimming(" \t").replacingOccurrences("/", ".")
             // Multi-value sysctls (tabs in /proc/sys) read as single spaces.
             let value = line[line.index(after: eq)...].trimming(" \t")
@@ -163,11 +173,11 @@ public struct SysctlValues: Sendable {
     }
 
     public static func read(_ path: String) throws(KernelKitError) -> SysctlValues {
-        SysctlValues(dump: String(decoding: try InputFile.readText(path), as: UTF8.self), file: path)
+        try SysctlValues(dump: String(decoding: try InputFile.readText(path), as: UTF8.self), file: path)
     }
 
     public static func live() -> SysctlValues {
-        var s = SysctlValues(dump: "", file: "/proc/sys")
+        var s = SysctlValues(file: "/proc/sys")
         s.live = true
         return s
     }

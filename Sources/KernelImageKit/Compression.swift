@@ -81,7 +81,11 @@ public enum Compression: String, Sendable, CaseIterable {
 
     // MARK: zlib
 
-    private static let chunk = 1 << 20
+    /// The output buffer of one decoding round: a quarter of a typical module's expansion,
+    /// up to 1 MiB for kernel images. Not always 1 MiB: zeroing that much for each small
+    /// or corrupt input was most of the time of the kernel image finder, which tries a
+    /// decoder at every magic number it meets.
+    private static func roundSize(_ inputSize: Int) -> Int { min(1 << 20, max(1 << 16, inputSize * 4)) }
 
     private static func inflate(_ input: ArraySlice<UInt8>) -> [UInt8]? {
         var out = [UInt8]()
@@ -89,6 +93,7 @@ public enum Compression: String, Sendable, CaseIterable {
         // 15 + 32: a zlib or gzip header, detected.
         guard inflateInit2_(&strm, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
         defer { inflateEnd(&strm) }
+        let chunk = roundSize(input.count)
         var buffer = [UInt8](repeating: 0, count: chunk)
         return input.withUnsafeBufferPointer { inBuf -> [UInt8]? in
             strm.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
@@ -139,6 +144,7 @@ public enum Compression: String, Sendable, CaseIterable {
 
     private static func drive(_ strm: inout lzma_stream, _ input: ArraySlice<UInt8>, action: lzma_action) -> [UInt8]? {
         var out = [UInt8]()
+        let chunk = roundSize(input.count)
         var buffer = [UInt8](repeating: 0, count: chunk)
         return input.withUnsafeBufferPointer { inBuf -> [UInt8]? in
             strm.next_in = inBuf.baseAddress
@@ -178,6 +184,7 @@ public enum Compression: String, Sendable, CaseIterable {
         guard let ds = ZSTD_createDStream() else { return nil }
         defer { ZSTD_freeDStream(ds) }
         var out = [UInt8]()
+        let chunk = roundSize(input.count)
         var buffer = [UInt8](repeating: 0, count: chunk)
         return input.withUnsafeBufferPointer { inBuf -> [UInt8]? in
             var inb = ZSTD_inBuffer(src: inBuf.baseAddress, size: inBuf.count, pos: 0)
@@ -246,6 +253,7 @@ public enum Compression: String, Sendable, CaseIterable {
         guard BZ2_bzDecompressInit(&strm, 0, 0) == BZ_OK else { return nil }
         defer { BZ2_bzDecompressEnd(&strm) }
         var out = [UInt8]()
+        let chunk = roundSize(input.count)
         var buffer = [UInt8](repeating: 0, count: chunk)
         return input.withUnsafeBufferPointer { inBuf -> [UInt8]? in
             strm.next_in = UnsafeMutableRawPointer(mutating: inBuf.baseAddress)?.assumingMemoryBound(to: CChar.self)

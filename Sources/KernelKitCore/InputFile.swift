@@ -13,7 +13,9 @@ public enum InputFile {
     /// - Throws: ``KernelKitError`` with `.fileNotFound`, `.isDirectory` or `.unreadable`.
     public static func readBytes(_ path: String) throws(KernelKitError) -> [UInt8] {
         // open, then fstat: one path lookup per file (a Kconfig tree reads 1,500 files).
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK so that a FIFO nobody writes to is an error, not a wait forever:
+        // opening one for reading blocks until a writer comes (fifo(7)).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 {
             let err = SystemError.current
             if err.code == ENOENT || err.code == ENOTDIR {
@@ -29,9 +31,27 @@ public enum InputFile {
         if (st.st_mode & S_IFMT) == S_IFDIR {
             throw KernelKitError(.isDirectory, "is a directory, expected a file", at: SourceLocation(file: path, line: 0))
         }
+        var bytes = [UInt8]()
+        if (st.st_mode & S_IFMT) == S_IFIFO {
+            // Non-blocking, a read with no writer sees end-of-file at once; with one (a
+            // writer already started, or a shell's <(command)) it sees data or EAGAIN.
+            var first: UInt8 = 0
+            let n = read(fd, &first, 1)
+            if n == 1 { bytes.append(first) }
+            if n == 0 {
+                // A named FIFO (mkfifo) nobody writes to. A pipe (/dev/fd/N, which lstat
+                // sees as a link) at end-of-file is an empty input.
+                var ls = stat()
+                if lstat(path, &ls) == 0, (ls.st_mode & S_IFMT) == S_IFIFO {
+                    throw KernelKitError(.unreadable, "a FIFO with no writer: nothing to read", at: SourceLocation(file: path, line: 0))
+                }
+                return []
+            }
+        }
+        // Reads block from here on (a pipe's writer may be slow).
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         // Read straight into the array's storage: no intermediate buffer to fault in.
         // The size from fstat is only a hint (/proc files report 0), so grow on demand.
-        var bytes = [UInt8]()
         var capacity = max(Int(st.st_size), 4096) + 1
         let regularSize = (st.st_mode & S_IFMT) == S_IFREG && st.st_size > 0 ? Int(st.st_size) : -1
         while true {
@@ -250,3 +270,4 @@ public struct MappedFile: ~Copyable {
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count) }
 }
+

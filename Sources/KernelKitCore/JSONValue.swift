@@ -227,13 +227,25 @@ private struct JSONReader {
                 case UInt8(ascii: "r"): out.append(0x0D)
                 case UInt8(ascii: "b"): out.append(0x08)
                 case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(b[i])
                 case UInt8(ascii: "u"):
-                    guard i + 4 < b.count, let v = UInt32(String(decoding: b[(i + 1)...(i + 4)], as: UTF8.self), radix: 16) else {
-                        throw error("invalid \\u escape")
+                    func hex4(_ at: Int) -> UInt32? {
+                        guard at + 4 <= b.count, b[at..<(at + 4)].allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }) else { return nil }
+                        return UInt32(String(decoding: b[at..<(at + 4)], as: UTF8.self), radix: 16)
+                    }
+                    guard var v = hex4(i + 1) else { throw error("invalid \\u escape") }
+                    i += 4
+                    // RFC 8259 section 7: a character outside the BMP is a surrogate pair,
+                    // \uD83D\uDE00. A lone surrogate is no character: U+FFFD, as most readers.
+                    if (0xD800..<0xDC00).contains(v), i + 2 < b.count, b[i + 1] == UInt8(ascii: "\\"), b[i + 2] == UInt8(ascii: "u"),
+                       let low = hex4(i + 3), (0xDC00..<0xE000).contains(low) {
+                        v = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00)
+                        i += 6
                     }
                     out += Array(String(UnicodeScalar(v).map(Character.init) ?? "\u{FFFD}").utf8)
-                    i += 4
-                default: out.append(b[i])
+                default:
+                    // Only the escapes above exist (RFC 8259 section 7); "\x41" is an error.
+                    throw error("invalid escape '\\\(String(decoding: [b[i]], as: UTF8.self))' in a string")
                 }
                 i += 1
                 continue

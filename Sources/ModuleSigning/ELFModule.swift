@@ -18,10 +18,14 @@ struct ELFHandle: ~Copyable {
         }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 16)
         buffer.copyBytes(from: bytes)
-        guard let e = elf_memory(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), bytes.count),
-              elf_kind(e) == ELF_K_ELF else {
+        let handle = elf_memory(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), bytes.count)
+        guard let e = handle, elf_kind(e) == ELF_K_ELF else {
+            // libelf may hand back a handle of another kind (ELF_K_NONE for a damaged
+            // header), which needs its elf_end too: the fuzzer found the leak.
+            let reason = String(cString: elf_errmsg(-1))
+            if let handle { elf_end(handle) }
             buffer.deallocate()
-            throw failure(.notELF, "not a readable ELF file: \(String(cString: elf_errmsg(-1)))", file)
+            throw failure(.notELF, "not a readable ELF file: \(reason)", file)
         }
         elf = e
         storage = buffer

@@ -1,4 +1,5 @@
 import KernelKitCore
+import SwiftASN1
 
 extension KernelKitError.Code {
     /// The file is not an ELF object (a kernel module is an ELF relocatable file).
@@ -27,4 +28,21 @@ extension KernelKitError.Code {
 
 func failure(_ code: KernelKitError.Code, _ message: String, _ file: String? = nil) -> KernelKitError {
     KernelKitError(code, message, at: file.map { SourceLocation(file: $0, line: 0) })
+}
+
+/// Why DER could not be read, in words: swift-asn1's own description names its source
+/// file and line ("ASN1Error.truncatedASN1Field: SwiftASN1/ASN1.swift:202"), which tells
+/// a user nothing about their file.
+func plainReason(_ error: any Error) -> String {
+    guard let e = error as? ASN1Error else { return "\(error)" }
+    switch e.code {
+    case .truncatedASN1Field: return "the DER is truncated (a field runs past the end)"
+    case .unsupportedFieldLength: return "the DER has a length field too large to be real"
+    case .invalidASN1IntegerEncoding: return "the DER has a badly encoded INTEGER"
+    case .unexpectedFieldType: return "the DER has a field of the wrong type"
+    case .tooFewOIDComponents: return "the DER has an OBJECT IDENTIFIER with too few components"
+    case .invalidStringRepresentation: return "the DER has a string in an invalid encoding"
+    case .invalidPEMDocument: return "the PEM is invalid"
+    default: return "the DER is not the expected structure"
+    }
 }

@@ -94,11 +94,12 @@ public struct MLDSAKey: Sendable {
     /// Reads a PKCS#8 ML-DSA key: the seed form, or `both` (seed and expanded key; the
     /// seed is used). nil when the key is not ML-DSA.
     static func fromPKCS8(_ der: [UInt8], file: String) throws(KernelKitError) -> MLDSAKey? {
+        // Not even a PKCS#8 structure with an ML-DSA algorithm: not ours to judge (the
+        // caller's other readers, and its error, say what the key is not).
+        guard let root = try? DER.parse(der), let parts = try? X509Certificate.children(root), parts.count >= 3,
+              let alg = (try? X509Certificate.children(parts[1]))?.first, let oid = try? ASN1ObjectIdentifier(derEncoded: alg),
+              let set = MLDSAParameterSet(oid: oid) else { return nil }
         do {
-            let root = try DER.parse(der)
-            let parts = try X509Certificate.children(root)
-            guard parts.count >= 3, let alg = try X509Certificate.children(parts[1]).first,
-                  let set = MLDSAParameterSet(oid: try ASN1ObjectIdentifier(derEncoded: alg)) else { return nil }
             guard case .primitive(let body) = parts[2].content else {
                 throw failure(.badKey, "bad ML-DSA private key", file)
             }
@@ -117,7 +118,7 @@ public struct MLDSAKey: Sendable {
         } catch let e as KernelKitError {
             throw e
         } catch {
-            throw failure(.badKey, "cannot read the ML-DSA private key: \(error)", file)
+            throw failure(.badKey, "cannot read the ML-DSA private key: \(plainReason(error))", file)
         }
     }
 }

@@ -20,7 +20,11 @@ public struct ModuleFile: Sendable {
 
     /// Reads a module, decompressing it when its first bytes say so.
     public static func read(_ path: String) throws(KernelKitError) -> ModuleFile {
-        let raw = try InputFile.readBytes(path)
+        try decode(try InputFile.readBytes(path), path: path)
+    }
+
+    /// A module from the file's bytes as stored, `path` naming it in errors.
+    public static func decode(_ raw: [UInt8], path: String) throws(KernelKitError) -> ModuleFile {
         let compression = Compression.detect(raw)
         switch compression {
         case .none, .gzip, .xz, .zstd: break
@@ -28,6 +32,11 @@ public struct ModuleFile: Sendable {
             throw failure(.notELF, "a \(compression.rawValue) file; modules are compressed with gzip, xz or zstd", path)
         }
         let bytes = try compression.decompress(raw[...], file: path)
+        // Every module is an ELF object, signed or not: anything else is refused here, so
+        // that no command strips, signs or reports "unsigned" for a text file.
+        guard bytes.count >= 4, bytes[0..<4].elementsEqual([0x7f, 0x45, 0x4c, 0x46]) else {
+            throw failure(.notELF, "not an ELF file (a kernel module is an ELF relocatable object)", path)
+        }
         return ModuleFile(path: path, bytes: bytes, compression: compression)
     }
 

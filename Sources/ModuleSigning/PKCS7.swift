@@ -73,6 +73,12 @@ public struct PKCS7Signature: Sendable, Equatable {
     /// Reads a SignedData as the kernel's PKCS#7 parser (crypto/asymmetric_keys/
     /// pkcs7_parser.c) would for a module: one signer, no signed attributes.
     public init(der: ArraySlice<UInt8>, file: String) throws(KernelKitError) {
+        // DER.parse refuses trailing bytes with a generic error; measured first, they get
+        // their own message (the kernel's asn1_ber_decoder rejects them too).
+        let bytes = Array(der)
+        if let length = X509Certificate.derLength(bytes, at: 0), length < bytes.count {
+            throw failure(.malformedSignature, "\(bytes.count - length) trailing bytes after the PKCS#7 message", file)
+        }
         do {
             let root = try DER.parse(der)
             guard root.encodedBytes.count == der.count else {
@@ -82,7 +88,7 @@ public struct PKCS7Signature: Sendable, Equatable {
             guard top.count == 2, try ASN1ObjectIdentifier(derEncoded: top[0]) == OID.signedData else {
                 throw failure(.malformedSignature, "the PKCS#7 message is not SignedData", file)
             }
-            let sd = try X509Certificate.children(try X509Certificate.children(top[1])[0])
+            let sd = try X509Certificate.children(try X509Certificate.children(top[1], atLeast: 1)[0])
             guard sd.count >= 4 else { throw failure(.malformedSignature, "SignedData is too short", file) }
             var certs = [[UInt8]]()
             for node in sd.dropFirst(3) where node.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) {
@@ -109,7 +115,7 @@ public struct PKCS7Signature: Sendable, Equatable {
             } else {
                 throw failure(.malformedSignature, "unknown signer identifier", file)
             }
-            let digestOID = try ASN1ObjectIdentifier(derEncoded: try X509Certificate.children(si[2])[0])
+            let digestOID = try ASN1ObjectIdentifier(derEncoded: try X509Certificate.children(si[2], atLeast: 1)[0])
             guard let h = HashAlgorithm(oid: digestOID) else {
                 throw failure(.malformedSignature, "unknown digest algorithm \(digestOID)", file)
             }
@@ -120,7 +126,7 @@ public struct PKCS7Signature: Sendable, Equatable {
                 // for ML-DSA under CONFIG_PKCS7_WAIVE_AUTHATTRS_REJECTION_FOR_MLDSA.
                 throw failure(.malformedSignature, "the signature has signed attributes, which the kernel refuses in module signatures (only ML-DSA with CONFIG_PKCS7_WAIVE_AUTHATTRS_REJECTION_FOR_MLDSA takes them; KernelKit does not check that form)", file)
             }
-            signatureAlgorithm = try ASN1ObjectIdentifier(derEncoded: try X509Certificate.children(si[k])[0]).description
+            signatureAlgorithm = try ASN1ObjectIdentifier(derEncoded: try X509Certificate.children(si[k], atLeast: 1)[0]).description
             k += 1
             guard si[k].identifier == .octetString, case .primitive(let sig) = si[k].content else {
                 throw failure(.malformedSignature, "SignerInfo has no signature", file)
@@ -130,7 +136,7 @@ public struct PKCS7Signature: Sendable, Equatable {
         } catch let e as KernelKitError {
             throw e
         } catch {
-            throw failure(.malformedSignature, "the PKCS#7 message cannot be parsed: \(error)", file)
+            throw failure(.malformedSignature, "the PKCS#7 message cannot be parsed: \(plainReason(error))", file)
         }
     }
 

@@ -20,22 +20,27 @@ enum PKCS8Decryption {
 
     static func decrypt(_ der: [UInt8], passphrase: String, file: String) throws(KernelKitError) -> [UInt8] {
         do {
-            let top = try X509Certificate.children(try DER.parse(der))
-            let alg = try X509Certificate.children(top[0])
+            let top = try X509Certificate.children(try DER.parse(der), atLeast: 2)
+            let alg = try X509Certificate.children(top[0], atLeast: 2)
             guard try ASN1ObjectIdentifier(derEncoded: alg[0]) == pbes2 else {
                 throw failure(.badKey, "the encrypted key uses a scheme other than PBES2", file)
             }
-            let params = try X509Certificate.children(alg[1])
-            let kdf = try X509Certificate.children(params[0])
+            let params = try X509Certificate.children(alg[1], atLeast: 2)
+            let kdf = try X509Certificate.children(params[0], atLeast: 2)
             guard try ASN1ObjectIdentifier(derEncoded: kdf[0]) == pbkdf2 else {
                 throw failure(.badKey, "the encrypted key uses a key derivation other than PBKDF2", file)
             }
-            let kdfParams = try X509Certificate.children(kdf[1])
+            let kdfParams = try X509Certificate.children(kdf[1], atLeast: 2)
             guard case .primitive(let salt) = kdfParams[0].content else { throw failure(.badKey, "bad PBKDF2 salt", file) }
             let rounds = try Int(derEncoded: kdfParams[1])
+            // A count from the file: zero or negative traps in swift-crypto, and a huge one
+            // is a wait of hours. OpenSSL writes 2,048 by default.
+            guard (1...10_000_000).contains(rounds) else {
+                throw failure(.badKey, "the encrypted key's PBKDF2 iteration count \(rounds) is outside 1 to 10,000,000", file)
+            }
             var prf = KDF.Insecure.PBKDF2.HashFunction.insecureSHA1
             for p in kdfParams.dropFirst(2) where p.identifier == .sequence {
-                let oid = try ASN1ObjectIdentifier(derEncoded: try X509Certificate.children(p)[0])
+                let oid = try ASN1ObjectIdentifier(derEncoded: try X509Certificate.children(p, atLeast: 1)[0])
                 switch oid {
                 case hmacSHA256: prf = .sha256
                 case hmacSHA384: prf = .sha384
@@ -44,7 +49,7 @@ enum PKCS8Decryption {
                 default: throw failure(.badKey, "unsupported PBKDF2 PRF \(oid)", file)
                 }
             }
-            let scheme = try X509Certificate.children(params[1])
+            let scheme = try X509Certificate.children(params[1], atLeast: 2)
             guard let keyLength = aesCBC[try ASN1ObjectIdentifier(derEncoded: scheme[0])],
                   case .primitive(let iv) = scheme[1].content else {
                 throw failure(.badKey, "the encrypted key uses a cipher other than AES-CBC", file)
@@ -59,7 +64,7 @@ enum PKCS8Decryption {
         } catch let e as KernelKitError {
             throw e
         } catch {
-            throw failure(.badKey, "cannot read the encrypted private key: \(error)", file)
+            throw failure(.badKey, "cannot read the encrypted private key: \(plainReason(error))", file)
         }
     }
 

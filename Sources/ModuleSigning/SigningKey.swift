@@ -91,6 +91,11 @@ public enum SigningKey: Sendable {
             if let k = try? P384.Signing.PrivateKey(pemRepresentation: pem) { return .p384(k) }
             if let k = try? P256.Signing.PrivateKey(pemRepresentation: pem) { return .p256(k) }
         }
+        do {
+            _ = try DER.parse(der)
+        } catch {
+            throw failure(.badKey, "cannot read the private key: \(plainReason(error))", file)
+        }
         throw failure(.badKey, "cannot read the private key: not an RSA (2048 bits or more), ECDSA P-256/P-384 or ML-DSA-65/87 key", file)
     }
 

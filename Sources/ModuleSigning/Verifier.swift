@@ -65,7 +65,7 @@ extension Keyring {
             do {
                 return try MLDSAKey.verify(set, signature: p7.signature, message: content, publicKey: cert.publicKeyBits)
             } catch {
-                throw failure(.badCertificate, "cannot use the certificate's \(set.rawValue) public key: \(error)")
+                throw failure(.badCertificate, "cannot use the certificate's \(set.rawValue) public key: \(plainReason(error))")
             }
         }
         let digest = try p7.hash.digest(content)
@@ -95,7 +95,7 @@ extension Keyring {
         } catch let e as KernelKitError {
             throw e
         } catch {
-            throw failure(.badCertificate, "cannot use the certificate's public key: \(error)")
+            throw failure(.badCertificate, "cannot use the certificate's public key: \(plainReason(error))")
         }
     }
 }

@@ -23,12 +23,18 @@ public struct X509Certificate: Sendable, Equatable {
     public let keyType: KeyType
     public let issuerCommonName: String?
     public let subjectCommonName: String?
+    let tbsDER: [UInt8]
+    let signatureAlgorithm: ASN1ObjectIdentifier
+    let signatureValue: [UInt8]
 
     public init(der: [UInt8], file: String = "<certificate>") throws(KernelKitError) {
         do {
             let cert = try CertificateFields(derEncoded: der)
             let tbs = cert.tbs
             self.der = der
+            tbsDER = cert.tbsDER
+            signatureAlgorithm = cert.signatureAlgorithm
+            signatureValue = cert.signature
             serial = Array(tbs.serial)
             issuerDER = Array(tbs.issuer.encodedBytes)
             subjectDER = Array(tbs.subject.encodedBytes)
@@ -53,7 +59,7 @@ public struct X509Certificate: Sendable, Equatable {
         } catch let e as KernelKitError {
             throw e
         } catch {
-            throw failure(.badCertificate, "not an X.509 certificate: \(error)", file)
+            throw failure(.badCertificate, "not an X.509 certificate: \(plainReason(error))", file)
         }
     }
 
@@ -62,6 +68,17 @@ public struct X509Certificate: Sendable, Equatable {
             throw ASN1Error.invalidASN1Object(reason: "expected a constructed node")
         }
         return Array(c)
+    }
+
+    /// The children of a node that must have at least `count` of them: the structures
+    /// read by position (PKCS#7's SignerInfo, PKCS#8's PBES2 parameters) then index
+    /// safely. The fuzzer found the unchecked `[0]` of an empty SEQUENCE.
+    static func children(_ node: ASN1Node, atLeast count: Int) throws -> [ASN1Node] {
+        let c = try children(node)
+        guard c.count >= count else {
+            throw ASN1Error.invalidASN1Object(reason: "expected at least \(count) elements, found \(c.count)")
+        }
+        return c
     }
 
     /// The first commonName in a Name's DER.
@@ -88,14 +105,14 @@ public struct X509Certificate: Sendable, Equatable {
             let certs = blocks.filter { $0.label == "CERTIFICATE" || $0.label == "X509 CERTIFICATE" }
             if certs.isEmpty { throw failure(.badCertificate, "the PEM file holds no CERTIFICATE block", file) }
             var out = [X509Certificate]()
-            for c in certs { out.append(try X509Certificate(der: c.der, file: file)) }
+            for c in certs { out.append(try X509Certificate(der: c.der, file: file).checkedSelfSignature(file: file)) }
             return out
         }
         var out = [X509Certificate]()
         var i = 0
         while i < bytes.count {
             guard let length = derLength(bytes, at: i) else { break }
-            out.append(try X509Certificate(der: Array(bytes[i..<(i + length)]), file: file))
+            out.append(try X509Certificate(der: Array(bytes[i..<(i + length)]), file: file).checkedSelfSignature(file: file))
             i += length
         }
         if out.isEmpty || i != bytes.count {
@@ -123,13 +140,18 @@ public struct X509Certificate: Sendable, Equatable {
 /// `Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }`.
 struct CertificateFields: DERParseable {
     var tbs: TBSCertificateFields
+    /// The signed bytes, the signature's algorithm and its value: for the self-signature check.
+    var tbsDER: [UInt8]
+    var signatureAlgorithm: ASN1ObjectIdentifier
+    var signature: [UInt8]
 
     init(derEncoded root: ASN1Node) throws {
-        tbs = try DER.sequence(root, identifier: .sequence) { nodes in
-            let tbs = try TBSCertificateFields(derEncoded: &nodes)
-            _ = try AlgorithmIdentifierFields(derEncoded: &nodes)
-            _ = try ASN1BitString(derEncoded: &nodes)
-            return tbs
+        (tbs, tbsDER, signatureAlgorithm, signature) = try DER.sequence(root, identifier: .sequence) { nodes in
+            guard let tbsNode = nodes.next() else { throw ASN1Error.invalidASN1Object(reason: "no tbsCertificate") }
+            let tbs = try TBSCertificateFields(derEncoded: tbsNode)
+            let algorithm = try AlgorithmIdentifierFields(derEncoded: &nodes)
+            let signature = try ASN1BitString(derEncoded: &nodes)
+            return (tbs, Array(tbsNode.encodedBytes), algorithm.algorithm, Array(signature.bytes))
         }
     }
 }
@@ -248,5 +270,41 @@ struct RelativeDistinguishedNameFields: DERParseable {
             }
             return out
         }
+    }
+}
+
+extension X509Certificate {
+    /// The digest and the algorithm name ``Keyring/check(_:content:certificate:)`` takes,
+    /// for a certificate's own signature algorithm; nil for one not checked here.
+    private var selfSignatureForm: (hash: HashAlgorithm, algorithm: String)? {
+        let rsa: [ASN1ObjectIdentifier: HashAlgorithm] = [
+            [1, 2, 840, 113549, 1, 1, 5]: .sha1, [1, 2, 840, 113549, 1, 1, 14]: .sha224, [1, 2, 840, 113549, 1, 1, 11]: .sha256,
+            [1, 2, 840, 113549, 1, 1, 12]: .sha384, [1, 2, 840, 113549, 1, 1, 13]: .sha512,
+        ]
+        let ecdsa: [ASN1ObjectIdentifier: HashAlgorithm] = [
+            OID.ecdsaWithSHA1: .sha1, OID.ecdsaWithSHA224: .sha224, OID.ecdsaWithSHA256: .sha256,
+            OID.ecdsaWithSHA384: .sha384, OID.ecdsaWithSHA512: .sha512,
+        ]
+        if let h = rsa[signatureAlgorithm] { return (h, OID.rsaEncryption.description) }
+        if let h = ecdsa[signatureAlgorithm] { return (h, signatureAlgorithm.description) }
+        if let set = MLDSAParameterSet(oid: signatureAlgorithm) { return (.sha512, set.oid.description) }
+        return nil
+    }
+
+    /// The certificate, if it is not self-signed or its self-signature verifies with its
+    /// own key: the kernel checks that before it loads a certificate into a keyring
+    /// (crypto/asymmetric_keys/x509_public_key.c, x509_check_for_self_signed(), which
+    /// then fails with -EKEYREJECTED), so a certificate it would refuse is an error here.
+    func checkedSelfSignature(file: String) throws(KernelKitError) -> X509Certificate {
+        guard issuerDER == subjectDER, let form = selfSignatureForm else { return self }
+        let p7 = PKCS7Signature(signer: .subjectKeyIdentifier([]), hash: form.hash, signatureAlgorithm: form.algorithm,
+                                signature: signatureValue)
+        // A key this code cannot use at all (too short, an unknown curve) is judged where it
+        // is used; only a signature that is checked and fails is refused here.
+        guard let ok = try? Keyring.check(p7, content: tbsDER[...], certificate: self) else { return self }
+        guard ok else {
+            throw failure(.badCertificate, "the self-signed certificate's signature does not verify with its own key (the kernel refuses such a certificate)", file)
+        }
+        return self
     }
 }

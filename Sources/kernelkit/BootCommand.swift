@@ -54,6 +54,10 @@ struct BootReportCommand: ParsableCommand {
     func run() throws {
         try Terminal.run {
             let live = log == nil || log!.hasPrefix("/dev/")
+            // A source the system lacks is a line of the report ("unavailable: …"); a file
+            // the user named that cannot be read is bad input, and an error.
+            if let trace { _ = try InitcallTrace.parse(try InputFile.readBytes(trace), file: trace) }
+            if let log, !live { _ = try KernelLog.parse(try InputFile.readBytes(log), file: log) }
             let timeline = BootSources(trace: trace, log: log, fpdt: fpdt, systemd: systemd ?? live).timeline()
             switch format {
             case .json: Terminal.write(timeline.json.serialized())

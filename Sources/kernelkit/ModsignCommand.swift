@@ -146,8 +146,8 @@ struct ModsignSignFileCommand: ParsableCommand {
         Usage as sign-file's:
           kernelkit modsign sign-file [-dpk] HASH KEY X509 MODULE [DEST]
           kernelkit modsign sign-file -s RAWSIG HASH X509 MODULE [DEST]
-          # 7); -p writes it as well; -k names
-        -d writes only MODULE.p7s (the detached PKCS
+
+        -d writes only MODULE.p7s (the detached PKCS#7); -p writes it as well; -k names
         the signer by subject key id; -s appends a signature made elsewhere. Without
         DEST the module is signed in place. KBUILD_SIGN_PIN is the pass phrase of an
         encrypted key. Unlike sign-file, a signed module's old signature is replaced
@@ -205,6 +205,9 @@ struct ModsignVerifyCommand: ParsableCommand {
             for c in cert { certs += try X509Certificate.load(try InputFile.readBytes(c), file: c) }
             if let keyring { certs += try KernelImage.certificates(imageFile: keyring) }
             let ring = Keyring(certs)
+            // A file named on the command line that is no module at all is bad input (exit
+            // 2), not a module that fails to verify (exit 1).
+            for p in paths where !InputFile.kind(p).isDirectory { _ = try ModuleFile.read(p) }
             let files = try ModuleTree.collect(paths)
             let progress = Progress("verifying")
             let onProgress: (@Sendable (Int, Int) -> Void)? = format == .text ? { @Sendable in progress.update($0, $1) } : nil

@@ -118,7 +118,7 @@ struct HardeningTests {
         #expect(cmd.value(of: "init_on_alloc") == "1")
         #expect(cmd.value(of: "dyndbg") == "file a.c +p")
         #expect(cmd.value(of: "init-arg") == nil)
-        let sys = SysctlValues(dump: "kernel.kptr_restrict = 1\nkernel.printk = 4\t4\t1\t7\n# comment\nnet.core.bpf_jit_harden=2\n", file: "sysctl.txt")
+        let sys = try SysctlValues(dump: "kernel.kptr_restrict = 1\nkernel.printk = 4\t4\t1\t7\n# comment\nnet.core.bpf_jit_harden=2\n", file: "sysctl.txt")
         #expect(sys.value(of: "kernel.printk") == "4 4 1 7")
         #expect(sys.value(of: "net.core.bpf_jit_harden") == "2")
         let kspp = try ShippedBaselines.named("kspp")

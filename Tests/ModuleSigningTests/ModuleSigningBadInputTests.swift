@@ -42,8 +42,8 @@ struct ModuleSigningBadInputTests {
         let s = try Setup()
         let strip: (String) -> [String] = { ["modsign", "strip", $0] }
         let info: (String) -> [String] = { ["modsign", "info", $0] }
-        // Only the magic and a few bytes: too short for struct module_signature.
-        try expectRejected(Array("~Module signature appended~\n".utf8), strip, message: "too short", in: s)
+        // An ELF header's first bytes and the magic: too short for struct module_signature.
+        try expectRejected([0x7f, 0x45, 0x4c, 0x46] + Array("~Module signature appended~\n".utf8), strip, message: "too short", in: s)
         // sig_len pointing before the start of the file.
         var past = s.signed
         let n = past.count - 28

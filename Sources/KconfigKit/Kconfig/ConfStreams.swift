@@ -10,22 +10,38 @@ package struct ConfStreams: Error, Sendable, CustomStringConvertible {
     /// Adds nothing to the error's own line: the message already holds conf's text.
     package var description: String { "" }
 
-    /// The error for a Kconfig tree conf rejects. conf's message starts with `file:line: `
-    /// when one statement is at fault (zconf_error() in scripts/kconfig/parser.y, the
-    /// preprocessor's pperror()); the error is then located there (the file relative to
-    /// the tree, as conf names it, so editors in the tree find it) and its message is the
-    /// rest. Reports that span many places (a recursive dependency, a recursive inclusion)
-    /// keep their whole text as the message.
+    /// The error for a Kconfig tree conf rejects, as one line: conf's report can span
+    /// lines ("Kconfig:6: syntax error" then "Kconfig:3: missing end statement for this
+    /// entry"; a recursive dependency's chain), and a CLI error is one line. Its first
+    /// `file:line: ` (zconf_error() in scripts/kconfig/parser.y, the preprocessor's
+    /// pperror()) locates the error, the file relative to the tree as conf names it, so
+    /// editors in the tree find it; else the place the lexer stopped (`file`, `line`),
+    /// when known. The rest, lines joined with "; ", is the message; warnings printed
+    /// before the error are left out of it. conf's own bytes stay in the underlying
+    /// ``ConfStreams``.
     package static func error(_ confText: String, stdout: String, file: String, line: Int) -> KernelKitError {
-        var message = Substring(confText)
-        while message.hasSuffix("\n") { message = message.dropLast() }
-        var location: SourceLocation? = nil
-        let prefix = "\(file):\(line): "
-        if line > 0, message.hasPrefix(prefix), !message.contains("\n") {
-            message = message.dropFirst(prefix.count)
-            location = SourceLocation(file: file, line: line)
+        var lines = confText.split(separator: "\n").map { $0.trimming(" \t") }.filter { !$0.isEmpty }
+        lines.removeAll { $0.contains(":warning: ") }
+        var location: SourceLocation? = line > 0 && !file.isEmpty ? SourceLocation(file: file, line: line) : nil
+        if let first = lines.first, let at = located(first) {
+            location = at.location
+            lines[0] = at.rest
         }
-        return KernelKitError(.kconfig, String(message), at: location,
-                              underlying: ConfStreams(stdout: stdout, stderr: confText))
+        if let first = lines.first, first.hasPrefix("error: ") { lines[0] = String(first.dropFirst(7)) }
+        var message = ""
+        for l in lines {
+            if !message.isEmpty { message += message.hasSuffix(":") || message.hasSuffix(".") || message.hasSuffix("!") ? " " : "; " }
+            message += l
+        }
+        return KernelKitError(.kconfig, message, at: location, underlying: ConfStreams(stdout: stdout, stderr: confText))
+    }
+
+    /// "FILE:LINE: rest" split, or nil when the line does not start so.
+    private static func located(_ text: String) -> (location: SourceLocation, rest: String)? {
+        guard let sep = text.firstRange(of: ": ") else { return nil }
+        let head = text[..<sep.lowerBound]
+        guard let colon = head.lastIndex(of: ":"), let n = Int(head[head.index(after: colon)...]), n > 0,
+              colon > head.startIndex else { return nil }
+        return (SourceLocation(file: String(head[..<colon]), line: n), String(text[sep.upperBound...]))
     }
 }

@@ -121,9 +121,13 @@ public final class KconfigTree {
     ///   - environment: the environment conf sees (see ``KconfigEnvironment``).
     ///   - deferChecks: leave out the dependency-loop and sanity checks that conf runs
     ///     after parsing; the caller runs them with ``alongsideChecks(_:)``.
+    ///   - readFile: where the Kconfig files come from, by full path; the file system by
+    ///     default. The fuzz targets give an in-memory tree, so that `source` works there.
     public static func load(srctree: String, kconfig: String = "Kconfig", environment: [String: String],
                             shell: ((String) -> String)? = nil, parseOnly: Bool = false,
-                            deferChecks: Bool = false) throws(KernelKitError) -> KconfigTree {
+                            deferChecks: Bool = false,
+                            readFile: @escaping (String) throws(KernelKitError) -> [UInt8] = InputFile.readBytes)
+                            throws(KernelKitError) -> KconfigTree {
         let pre = Preprocessor(environment: environment,
                                shell: shell ?? { Preprocessor.runShell($0, environment: environment, directory: srctree) },
                                stdout: { _ in }, stderr: { _ in })
@@ -135,7 +139,7 @@ public final class KconfigTree {
         func read(_ name: String) throws(KernelKitError) -> [UInt8] {
             let path = name.hasPrefix("/") ? name : "\(srctree)/\(name)"
             do {
-                return try InputFile.readBytes(path)
+                return try readFile(path)
             } catch {
                 // conf's words (zconf_initscan()), at the file, with the reason kept.
                 throw KernelKitError(error.code == .fileNotFound ? .fileNotFound : error.code, "can't find file \(name)",
@@ -146,7 +150,10 @@ public final class KconfigTree {
         let bytes = try read(kconfig)
         let lexer = Lexer(file: kconfig, bytes: bytes, srctree: srctree, preprocessor: pre,
                           warn: { [unowned tree] in tree.stderr($0) })
-        pre.location = { (lexer.filename, lexer.lineno) }
+        // Weak: the lexer holds the preprocessor, and the tree keeps the preprocessor after
+        // parsing; a strong capture made a cycle that leaked both at every load (the
+        // fuzzer's leak checker found it).
+        pre.location = { [weak lexer] in (lexer?.filename ?? kconfig, lexer?.lineno ?? 0) }
         let parser = Parser(lexer: lexer, tree: tree, readFile: read)
         func failure(_ message: String) -> KernelKitError {
             ConfStreams.error(tree.standardError + message, stdout: tree.standardOutput,
@@ -169,7 +176,7 @@ public final class KconfigTree {
             p.text = "Main menu"
             tree.rootMenu.prompt = p
         }
-        if let parser = try? InputFile.readBytes("\(srctree)/scripts/kconfig/parser.y") {
+        if let parser = try? readFile("\(srctree)/scripts/kconfig/parser.y") {
             if String(decoding: parser, as: UTF8.self).contains("prompt outside its choice group") {
                 tree.choicePromptRule = .outsideGroup
             }
