@@ -4,9 +4,10 @@
 # kernel trees' Kconfig files, Debian's modules, real keys and certificates, compressed
 # streams from the real compressors).
 #
-# Usage: scripts/fuzz.sh [--runs N | --seconds S] [--jobs J] [--reseed] [--list] [TARGET…]
-#   --runs N      executions per target (the resolution bar of issue 19 is 10 million)
-#   --seconds S   time per target instead (default 20 s, what CI runs)
+# Usage: scripts/fuzz.sh [--runs N] [--seconds S] [--jobs J] [--reseed] [--list] [TARGET…]
+#   --runs N      executions per target (10 million is the bar before a release)
+#   --seconds S   time per target (default 20 s, what CI runs); with --runs, whichever
+#                 comes first
 #   --jobs J      targets run at once (default: the core count)
 #   --reseed      gather the seeds again
 #   --list        the targets, one line each
@@ -21,11 +22,11 @@ oracles="${KERNELKIT_ORACLES:-$root/.build/oracles}"
 out="$root/.build/fuzz"
 bin="$root/.build/fuzz-build/release/kernelkit-fuzz"
 dicts="$root/Sources/kernelkit-fuzz/Dictionaries"
-runs="" seconds=20 jobs="$(nproc)" reseed=0 list=0 targets=()
+runs="" seconds=20 time_given="" jobs="$(nproc)" reseed=0 list=0 targets=()
 while (($#)); do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
-    --seconds) seconds="$2"; shift 2 ;;
+    --seconds) seconds="$2"; time_given=1; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
     --reseed) reseed=1; shift ;;
     --list) list=1; shift ;;
@@ -220,7 +221,9 @@ fuzz_one() { # TARGET: runs it, minimises what it found, appends to summary.tsv
   set +e # a target that dies early (a crash in its seeds) still gets its line
   local t="$1" log="$out/logs/$1.log" crashes="$out/crashes/$1" budget
   mkdir -p "$out/corpus/$t" "$crashes" "$out/logs"
-  if [ -n "$runs" ]; then budget="-runs=$runs"; else budget="-max_total_time=$seconds"; fi
+  budget="-max_total_time=$seconds"
+  [ -n "$runs" ] && budget="-runs=$runs"
+  [ -n "$runs" ] && [ -n "$time_given" ] && budget="-runs=$runs -max_total_time=$seconds"
   local dict=(); [ -f "$dicts/$t.dict" ] && dict=("-dict=$dicts/$t.dict")
   # Inputs stay small where small inputs reach every branch (and run fast); modules and
   # images need room for their section tables and payloads.
@@ -229,7 +232,7 @@ fuzz_one() { # TARGET: runs it, minimises what it found, appends to summary.tsv
   local started=$SECONDS status=0 stamp="$out/logs/$1.started"
   touch "$stamp"
   KERNELKIT_FUZZ_TARGET="$t" SWIFT_BACKTRACE=enable=no ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=0" \
-    "$bin" "$out/corpus/$t" "$out/seeds/$t" "${dict[@]}" "$budget" -timeout=10 -rss_limit_mb=4096 -max_len=$max_len \
+    "$bin" "$out/corpus/$t" "$out/seeds/$t" "${dict[@]}" $budget -timeout=10 -rss_limit_mb=4096 -max_len=$max_len \
     -artifact_prefix="$crashes/" -print_final_stats=1 > "$log" 2>&1 || status=$?
   local elapsed=$((SECONDS - started))
   local execs rate cov ft corpus found=0 f
@@ -255,7 +258,7 @@ fuzz_one() { # TARGET: runs it, minimises what it found, appends to summary.tsv
 
 mkdir -p "$out"; touch "$out/summary.tsv"
 for t in "${targets[@]}"; do seed "$t"; done
-echo "fuzz.sh: ${#targets[@]} targets, $([ -n "$runs" ] && echo "$runs runs" || echo "$seconds s") each, $jobs at a time" >&2
+echo "fuzz.sh: ${#targets[@]} targets, $([ -n "$runs" ] && echo "$runs runs")$([ -n "$runs" ] && [ -n "$time_given" ] && echo " or ")$([ -z "$runs" ] || [ -n "$time_given" ] && echo "$seconds s") each, $jobs at a time" >&2
 before="$(wc -l < "$out/summary.tsv" 2>/dev/null || echo 0)"
 running=0
 for t in "${targets[@]}"; do

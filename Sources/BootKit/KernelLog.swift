@@ -152,7 +152,11 @@ public struct KernelLog: Sendable {
         var digits = fracBytes.count
         while digits < 6 { frac *= 10; digits += 1 }
         while digits > 6 { frac /= 10; digits -= 1 }
-        return whole * 1_000_000 + frac
+        // 18 digits of seconds fit an Int, not as microseconds: an overflow is no time
+        // stamp (the fuzzer's "[33333333333333.4]" trapped here).
+        let (micro, overflow) = whole.multipliedReportingOverflow(by: 1_000_000)
+        guard !overflow else { return nil }
+        return micro + frac
     }
 
 }

@@ -1,0 +1,104 @@
+import Foundation
+import KernelKitCore
+import KernelProbes
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Soak: a long-lived user of the library (the exporter, a test harness) starts and stops
+/// probes again and again. Each cycle must give back every BPF program, map and link it
+/// made, and every file descriptor; a probe process killed with SIGKILL must leave
+/// nothing attached once it is gone (the kernel drops a link with its last fd).
+@Suite("probes: start/stop cycles and SIGKILL leave nothing behind", .serialized,
+       .enabled(if: ProbeEnvironment.available, "needs root and a kernel with BTF (/sys/kernel/btf/vmlinux)"))
+struct ProbeSoakTests {
+    /// This process's open descriptors, and those that are BPF objects (programs, maps,
+    /// links: anon inodes named bpf-prog, bpf-map, bpf_link, bpf-ringbuf…).
+    static func descriptors() -> (all: Int, bpf: [String]) {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        let bpf = fds.compactMap { fd -> String? in
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) ?? ""
+            return target.contains("bpf") ? "\(fd) -> \(target)" : nil
+        }
+        return (fds.count, bpf)
+    }
+
+    @Test("100 start/stop cycles of each block probe and the process probe: no program, map, link or fd left")
+    func cycles() throws {
+        #expect(try BPFPrograms.settles(), "programs left from before the test")
+        let before = Self.descriptors()
+        #expect(before.bpf.isEmpty, "\(before.bpf)")
+        var options = BlockProbe.Options()
+        options.perDisk = true
+        options.perOperation = true
+        options.queued = true
+        for tool in [BlockProbe.Tool.biolatency, .bitesize, .biosnoop] {
+            for cycle in 0..<100 {
+                let attached = try BlockProbe.run(tool, options: options) { (_: borrowing BPFObject, _: String) throws(KernelKitError) in
+                    Self.descriptors().bpf.count
+                }
+                if cycle == 0 { #expect(attached >= 3, "\(tool): \(attached) BPF descriptors while attached") }
+                let now = Self.descriptors()
+                #expect(now.bpf.isEmpty, "\(tool) cycle \(cycle): \(now.bpf)")
+                if !now.bpf.isEmpty { return }
+            }
+            // Other suites open and close files in this process meanwhile, so the count
+            // moves a little; a descriptor kept per cycle would add a hundred.
+            let now = Self.descriptors().all
+            #expect(now < before.all + 50, "\(tool): \(now) descriptors after 100 cycles, \(before.all) before")
+        }
+        for cycle in 0..<100 {
+            _ = try ProcessTrace.record(until: { true })
+            let now = Self.descriptors()
+            #expect(now.bpf.isEmpty, "process probe cycle \(cycle): \(now.bpf)")
+            if !now.bpf.isEmpty { return }
+        }
+        #expect(Self.descriptors().all < before.all + 50, "process probe: descriptors grew over 100 cycles")
+        #expect(try BPFPrograms.settles(), "block programs held by nobody after the cycles")
+        // Maps: none named as ours (hists, the ring buffers) that no process holds.
+        let maps = try Self.orphanMaps()
+        #expect(maps.isEmpty, "maps left: \(maps)")
+    }
+
+    @Test("a probe killed with SIGKILL leaves nothing attached once it is gone")
+    func killed() throws {
+        #expect(try BPFPrograms.settles())
+        for round in 0..<3 {
+            let bg = try Background(Paths.kernelkit, ["probe", "biolatency", "-D", "-F", "-Q", "--duration", "60"])
+            let pid = bg.process.processIdentifier
+            var attached = false
+            for _ in 0..<100 where !attached {
+                usleep(50_000)
+                let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+                attached = fds.filter {
+                    ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) ?? "").contains("bpf_link")
+                }.count >= 3
+            }
+            #expect(attached, "round \(round): the probe never attached")
+            kill(pid, SIGKILL)
+            _ = bg.wait()
+            #expect(try BPFPrograms.settles(), "round \(round): programs left after SIGKILL")
+        }
+        #expect(try Self.orphanMaps().isEmpty)
+    }
+
+    /// Maps of the block and process probes (their map names) that no process's fd names.
+    static func orphanMaps() throws -> Set<Int> {
+        let r = try run("/usr/sbin/bpftool", ["map", "list", "-j"])
+        let maps = (try JSONSerialization.jsonObject(with: r.stdout) as? [[String: Any]]) ?? []
+        let names: Set<String> = ["hists", "start", "events", "io", "io_time", "loading"]
+        let ours = Set(maps.filter { names.contains(($0["name"] as? String) ?? "") }.compactMap { $0["id"] as? Int })
+        // The kernel frees a map shortly after its last holder (RCU): asked again a
+        // few times before it counts as left behind.
+        var left = ours.subtracting(BPFPrograms.held("map_id:"))
+        for _ in 0..<20 where !left.isEmpty {
+            usleep(100_000)
+            let now = Set(((try JSONSerialization.jsonObject(with: try run("/usr/sbin/bpftool", ["map", "list", "-j"]).stdout)
+                as? [[String: Any]]) ?? []).compactMap { $0["id"] as? Int })
+            left = left.intersection(now).subtracting(BPFPrograms.held("map_id:"))
+        }
+        return left
+    }
+}
