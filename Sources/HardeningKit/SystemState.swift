@@ -83,23 +83,29 @@ public struct KernelCommandLine: Sendable {
         return d
     }
 
+    /// Words as the kernel splits them (lib/cmdline.c, next_arg()): on ASCII white space
+    /// (isspace()), double quotes grouping and dropped, `--` ending the kernel's part.
+    /// Bytes, not Characters: the kernel's rule, and a grapheme walk was the fuzz
+    /// target's bottleneck.
     public init(text: String, file: String) {
         self.file = file
-        var i = text.startIndex
-        while i < text.endIndex {
-            while i < text.endIndex, text[i].isWhitespace { i = text.index(after: i) }
-            guard i < text.endIndex else { break }
-            var word = ""
+        let b = Array(text.utf8)
+        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0d) }
+        var i = 0
+        while i < b.count {
+            while i < b.count, isSpace(b[i]) { i += 1 }
+            guard i < b.count else { break }
+            var word = [UInt8]()
             var quoted = false
-            while i < text.endIndex, quoted || !text[i].isWhitespace {
-                if text[i] == "\"" { quoted.toggle() } else { word.append(text[i]) }
-                i = text.index(after: i)
+            while i < b.count, quoted || !isSpace(b[i]) {
+                if b[i] == UInt8(ascii: "\"") { quoted.toggle() } else { word.append(b[i]) }
+                i += 1
             }
-            if word == "--" { break } // the rest goes to init
-            if let eq = word.firstIndex(of: "=") {
-                parameters.append((String(word[..<eq]), String(word[word.index(after: eq)...])))
+            if word.elementsEqual("--".utf8) { break } // the rest goes to init
+            if let eq = word.firstIndex(of: UInt8(ascii: "=")) {
+                parameters.append((String(decoding: word[..<eq], as: UTF8.self), String(decoding: word[(eq + 1)...], as: UTF8.self)))
             } else {
-                parameters.append((word, nil))
+                parameters.append((String(decoding: word, as: UTF8.self), nil))
             }
         }
         byName = Self.index(parameters) // didSet does not run in init
