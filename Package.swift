@@ -190,7 +190,7 @@ let package = Package(
         .testTarget(name: "HardeningKitTests", dependencies: ["HardeningKit", "KernelAudit", "KconfigKit", "KernelKitCore", "TestSupport"]),
         .testTarget(name: "KernelAuditTests", dependencies: ["KernelAudit", "HardeningKit", "KconfigKit", "ModuleSigning", "KernelProbes", "KernelKitCore", "TestSupport"]),
         .testTarget(name: "BootKitTests", dependencies: ["BootKit", "KernelKitCore", "TestSupport"]),
-        .testTarget(name: "KernelProbesTests", dependencies: ["KernelProbes", "KernelMetrics", "KernelKitCore", "TestSupport"]),
+        .testTarget(name: "KernelProbesTests", dependencies: ["KernelProbes", "CBPFProbes", "KernelMetrics", "KernelKitCore", "TestSupport"]),
         .testTarget(name: "ModuleSigningTests", dependencies: ["ModuleSigning", "KernelImageKit", "KernelKitCore", "TestSupport"]),
         // End-to-end tests of the kernelkit binary (KERNELKIT_BIN, the release build users get).
         .testTarget(name: "CLITests", dependencies: ["KernelKitCore", "KconfigKit", "TestSupport"]),

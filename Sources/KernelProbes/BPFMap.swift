@@ -13,11 +13,16 @@ public struct BPFMap: ~Copyable {
     /// valid while the object is open.
     var fd: Int32 { bpf_map__fd(map) }
 
-    /// The bytes of a global-data map (`.bss`, `.data`) as libbpf mapped them after load.
-    var initialValue: [UInt8] {
-        var size = 0
-        guard let p = bpf_map__initial_value(map, &size) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: p, count: size))
+    /// The current bytes of a global-data map (`.bss`, `.data`): its one element, read
+    /// from the kernel. Not `bpf_map__initial_value`: before libbpf 1.5 only a skeleton's
+    /// load re-maps that buffer onto the kernel's map (bpf_object__load_skeleton), so
+    /// with Debian 12's libbpf 1.1 it stays the copy made at open and a counter read
+    /// there is 0 for ever (the ring-buffer soak test caught lost events read as 0).
+    var globalValue: [UInt8] {
+        let size = Int(bpf_map__value_size(map))
+        var key: UInt32 = 0
+        var out = [UInt8](repeating: 0, count: size)
+        return bpf_map_lookup_elem(fd, &key, &out) == 0 ? out : []
     }
 
     /// Every (key, value) pair; with `clear`, deletes what it read (interval output).

@@ -102,9 +102,9 @@ public struct BPFObject: ~Copyable {
         if rc != 0 { throw KernelKitError(.bpf, "cannot pin the map \(name) at \(path): \(String(cString: strerror(-rc)))") }
     }
 
-    /// The current bytes of a global-data map (`.bss`), mapped by libbpf after load.
+    /// The current bytes of a global-data map (`.bss`), read from the kernel.
     public func globalData(_ name: String) -> [UInt8] {
-        withMap(name) { $0.initialValue } ?? []
+        withMap(name) { $0.globalValue } ?? []
     }
 
     /// Attaches a program at the place its section names.
@@ -126,6 +126,20 @@ public struct BPFObjectConfiguration: ~Copyable {
 
     public func setAutoload(_ program: String, _ on: Bool) {
         if let p = bpf_object__find_program_by_name(object, program) { bpf_program__set_autoload(p, on) }
+    }
+
+    /// Sizes the object's ring buffer `events` (a power of 2, at least a page, as the
+    /// kernel's ringbuf_map_alloc() requires). Smaller than BPF/ringbuf.h's 4 MiB only to
+    /// overload it on purpose: the soak test that checks lost events are counted.
+    public func setRingBufferBytes(_ bytes: Int) throws(KernelKitError) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard bytes >= page, bytes & (bytes - 1) == 0, bytes <= 1 << 30 else {
+            throw KernelKitError(.usage, "a ring buffer of \(bytes) bytes: it must be a power of 2 from the page size (\(page)) up")
+        }
+        guard let m = bpf_object__find_map_by_name(object, "events"),
+              bpf_map__set_max_entries(m, UInt32(bytes)) == 0 else {
+            throw KernelKitError(.bpf, "cannot size the BPF object's ring buffer")
+        }
     }
 
     /// Sets the object's read-only data (`const volatile` globals) before load.

@@ -59,6 +59,9 @@ public struct BlockProbe {
         public var perOperation = false
         public var queued = false
         public var disk: String? = nil
+        /// biosnoop's ring buffer, if not BPF/ringbuf.h's 4 MiB (see
+        /// ``BPFObjectConfiguration/setRingBufferBytes(_:)``).
+        public var ringBufferBytes: Int? = nil
         public init() {}
     }
 
@@ -90,6 +93,7 @@ public struct BlockProbe {
                         }
                     }
                     try handle.setReadOnlyData(rodata)
+                    if let bytes = options.ringBufferBytes { try handle.setRingBufferBytes(bytes) }
                 }
                 var links = [BPFLinkBox]()
                 for event in ["insert", "issue", "complete"] {

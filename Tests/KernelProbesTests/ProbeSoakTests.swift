@@ -1,6 +1,7 @@
 import Foundation
 import KernelKitCore
 import KernelProbes
+import CBPFProbes
 import Testing
 import TestSupport
 #if canImport(Glibc)
@@ -76,6 +77,48 @@ struct ProbeSoakTests {
             #expect(try BPFPrograms.settles(), "round \(round): programs left after SIGKILL")
         }
         #expect(try Self.orphanMaps().isEmpty)
+    }
+
+    /// Requests the kernel completed on a block device, reads and writes
+    /// (Documentation/block/stat.rst: fields 1 and 5 of /sys/block/NAME/stat).
+    static func completed(_ name: String) -> Int {
+        let fields = ((try? String(contentsOfFile: "/sys/block/\(name)/stat", encoding: .utf8)) ?? "")
+            .split(separator: " ").compactMap { Int($0) }
+        return fields.count > 4 ? fields[0] + fields[4] : -1
+    }
+
+    @Test("an overloaded ring buffer or event queue: every request the kernel completed is received or counted lost")
+    func overloaded() throws {
+        let loop = try LoopDevice()
+        let reads = 3000
+        // Each layer overloaded in turn: the kernel's ring buffer at one page (sizeof(kk_event)
+        // plus its 8-byte header: some 60 records) read only after the workload, then a
+        // 4 MiB ring read at once into a user-space queue of 100 that nobody drains meanwhile.
+        for (ringBytes, queue) in [(Int(sysconf(Int32(_SC_PAGESIZE))), 65536), (1 << 22, 100)] {
+            var options = BlockProbe.Options()
+            options.disk = loop.name
+            options.ringBufferBytes = ringBytes
+            var setupError: (any Error)? = nil
+            let (kernel, received, ringLost, queueLost) = try BlockProbe.run(.biosnoop, options: options) {
+                (object: borrowing BPFObject, _: String) throws(KernelKitError) in
+                let before = Self.completed(loop.name)
+                let early = queue < 65536 ? try EventStream(object, of: kk_event.self, capacity: queue) : nil
+                do { try loop.directReads(reads) } catch { setupError = error }
+                let kernel = Self.completed(loop.name) - before
+                let stream: EventStream
+                if let early { stream = early } else { stream = try EventStream(object, of: kk_event.self, capacity: queue) }
+                usleep(300_000)
+                stream.stop()
+                let received = stream.drain(as: kk_event.self).count
+                return (kernel, received, BlockProbe.counters(object).lost, stream.dropped)
+            }
+            if let setupError { throw setupError }
+            #expect(kernel == reads, "the kernel completed \(kernel) requests for \(reads) reads")
+            #expect(ringLost + queueLost > 0, "ring \(ringBytes) B, queue \(queue): nothing was lost, so nothing was overloaded")
+            #expect(received + Int(ringLost) + Int(queueLost) == kernel,
+                    "ring \(ringBytes) B, queue \(queue): received \(received), lost in the ring \(ringLost), in the queue \(queueLost); the kernel completed \(kernel)")
+            if queue < 65536 { #expect(ringLost == 0 && received <= queue) } else { #expect(queueLost == 0) }
+        }
     }
 
     /// Maps of the block and process probes (their map names) that no process's fd names.
