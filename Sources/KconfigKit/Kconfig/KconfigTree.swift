@@ -50,7 +50,9 @@ public final class KconfigTree {
     /// frees. A process that resolves one config does not care; a batch that loads a
     /// tree per arch kept every tree (1.8 GB for 7.2's 22 arches), so the tree cuts them.
     deinit {
-        for s in symbols {
+        // y, m and n too: `config y` gives symbol_yes a menu, as sym_lookup() hands the
+        // constant to conf's parser (a leak the kconfig fuzz target found).
+        for s in symbols + [symbolYes, symbolMod, symbolNo] {
             s.menus = []
             s.properties = []
             s.choiceMenu = nil
