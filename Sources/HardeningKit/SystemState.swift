@@ -92,10 +92,11 @@ public struct KernelCommandLine: Sendable {
         let b = Array(text.utf8)
         func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0d) }
         var i = 0
+        var word = [UInt8]()
         while i < b.count {
             while i < b.count, isSpace(b[i]) { i += 1 }
             guard i < b.count else { break }
-            var word = [UInt8]()
+            word.removeAll(keepingCapacity: true)
             var quoted = false
             while i < b.count, quoted || !isSpace(b[i]) {
                 if b[i] == UInt8(ascii: "\"") { quoted.toggle() } else { word.append(b[i]) }
@@ -161,20 +162,42 @@ public struct SysctlValues: Sendable {
     /// denied on key …` lines its stderr adds when both go to one file. Any other line is
     /// an error, as kernel-hardening-checker's reader makes it one: a file that is not a
     /// sysctl dump must not pass as one with nothing set.
+    ///
+    /// Read as bytes: the format is ASCII, a CRLF line is a line (a Character walk kept
+    /// "\r\n" whole, so a CRLF dump was one line), and the fuzz target ran at 600 inputs
+    /// a second on the Strings a line-by-line split made.
     public init(dump text: String, file: String) throws(KernelKitError) {
         self.file = file
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimming(" \t\r")
-            guard !line.isEmpty, !line.hasPrefix("#"), !line.hasPrefix(";"), !line.hasPrefix("sysctl: ") else { continue }
-            guard let eq = line.firstIndex(of: "="), eq > line.startIndex else {
+        let b = Array(text.utf8)
+        func blank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0d }
+        var value = [UInt8]()
+        var start = 0, n = 0
+        while start <= b.count {
+            n += 1
+            let end = b[start...].firstIndex(of: 0x0a) ?? b.count
+            defer { start = end + 1 }
+            var lo = start, hi = end
+            while lo < hi, blank(b[lo]) { lo += 1 }
+            while hi > lo, blank(b[hi - 1]) { hi -= 1 }
+            guard lo < hi, b[lo] != UInt8(ascii: "#"), b[lo] != UInt8(ascii: ";"),
+                  !b[lo..<hi].starts(with: "sysctl: ".utf8) else { continue }
+            guard let eq = b[lo..<hi].firstIndex(of: UInt8(ascii: "=")), eq > lo else {
                 throw KernelKitError(.malformedLine, "not a sysctl line (NAME = VALUE, as sysctl -a prints)",
-                                     at: SourceLocation(file: file, line: n + 1))
+                                     at: SourceLocation(file: file, line: n))
             }
-            let key = line[..<eq].trimming(" \t").replacingOccurrences("/", ".")
+            var keyEnd = eq
+            while keyEnd > lo, b[keyEnd - 1] == 0x20 || b[keyEnd - 1] == 0x09 { keyEnd -= 1 }
+            let key = String(decoding: b[lo..<keyEnd].lazy.map { $0 == UInt8(ascii: "/") ? UInt8(ascii: ".") : $0 }, as: UTF8.self)
             // Multi-value sysctls (tabs in /proc/sys) read as single spaces.
-            let value = line[line.index(after: eq)...].trimming(" \t")
-                .split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
-            values[key] = (value, n + 1)
+            value.removeAll(keepingCapacity: true)
+            var gap = false
+            for c in b[(eq + 1)..<hi] {
+                if c == 0x20 || c == 0x09 { gap = !value.isEmpty } else {
+                    if gap { value.append(0x20); gap = false }
+                    value.append(c)
+                }
+            }
+            values[key] = (String(decoding: value, as: UTF8.self), n)
         }
     }
 
@@ -201,8 +224,12 @@ public struct SysctlValues: Sendable {
 
 extension StringProtocol {
 
+    /// `a` replaced by `b`, both ASCII (every caller's are): a byte map, not a walk of
+    /// Characters, and no copy at all when there is nothing to replace.
     func replacingOccurrences(_ a: Character, _ b: Character) -> String {
-        String(map { $0 == a ? b : $0 })
+        let (x, y) = (a.asciiValue!, b.asciiValue!)
+        guard utf8.contains(x) else { return String(self) }
+        return String(decoding: utf8.map { $0 == x ? y : $0 }, as: UTF8.self)
     }
 }
 

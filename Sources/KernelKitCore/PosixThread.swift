@@ -42,7 +42,42 @@ package final class PosixThread: @unchecked Sendable {
     /// the main thread's 8 MB. The stack is only reserved: pages are committed as the
     /// recursion touches them.
     package static func onLargeStack(_ body: @escaping @Sendable () -> Void) {
-        let thread = PosixThread(body)
-        if thread.start(stackSize: 1 << 30) { thread.join() } else { body() }
+        if onLargeStackAlready { return body() }
+        let key = largeStackKey
+        let thread = PosixThread {
+            pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
+            body()
+        }
+        if thread.start(stackSize: largeStack) { thread.join() } else { body() }
     }
+
+    static let largeStack = 1 << 30
+
+    /// The same for a library entry point that recurses as deep as its input nests (the
+    /// Kconfig parser, its preprocessor's 1,000 expansions): it returns what `body`
+    /// returns or throws what it throws, on whatever thread a library user calls it from
+    /// (a test's or a server's, often 8 MB or less, too small for conf's limits once
+    /// AddressSanitizer widens the frames). Already on a large stack (the CLI's, or a
+    /// nested call), it runs `body` where it is.
+    package static func onLargeStack<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        if onLargeStackAlready { return try body() }
+        // `body` runs, and the thread is joined, before this returns: the escape is
+        // only formal, and nothing is shared with the thread while it runs.
+        nonisolated(unsafe) var result: Result<R, E>? = nil
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let run = body
+            onLargeStack { result = Result { () throws(E) -> R in try run() } }
+        }
+        return try result!.get()
+    }
+
+    /// Marks the threads onLargeStack made (a thread-specific value), so that a call
+    /// already on one runs where it is.
+    static let largeStackKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    static var onLargeStackAlready: Bool { pthread_getspecific(largeStackKey) != nil }
 }

@@ -121,6 +121,11 @@ struct HardeningTests {
         let sys = try SysctlValues(dump: "kernel.kptr_restrict = 1\nkernel.printk = 4\t4\t1\t7\n# comment\nnet.core.bpf_jit_harden=2\n", file: "sysctl.txt")
         #expect(sys.value(of: "kernel.printk") == "4 4 1 7")
         #expect(sys.value(of: "net.core.bpf_jit_harden") == "2")
+        // CRLF lines (a dump saved on Windows) read the same; the line numbers stay right.
+        let crlf = try SysctlValues(dump: "kernel.kptr_restrict = 1\r\n \tkernel/printk =\t4\t 4   1\t7 \r\n", file: "crlf.txt")
+        #expect(crlf.value(of: "kernel.kptr_restrict") == "1" && crlf.value(of: "kernel.printk") == "4 4 1 7")
+        #expect(crlf.values["kernel.printk"]?.line == 2)
+        #expect(throws: KernelKitError.self) { try SysctlValues(dump: "a = 1\r\nsysctl: permission denied on key 'x'\r\n= 3\r\n", file: "bad.txt") }
         let kspp = try ShippedBaselines.named("kspp")
         let check = try HardeningCheck(baselines: [kspp], state: SystemState(cmdline: cmd, sysctl: sys, arch: .x86_64, version: KernelVersion(6, 18)), today: "2026-11-27")
         func status(_ id: String) -> Finding.Status? { check.findings.first { $0.rule.id == id }?.status }

@@ -124,24 +124,39 @@ struct ModuleSigningBadInputTests {
         #expect(strip.status == 2)
     }
 
+    /// A copy of Debian's modules under `subdirectory`, its module files and their bytes.
+    static func copyModules(_ subdirectory: String, into s: Setup) throws -> (String, [String], [String: [UInt8]]) {
+        let tree = "\(s.dir.path)/modules"
+        try FileManager.default.copyItem(atPath: "\(Material.modulesRoot)/\(subdirectory)", toPath: tree)
+        let files = try ModuleTree.collect([tree])
+        var originals = [String: [UInt8]]()
+        for f in files { originals[f] = try Material.read(f) }
+        return (tree, files, originals)
+    }
+
+    static func signing(_ tree: String, _ s: Setup) -> [String] {
+        ["modsign", "sign", "--key", s.key.pem, "--cert", s.key.x509, "--hash", "sha512", tree]
+    }
+
+    /// Runs kernelkit with `arguments` and kills it with SIGKILL after `delay` µs.
+    static func killed(_ arguments: [String], after delay: useconds_t) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Paths.kernelkit)
+        p.arguments = arguments
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        usleep(delay)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+    }
+
     @Test("an interrupted bulk run leaves every module as it was or fully signed")
     func interrupted() throws {
         let s = try Setup()
-        let tree = "\(s.dir.path)/modules"
-        try FileManager.default.copyItem(atPath: "\(Material.modulesRoot)/kernel/drivers", toPath: tree)
-        let files = try ModuleTree.collect([tree])
+        let (tree, files, originals) = try Self.copyModules("kernel/drivers", into: s)
         #expect(files.count > 200)
-        var originals = [String: [UInt8]]()
-        for f in files { originals[f] = try Material.read(f) }
         // Start a bulk run and kill it without warning partway.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Paths.kernelkit)
-        p.arguments = ["modsign", "sign", "--key", s.key.pem, "--cert", s.key.x509, "--hash", "sha512", tree]
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        usleep(400_000)
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        try Self.killed(Self.signing(tree, s), after: 400_000)
         let ring = Keyring(try X509Certificate.load(try Material.read(s.key.x509), file: s.key.x509))
         var signed = 0, untouched = 0
         for f in files {
@@ -164,14 +179,10 @@ struct ModuleSigningBadInputTests {
     @Test("SIGKILL at 20 points of runs over all of Debian's cloud modules: each module old or validly signed; a re-run completes")
     func killedTwentyTimes() throws {
         let s = try Setup()
-        let tree = "\(s.dir.path)/modules"
-        try FileManager.default.copyItem(atPath: "\(Material.modulesRoot)/kernel", toPath: tree)
-        let files = try ModuleTree.collect([tree])
+        let (tree, files, originals) = try Self.copyModules("kernel", into: s)
         #expect(files.count >= 1_100, "\(files.count) modules")
-        var originals = [String: [UInt8]]()
-        for f in files { originals[f] = try Material.read(f) }
         let ring = Keyring(try X509Certificate.load(try Material.read(s.key.x509), file: s.key.x509))
-        let sign = ["modsign", "sign", "--key", s.key.pem, "--cert", s.key.x509, "--hash", "sha512", tree]
+        let sign = Self.signing(tree, s)
         // Reproducible "random" moments: a fixed LCG over 0.1 to 2.3 s (a whole run takes
         // about 2.7 s here, so every kill lands inside one).
         var state: UInt64 = 0x6b65726e656c6b69
@@ -181,14 +192,7 @@ struct ModuleSigningBadInputTests {
             delays.append(useconds_t(100_000 + (state >> 33) % 2_200_000))
         }
         for (round, delay) in delays.enumerated() {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: Paths.kernelkit)
-            p.arguments = sign
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            usleep(delay)
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            try Self.killed(sign, after: delay)
             var bad = [String]()
             for f in files where try Material.read(f) != originals[f] && ring.verify(file: f).verdict != .valid { bad.append(f) }
             #expect(bad.isEmpty, "after kill \(round) at \(delay / 1000) ms: neither old nor fully signed: \(bad.prefix(3))")

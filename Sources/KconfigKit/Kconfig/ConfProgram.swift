@@ -30,6 +30,15 @@ public enum ConfProgram {
                            environment: [String: String], dotConfig: [UInt8]? = nil,
                            allConfig: [UInt8]? = nil, silent: Bool = false,
                            shell: ((String) -> String)? = nil) -> Run {
+        PosixThread.onLargeStack { () -> Run in
+            runHere(mode, kconfig: kconfig, srctree: srctree, environment: environment, dotConfig: dotConfig,
+                    allConfig: allConfig, silent: silent, shell: shell)
+        }
+    }
+
+    private static func runHere(_ mode: Mode, kconfig: String, srctree: String, environment: [String: String],
+                                dotConfig: [UInt8]?, allConfig: [UInt8]?, silent: Bool,
+                                shell: ((String) -> String)?) -> Run {
         let tree: KconfigTree
         do {
             tree = try KconfigTree.load(srctree: srctree, kconfig: kconfig, environment: environment, shell: shell)

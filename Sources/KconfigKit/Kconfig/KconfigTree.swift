@@ -125,11 +125,25 @@ public final class KconfigTree {
     ///     after parsing; the caller runs them with ``alongsideChecks(_:)``.
     ///   - readFile: where the Kconfig files come from, by full path; the file system by
     ///     default. The fuzz targets give an in-memory tree, so that `source` works there.
+    ///
+    /// Parsing recurses once per nesting level (conf's own limits: 10,000 for its bison
+    /// stack, 1,000 variable expansions), so it runs on a large stack whichever thread
+    /// calls it (``PosixThread/onLargeStack(_:)-generic``).
     public static func load(srctree: String, kconfig: String = "Kconfig", environment: [String: String],
                             shell: ((String) -> String)? = nil, parseOnly: Bool = false,
                             deferChecks: Bool = false,
                             readFile: @escaping (String) throws(KernelKitError) -> [UInt8] = InputFile.readBytes)
                             throws(KernelKitError) -> KconfigTree {
+        try PosixThread.onLargeStack { () throws(KernelKitError) -> KconfigTree in
+            try loadHere(srctree: srctree, kconfig: kconfig, environment: environment, shell: shell,
+                         parseOnly: parseOnly, deferChecks: deferChecks, readFile: readFile)
+        }
+    }
+
+    private static func loadHere(srctree: String, kconfig: String, environment: [String: String],
+                                 shell: ((String) -> String)?, parseOnly: Bool, deferChecks: Bool,
+                                 readFile: @escaping (String) throws(KernelKitError) -> [UInt8])
+                                 throws(KernelKitError) -> KconfigTree {
         let pre = Preprocessor(environment: environment,
                                shell: shell ?? { Preprocessor.runShell($0, environment: environment, directory: srctree) },
                                stdout: { _ in }, stderr: { _ in })
