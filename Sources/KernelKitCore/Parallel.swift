@@ -18,7 +18,7 @@ package enum Parallel {
                 }
             }
         }
-        threads.forEach { $0.start() }
+        threads.forEach { $0.startOrRun() }
         threads.forEach { $0.join() }
         return results.withLock { $0.map { $0! } }
     }

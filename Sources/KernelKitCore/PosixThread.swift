@@ -12,6 +12,7 @@ import Glibc
 package final class PosixThread: @unchecked Sendable {
     private let body: @Sendable () -> Void
     private var handle = pthread_t()
+    private var started = false
 
     package init(_ body: @escaping @Sendable () -> Void) { self.body = body }
 
@@ -30,10 +31,22 @@ package final class PosixThread: @unchecked Sendable {
             return nil
         }, box)
         if rc != 0 { Unmanaged<PosixThread>.fromOpaque(box).release() }
-        return rc == 0
+        started = rc == 0
+        return started
     }
 
-    package func join() { pthread_join(handle, nil) }
+    /// Starts the thread or, when none can be made (EAGAIN: the process's thread or
+    /// memory limit), runs the body here: the work gets done, only not alongside.
+    package func startOrRun(stackSize: Int? = nil) {
+        if !start(stackSize: stackSize) { body() }
+    }
+
+    /// Waits for the thread; nothing to wait for if it never started (pthread_join()
+    /// of a thread that was never made is undefined: a crash, seen under TSan's limits).
+    package func join() {
+        if started { pthread_join(handle, nil) }
+        started = false
+    }
 
     /// Runs `body` on a thread with a 1 GB stack and waits for it (or, when no such thread
     /// can be made, runs it here). The Kconfig language's parser, evaluator and printer
@@ -48,7 +61,8 @@ package final class PosixThread: @unchecked Sendable {
             pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
             body()
         }
-        if thread.start(stackSize: largeStack) { thread.join() } else { body() }
+        thread.startOrRun(stackSize: largeStack)
+        thread.join()
     }
 
     static let largeStack = 1 << 30

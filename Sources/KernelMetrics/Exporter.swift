@@ -59,7 +59,7 @@ public final class Exporter: Sendable {
             probes.withLock { $0[name] = ProbeState() }
             let thread = PosixThread { [self] in self.runProbe(name) }
             threads.withLock { $0.append(thread) }
-            thread.start()
+            if !thread.start() { log("kernelkit exporter: \(name): the system would not start a thread for the probe (its thread or memory limit)") }
         }
     }
 
@@ -78,7 +78,7 @@ public final class Exporter: Sendable {
             }
         }
         threads.withLock { $0.append(thread) }
-        thread.start()
+        if !thread.start() { log("kernelkit exporter: the system would not start a thread for the live audit (its thread or memory limit)") }
     }
 
     /// Stops every thread and waits for them: each probe detaches its links and closes

@@ -66,7 +66,7 @@ public struct ProbeCompatibility: Sendable {
         let threads = zip(objects, slots).map { object, slot in
             PosixThread { slot.result = Result { () throws(KernelKitError) in try analyse(object, against: target) } }
         }
-        threads.forEach { $0.start() }
+        threads.forEach { $0.startOrRun() }
         threads.forEach { $0.join() }
         for (object, slot) in zip(objects, slots) { byObject[object.name] = try slot.result!.get() }
         // Every attach target and required function, looked up in one pass.

@@ -225,7 +225,7 @@ public final class KconfigTree {
         let before = (stderr: standardError, stdout: standardOutput)
         let outcome = CheckOutcome(self)
         let checks = PosixThread { outcome.errors = outcome.tree.checkAfterParse() }
-        checks.start()
+        checks.startOrRun()
         let result = Result { () throws(KernelKitError) -> T in try body() }
         checks.join()
         if outcome.errors > 0 {

@@ -94,7 +94,7 @@ public final class ProbeCache {
                 while let i = next.take(below: todo.count) { results.set(i, run(todo[i])) }
             }
         }
-        for t in threads { t.start() }
+        for t in threads { t.startOrRun() }
         for t in threads { t.join() }
         for (i, command) in todo.enumerated() {
             entries[command] = results.get(i)
