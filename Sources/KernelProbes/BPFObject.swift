@@ -26,7 +26,7 @@ public struct BPFObject: ~Copyable {
     public init(_ data: BPFObjectData, relocatingAgainst customBTF: String? = nil,
                 configure: (borrowing BPFObjectConfiguration) throws(KernelKitError) -> Void) throws(KernelKitError) {
         _ = LibbpfLog.installed
-        _ = LibbpfLog.shared.take()
+        _ = LibbpfLog.take()
         let bytes = data.bytes
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
         buffer.copyBytes(from: bytes)
@@ -52,7 +52,7 @@ public struct BPFObject: ~Copyable {
         }
         let rc = bpf_object__load(obj)
         if rc != 0 {
-            let log = LibbpfLog.shared.take()
+            let log = LibbpfLog.take()
             bpf_object__close(obj)
             buffer.deallocate()
             let err = -rc

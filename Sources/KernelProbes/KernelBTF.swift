@@ -191,7 +191,7 @@ public struct KernelBTF: ~Copyable {
     /// (libbpf 1.1 reads split BTF only by path; it has no btf__new_split).
     static func parse(raw: UnsafeRawBufferPointer, file: String, base: OpaquePointer?, what: String) throws(KernelKitError) -> OpaquePointer {
         _ = LibbpfLog.installed
-        _ = LibbpfLog.shared.take()
+        _ = LibbpfLog.take()
         let corrupt = { (err: Int32) in
             KernelKitError(.btf, "corrupt or truncated BTF in the \(what) (libbpf: \(String(cString: strerror(err))))",
                            at: SourceLocation(file: file, line: 0))

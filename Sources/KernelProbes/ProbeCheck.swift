@@ -185,7 +185,7 @@ public struct ProbeCompatibility: Sendable {
                                            type: type, access: access, candidates: Int(r.pointee.candidates)))
             }, Unmanaged.passUnretained(sink).toOpaque())
         }
-        _ = LibbpfLog.shared.take()
+        _ = LibbpfLog.take()
         if rc != 0 { throw KernelKitError(.bpf, "the BPF object \(object.name) has a malformed .BTF.ext (\(String(cString: strerror(-rc))))") }
         return (programs, sink.out)
     }
@@ -209,7 +209,7 @@ public struct ProbeCompatibility: Sendable {
             prog = bpf_object__next_program(obj, p)
         }
         bpf_object__close(obj)
-        _ = LibbpfLog.shared.take()
+        _ = LibbpfLog.take()
         return programs
     }
 

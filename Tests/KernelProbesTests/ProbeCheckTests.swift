@@ -240,3 +240,26 @@ struct HyperVVerifierTests {
         #expect(throws: KernelKitError.self) { _ = try vmbus.attach("vmbus_chan_sched") }
     }
 }
+
+@Suite("libbpf's log")
+struct LibbpfLogTests {
+    /// probe check loads objects on threads at once; each load must quote its own
+    /// libbpf lines when it fails, never another thread's.
+    @Test("each thread reads back only the lines logged on it")
+    func perThread() {
+        final class Box: @unchecked Sendable { var got: [String] = [] }
+        let boxes = [Box(), Box()]
+        let threads = (0..<2).map { n in
+            PosixThread { [box = boxes[n]] in
+                for i in 0..<2000 { LibbpfLog.append("thread \(n) line \(i)") }
+                box.got = LibbpfLog.take()
+            }
+        }
+        threads.forEach { $0.startOrRun() }
+        threads.forEach { $0.join() }
+        for n in 0..<2 {
+            #expect(boxes[n].got == (0..<2000).map { "thread \(n) line \($0)" })
+        }
+        #expect(LibbpfLog.take().isEmpty)
+    }
+}
