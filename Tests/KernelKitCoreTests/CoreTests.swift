@@ -211,6 +211,9 @@ struct CoreTests {
         let dir = try TemporaryDirectory()
         var plain = [UInt8]()
         for i in 0..<200_000 { plain.append(UInt8(truncatingIfNeeded: i &* 31 ^ (i >> 7))) }
+        // Then 9 MiB of zeros: the best ratio a format reaches (LZ4's ~255:1 sizes our
+        // decoder's per-block buffer) and, for lz4 -l, a second 8 MiB block.
+        plain += [UInt8](repeating: 0, count: 9 << 20)
         let input = try dir.write("plain", bytes: plain)
         // The tool's output, decompressed by us (and detected by its magic).
         let theirs = try run("/bin/sh", ["-c", "'\(tool)' \(compressArgs.joined(separator: " ")) < '\(input)'"])
