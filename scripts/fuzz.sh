@@ -4,13 +4,16 @@
 # kernel trees' Kconfig files, Debian's modules, real keys and certificates, compressed
 # streams from the real compressors).
 #
-# Usage: scripts/fuzz.sh [--runs N] [--seconds S] [--jobs J] [--reseed] [--list] [TARGET…]
+# Usage: scripts/fuzz.sh [--runs N] [--seconds S] [--jobs J] [--reseed] [--list] [--report] [TARGET…]
 #   --runs N      executions per target (10 million is the bar before a release)
 #   --seconds S   time per target (default 20 s, what CI runs); with --runs, whichever
 #                 comes first
 #   --jobs J      targets run at once (default: the core count)
 #   --reseed      gather the seeds again
 #   --list        the targets, one line each
+#   --report      summary.tsv as a Markdown table, a row per target: every run's
+#                 executions and CPU seconds added up, the last run's coverage
+#                 (docs/reliability.md's table)
 # Everything lives under .build/fuzz/ (outside git): seeds/T, corpus/T (grown by the
 # runs, kept between them), crashes/T (any crash, slow unit or leak, and its minimised
 # reproducer, min-*), logs/T.log, and summary.tsv (a line per target and run: date,
@@ -22,7 +25,7 @@ oracles="${KERNELKIT_ORACLES:-$root/.build/oracles}"
 out="$root/.build/fuzz"
 bin="$root/.build/fuzz-build/release/kernelkit-fuzz"
 dicts="$root/Sources/kernelkit-fuzz/Dictionaries"
-runs="" seconds=20 time_given="" jobs="$(nproc)" reseed=0 list=0 targets=()
+runs="" seconds=20 time_given="" jobs="$(nproc)" reseed=0 list=0 report=0 targets=()
 while (($#)); do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
@@ -30,11 +33,27 @@ while (($#)); do
     --jobs) jobs="$2"; shift 2 ;;
     --reseed) reseed=1; shift ;;
     --list) list=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --report) report=1; shift ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
+
+if ((report)); then
+  [ -s "$out/summary.tsv" ] || { echo "fuzz.sh: no runs recorded yet ($out/summary.tsv)" >&2; exit 2; }
+  awk -F'\t' '
+    !($2 in runs) { order[n++] = $2 }
+    { runs[$2]++; execs[$2] += $3; secs[$2] += $4; cov[$2] = $6; ft[$2] = $7; corpus[$2] = $8; found[$2] += $9 }
+    END {
+      print "| target | runs | executions | CPU s | exec/s | coverage (edges) | features | corpus | found |"
+      print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+      for (i = 0; i < n; i++) { t = order[i]
+        printf "| `%s` | %d | %d | %d | %d | %d | %d | %d | %d |\n", t, runs[t], execs[t], secs[t],
+          secs[t] ? execs[t] / secs[t] : 0, cov[t], ft[t], corpus[t], found[t] }
+    }' "$out/summary.tsv"
+  exit 0
+fi
 
 # The seeds' makers: the real compressors and OpenSSL.
 need=()

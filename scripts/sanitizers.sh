@@ -32,12 +32,7 @@ for kind in "${kinds[@]}"; do
     grep -E "^. Test run with" "$logs/address.log" | sed 's/^/address: /' || true
     unset ASAN_OPTIONS ;;
   thread)
-    # Synchronization.Mutex locks with a bare futex, which ThreadSanitizer does not see:
-    # every access under one is reported (a two-thread Mutex<[Int]> program is too).
-    # The suppression names that type only; a race outside a Mutex is still reported.
-    supp="$logs/tsan.supp"
-    printf 'race:Synchronization5Mutex\n' > "$supp"
-    export TSAN_OPTIONS="suppressions=$supp halt_on_error=0 report_signal_unsafe=0"
+    export TSAN_OPTIONS="halt_on_error=0 report_signal_unsafe=0"
     swift build --build-tests --sanitize thread --build-path .build/tsan >&2
     swift test --skip-build --build-path .build/tsan --sanitize thread \
       --filter "KconfigKitTests|KernelProbesTests|KernelKitCoreTests|BootKitTests" > "$logs/thread.log" 2>&1 || status=1
