@@ -169,7 +169,8 @@ struct TreeOptions: ParsableArguments {
     func resolver() throws -> KconfigResolver {
         let overrides = try KconfigResolver.makeVariables(variables, dummyToolsIn: dummyTools ? tree : nil)
         return KconfigResolver(srctree: tree, arch: arch, kconfig: kconfig, overrides: overrides,
-                               probeCacheDirectory: noProbeCache ? nil : ProbeCache.defaultDirectory)
+                               probeCacheDirectory: noProbeCache ? nil : ProbeCache.defaultDirectory,
+                               processExitsAfterwards: true)
     }
 
     /// Resolves and writes the result to `output` (atomically) or standard output, and

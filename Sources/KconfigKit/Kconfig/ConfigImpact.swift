@@ -49,9 +49,12 @@ public struct ConfigImpact: Sendable {
                                why: Bool = false) throws(KernelKitError) -> [Item] {
         let modes = inputs.map(\.mode)
         let before = try old.resolveBatch(modes)
-        let after = try new.resolveBatch(modes)
+        // The new tree stays loaded for the explanations, each from the state it had
+        // after loading, as a fresh `config why` process would see it.
+        let newTree = try new.loadTree(deferChecks: false)
+        let loaded = newTree.snapshot()
+        let after = new.resolveBatch(modes, on: newTree, loaded: loaded)
         var items = [Item]()
-        var explainer: (tree: KconfigTree, loaded: KconfigTree.State)? = nil
         for (i, input) in inputs.enumerated() {
             var item = Item(arch: arch, config: input.label)
             guard let a = before[i].result, let b = after[i].result else {
@@ -65,10 +68,6 @@ public struct ConfigImpact: Sendable {
                 let diff = ConfigDiff(old: oldFile, new: newFile)
                 item.diff = diff
                 if why, !diff.changes.isEmpty {
-                    if explainer == nil {
-                        let tree = try new.loadTree()
-                        explainer = (tree, tree.snapshot())
-                    }
                     // The explanation reads the input (the defconfig as the new tree has
                     // it, or the file), so that each origin is what set the value: a
                     // default, a select, unmet dependencies, or the config itself.
@@ -78,8 +77,8 @@ public struct ConfigImpact: Sendable {
                     case .file(let path): bytes = try InputFile.readBytes(path)
                     }
                     for c in diff.changes {
-                        explainer!.tree.restore(explainer!.loaded)
-                        if let e = explainer!.tree.explain(c.name, configBytes: bytes, configName: input.label, wanted: nil) {
+                        newTree.restore(loaded)
+                        if let e = newTree.explain(c.name, configBytes: bytes, configName: input.label, wanted: nil) {
                             item.why[c.name] = e.text()
                         } else {
                             item.why[c.name] = "CONFIG_\(c.name) is not defined in the new tree\n"

@@ -82,22 +82,32 @@ public struct KconfigResolver: Sendable {
     public let overrides: [String: String]
     /// Where compiler probe results are cached; nil runs every probe.
     public let probeCacheDirectory: String?
+    /// The process ends after this resolution (a command-line run): the tree that
+    /// ``resolve(_:allConfig:autoconf:)`` or ``loadTree()`` loads is left to the process's
+    /// exit, as conf leaves its symbol table, instead of being taken apart object by object
+    /// (a quarter of a whole-process warm olddefconfig). Batches free each tree as before.
+    public let processExitsAfterwards: Bool
 
     public init(srctree: String, arch: String, kconfig: String = "Kconfig", overrides: [String: String] = [:],
-                probeCacheDirectory: String? = nil) {
+                probeCacheDirectory: String? = nil, processExitsAfterwards: Bool = false) {
         self.srctree = srctree
         self.arch = arch
         self.kconfig = kconfig
         self.overrides = overrides
         self.probeCacheDirectory = probeCacheDirectory
+        self.processExitsAfterwards = processExitsAfterwards
     }
 
     /// Resolves `mode`; for the all*config modes, `allConfig` holds the bytes that
     /// `KCONFIG_ALLCONFIG` would name (values that stay fixed), as merge_config.sh uses it.
     /// Loads the tree (environment, probes) once, for explanations and repeated work.
-    public func loadTree() throws(KernelKitError) -> KconfigTree { try loadTree(deferChecks: false) }
+    public func loadTree() throws(KernelKitError) -> KconfigTree {
+        let tree = try loadTree(deferChecks: false)
+        if processExitsAfterwards { _ = Unmanaged.passRetained(tree) }
+        return tree
+    }
 
-    private func loadTree(deferChecks: Bool) throws(KernelKitError) -> KconfigTree {
+    func loadTree(deferChecks: Bool) throws(KernelKitError) -> KconfigTree {
         let root = self.srctree
         // The cache is keyed by the environment before the version texts are added, so the
         // texts themselves (two more processes) can come from it.
@@ -153,6 +163,7 @@ public struct KconfigResolver: Sendable {
             return try resolve(mode, tree: try loadTree(), allConfig: allConfig, autoconf: autoconf)
         }
         let tree = try loadTree(deferChecks: true)
+        if processExitsAfterwards { _ = Unmanaged.passRetained(tree) }
         return try tree.alongsideChecks { () throws(KernelKitError) -> Result in
             try resolve(mode, tree: tree, allConfig: allConfig, autoconf: autoconf)
         }
@@ -259,8 +270,17 @@ extension KconfigResolver {
     /// (KCONFIG_ALLCONFIG) is read anew for each all*config and randconfig.
     public func resolveBatch(_ modes: [Mode], savedefconfig: Bool = false, allConfig: (name: String, bytes: [UInt8])? = nil,
                              progress: (Int, BatchResult) -> Void = { _, _ in }) throws(KernelKitError) -> [BatchResult] {
-        let tree = try loadTree()
-        let loaded = tree.snapshot()
+        let tree = try loadTree(deferChecks: false)
+        return resolveBatch(modes, on: tree, loaded: tree.snapshot(), savedefconfig: savedefconfig, allConfig: allConfig,
+                            progress: progress)
+    }
+
+    /// ``resolveBatch(_:savedefconfig:allConfig:progress:)`` on a tree this resolver
+    /// loaded, put back to `loaded` before each mode; the caller keeps the tree for more
+    /// work (config impact's explanations).
+    func resolveBatch(_ modes: [Mode], on tree: KconfigTree, loaded: KconfigTree.State, savedefconfig: Bool = false,
+                      allConfig: (name: String, bytes: [UInt8])? = nil,
+                      progress: (Int, BatchResult) -> Void = { _, _ in }) -> [BatchResult] {
         var out = [BatchResult]()
         for (i, mode) in modes.enumerated() {
             tree.restore(loaded)
