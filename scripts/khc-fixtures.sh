@@ -6,7 +6,8 @@
 #
 # kernel-hardening-checker is in no package registry; run it from a git checkout (the
 # search tool's `fetch`, then `git clone` of that mirror). Only its outputs are committed.
-# Debian's configs come from scripts/setup-oracles.sh (.build/oracles/debian-6.12/).
+# Debian's configs come from scripts/setup-oracles.sh (.build/oracles/debian-6.12/,
+# debian-6.1/ for i386 and debian-7.2/ for riscv64).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 khc="${1:?usage: scripts/khc-fixtures.sh KHC_CHECKOUT}"
@@ -29,6 +30,8 @@ runs=(
   "debian-arm64         oracles:debian-6.12/arm64_none_arm64.config        host      host"
   "debian-cloud-arm64   oracles:debian-6.12/arm64_none_cloud-arm64.config  hardened  hardened"
   "debian-armmp         oracles:debian-6.12/armhf_none_armmp.config        weak      hardened"
+  "debian-i386-686-pae  oracles:debian-6.1/i386_none_686-pae.config        hardened  host"
+  "debian-riscv64       oracles:debian-7.2/riscv64_none_riscv64.config     weak      hardened"
 )
 manifest="$out/manifest.json.tmp"
 {

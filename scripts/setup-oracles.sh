@@ -3,6 +3,8 @@
 # real tools that the tests use as oracles under .build/oracles/ (never committed):
 #   linux-6.12/scripts/...   the kernel's diffconfig and merge_config.sh (linux-source-6.12)
 #   debian-6.12/*.config     Debian's real 6.12 configs (linux-config-6.12, amd64, arm64, armhf)
+#   debian-6.1/*.config      Debian's i386 configs (linux-config-6.1: Debian 12 has no 6.12 for i386)
+#   debian-7.2/riscv64_none_riscv64.config  unstable's riscv64 config (linux-config-7.2)
 #   linux-6.12-tree/         the whole 6.12 kernel tree (Kconfig files, conf, dummy-tools)
 #   linux-7.2-tree/          the whole 7.2 kernel tree, from Debian's unstable suite
 #   sign-file                the kernel's scripts/sign-file, built from the 6.12 tree
@@ -58,24 +60,27 @@ for f in /usr/src/linux-config-6.12/config.*.xz; do
   [ -s "$out" ] || xz -dc "$f" > "$out"
 done
 
-# Debian's arm64 and armhf configs: those builds of linux-config-6.12, each fetched with
-# its own lists directory so that the system's apt state is left alone (armhf's armmp is
-# the 32-bit arm config the hardening checks compare with kernel-hardening-checker on).
-foreign_configs() { # DEBIAN_ARCH FIRST_CONFIG
-  local a="$1" d="$oracles/.apt-$1"
-  [ -s "$oracles/debian-6.12/$2.config" ] && return 0
-  echo "setup: fetching linux-config-6.12 for $a" >&2
-  mkdir -p "$d/lists/partial" "$d/dl"
+# Debian's arm64, armhf and i386 configs: those builds of linux-config-VERSION, each
+# fetched with its own lists directory so that the system's apt state is left alone
+# (armhf's armmp and i386's 686-pae are the 32-bit arm and x86 configs the hardening
+# checks compare with kernel-hardening-checker on; Debian 12 builds linux-config-6.12
+# for amd64, arm64 and armhf only, so i386's is 6.1's), into debian-VERSION/.
+foreign_configs() { # DEBIAN_ARCH FIRST_CONFIG [VERSION]
+  local a="$1" ver="${3:-6.12}" d="$oracles/.apt-$1"
+  [ -s "$oracles/debian-$ver/$2.config" ] && return 0
+  echo "setup: fetching linux-config-$ver for $a" >&2
+  mkdir -p "$d/lists/partial" "$d/dl" "$oracles/debian-$ver"
   apt-get -qq -o APT::Architecture="$a" -o APT::Architectures::="$a" -o Dir::State::Lists="$d/lists" update
   (cd "$d/dl" && apt-get -qq -o APT::Architecture="$a" -o APT::Architectures::="$a" \
-     -o Dir::State::Lists="$d/lists" download "linux-config-6.12:$a")
-  rm -rf "$d/x" && dpkg-deb -x "$d"/dl/linux-config-6.12_*_"$a".deb "$d/x"
-  for f in "$d"/x/usr/src/linux-config-6.12/config."$a"*.xz; do
-    xz -dc "$f" > "$oracles/debian-6.12/$(basename "$f" .xz | sed 's/^config\.//').config"
+     -o Dir::State::Lists="$d/lists" download "linux-config-$ver:$a")
+  rm -rf "$d/x" && dpkg-deb -x "$d"/dl/linux-config-"$ver"_*_"$a".deb "$d/x"
+  for f in "$d"/x/usr/src/linux-config-"$ver"/config."$a"*.xz; do
+    xz -dc "$f" > "$oracles/debian-$ver/$(basename "$f" .xz | sed 's/^config\.//').config"
   done
 }
 foreign_configs arm64 arm64_none_arm64
 foreign_configs armhf armhf_none_armmp
+foreign_configs i386 i386_none_686-pae 6.1
 
 # The whole 6.12 tree, for resolving through its Kconfig and running its conf.
 if [ ! -f "$oracles/linux-6.12-tree/.version" ] || [ "$(cat "$oracles/linux-6.12-tree/.version")" != "$version" ]; then
@@ -87,12 +92,16 @@ fi
 
 # linux-source-7.2 from Debian's unstable suite, through a separate sources list whose
 # URI is taken from this system's own apt sources (no mirror is named here).
+sid="$oracles/.apt-sid"
+sid_sources() { # writes $sid/sources.list once
+  [ -s "$sid/sources.list" ] && return 0
+  . "$root/scripts/lib/debian-mirror.sh"
+  mkdir -p "$sid/lists/partial" "$sid/dl"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(debian_mirror) sid main" > "$sid/sources.list"
+}
 if [ ! -f "$oracles/linux-7.2-tree/Makefile" ]; then
   echo "setup: fetching linux-source-7.2 from unstable" >&2
-  . "$root/scripts/lib/debian-mirror.sh"
-  uri="$(debian_mirror)"
-  sid="$oracles/.apt-sid"; mkdir -p "$sid/lists/partial" "$sid/dl"
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri sid main" > "$sid/sources.list"
+  sid_sources
   opts=(-o Dir::Etc::SourceList="$sid/sources.list" -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$sid/lists")
   apt-get -qq "${opts[@]}" update
   (cd "$sid/dl" && apt-get -qq "${opts[@]}" download linux-source-7.2)
@@ -100,6 +109,20 @@ if [ ! -f "$oracles/linux-7.2-tree/Makefile" ]; then
   rm -rf "$oracles/linux-7.2-tree" && mkdir -p "$oracles/linux-7.2-tree"
   tar -xf "$sid"/x/usr/src/linux-source-7.2.tar.xz -C "$oracles/linux-7.2-tree" --strip-components=1
   rm -rf "$sid/x" "$sid/dl"
+fi
+# Debian's riscv64 config (unstable's linux-config-7.2: Debian 12 has no riscv64), the
+# RISC-V config the hardening checks compare with kernel-hardening-checker on.
+if [ ! -s "$oracles/debian-7.2/riscv64_none_riscv64.config" ]; then
+  echo "setup: fetching linux-config-7.2 for riscv64 from unstable" >&2
+  sid_sources
+  rv="$oracles/.apt-riscv64"; mkdir -p "$rv/lists/partial" "$rv/dl" "$oracles/debian-7.2"
+  opts=(-o APT::Architecture=riscv64 -o APT::Architectures::=riscv64 -o Dir::Etc::SourceList="$sid/sources.list"
+        -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$rv/lists")
+  apt-get -qq "${opts[@]}" update
+  (cd "$rv/dl" && apt-get -qq "${opts[@]}" download linux-config-7.2:riscv64 2>/dev/null)
+  rm -rf "$rv/x" && dpkg-deb -x "$rv"/dl/linux-config-7.2_*_riscv64.deb "$rv/x"
+  xz -dc "$rv/x/usr/src/linux-config-7.2/config.riscv64_none_riscv64.xz" > "$oracles/debian-7.2/riscv64_none_riscv64.config"
+  rm -rf "$rv/x" "$rv/dl"
 fi
 # The oracles run conf with O=, so the trees must stay clean ("source tree is not clean");
 # remove what a conf run in the tree itself would have left.
@@ -137,7 +160,7 @@ fi
 # linux-source-7.2): newer Debian splits it into linux-binary-V (vmlinuz under
 # /usr/lib/modules/V/) and linux-modules-V (.ko.xz). `probe check` is tested against it.
 if [ ! -f "$oracles/debian-cloud-sid/.version" ]; then
-  sid="$oracles/.apt-sid"
+  sid_sources
   opts=(-o Dir::Etc::SourceList="$sid/sources.list" -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$sid/lists")
   [ -n "$(ls "$sid"/lists/*Packages* 2>/dev/null)" ] || apt-get -qq "${opts[@]}" update
   meta="$(apt-cache "${opts[@]}" show linux-image-cloud-amd64 2>/dev/null | awk '/^Depends:/ {print; exit}')"
