@@ -4,12 +4,14 @@
 # kernel trees' Kconfig files, Debian's modules, real keys and certificates, compressed
 # streams from the real compressors).
 #
-# Usage: scripts/fuzz.sh [--runs N] [--seconds S] [--jobs J] [--reseed] [--list] [--report] [TARGET…]
+# Usage: scripts/fuzz.sh [--runs N] [--seconds S] [--jobs J] [--reseed] [--no-build] [--list] [--report] [TARGET…]
 #   --runs N      executions per target (10 million is the bar before a release)
 #   --seconds S   time per target (default 20 s, what CI runs); with --runs, whichever
 #                 comes first
 #   --jobs J      targets run at once (default: the core count)
 #   --reseed      gather the seeds again
+#   --no-build    run the targets as last built, not rebuilt from the work tree (long
+#                 runs that go on while the sources are being edited)
 #   --list        the targets, one line each
 #   --report      summary.tsv as a Markdown table, a row per target: every run's
 #                 executions and CPU seconds added up, the last run's coverage
@@ -25,16 +27,17 @@ oracles="${KERNELKIT_ORACLES:-$root/.build/oracles}"
 out="$root/.build/fuzz"
 bin="$root/.build/fuzz-build/release/kernelkit-fuzz"
 dicts="$root/Sources/kernelkit-fuzz/Dictionaries"
-runs="" seconds=20 time_given="" jobs="$(nproc)" reseed=0 list=0 report=0 targets=()
+runs="" seconds=20 time_given="" jobs="$(nproc)" reseed=0 build=1 list=0 report=0 targets=()
 while (($#)); do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --seconds) seconds="$2"; time_given=1; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
     --reseed) reseed=1; shift ;;
+    --no-build) build=0; shift ;;
     --list) list=1; shift ;;
     --report) report=1; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -65,10 +68,12 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-echo "fuzz.sh: building the targets (libFuzzer + AddressSanitizer) ..." >&2
-# The build tools are built with ASan too, and Foundation leaks a little at their exit.
-(cd "$root" && ASAN_OPTIONS=detect_leaks=0 KERNELKIT_FUZZ=1 swift build -c release --sanitize address \
-  --build-path .build/fuzz-build --product kernelkit-fuzz 2>&1 | grep -v "Cannot export local symbol" >&2)
+if ((build)) || [ ! -x "$bin" ]; then
+  echo "fuzz.sh: building the targets (libFuzzer + AddressSanitizer) ..." >&2
+  # The build tools are built with ASan too, and Foundation leaks a little at their exit.
+  (cd "$root" && ASAN_OPTIONS=detect_leaks=0 KERNELKIT_FUZZ=1 swift build -c release --sanitize address \
+    --build-path .build/fuzz-build --product kernelkit-fuzz 2>&1 | grep -v "Cannot export local symbol" >&2)
+fi
 [ -x "$bin" ] || { echo "fuzz.sh: the build made no $bin" >&2; exit 2; }
 
 all=()
