@@ -44,10 +44,11 @@ public enum AtomicFile {
         // A replaced file keeps its mode; a new one gets 0666 less the umask, which the
         // kernel applies when the temporary file is created (reading the umask would mean
         // setting it, process-wide, while other threads may be creating files).
-        let tempPath = try temporaryCopy(bytes, besides: path, mode: mode)
-        if rename(tempPath, path) != 0 {
+        let temp = try temporaryCopy(bytes, besides: path, mode: mode)
+        defer { close(temp.fd) }
+        if rename(temp.path, path) != 0 {
             let err = SystemError.current
-            unlink(tempPath)
+            unlink(temp.path)
             throw KernelKitError(.writeFailed, "cannot rename into place", at: location, underlying: err)
         }
         syncDirectory(of: path)
@@ -72,9 +73,12 @@ public enum AtomicFile {
     /// anything is there already.
     public static func create(_ bytes: [UInt8], at path: String, mode: mode_t) throws(KernelKitError) {
         let location = SourceLocation(file: path, line: 0)
-        let tempPath = try temporaryCopy(bytes, besides: path, mode: mode)
-        defer { unlink(tempPath) }
-        if link(tempPath, path) != 0 {
+        let temp = try temporaryCopy(bytes, besides: path, mode: mode)
+        defer {
+            unlink(temp.path)
+            close(temp.fd)
+        }
+        if link(temp.path, path) != 0 {
             if errno == EEXIST {
                 throw KernelKitError(.writeFailed, "exists; not overwritten", at: location)
             }
@@ -83,7 +87,8 @@ public enum AtomicFile {
         syncDirectory(of: path)
     }
 
-    private static func directory(of path: String) -> String {
+    /// The directory part of `path` ("." for a bare name, "/" for a file in the root).
+    package static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
@@ -99,8 +104,12 @@ public enum AtomicFile {
     }
 
     /// Writes `bytes` to a new temporary file in `path`'s directory, synced to disk, and
-    /// returns its path. With `mode` nil the file gets 0666 less the umask.
-    private static func temporaryCopy(_ bytes: [UInt8], besides path: String, mode: mode_t?) throws(KernelKitError) -> String {
+    /// returns its path and its descriptor, which holds an flock(2) on it: the caller
+    /// closes it only once the file is renamed or linked into place, so that
+    /// ``removeAbandonedTemporaries(in:)`` can tell a live write from one that was killed
+    /// (the kernel drops a dead process's locks). With `mode` nil the file gets 0666 less
+    /// the umask.
+    private static func temporaryCopy(_ bytes: [UInt8], besides path: String, mode: mode_t?) throws(KernelKitError) -> (path: String, fd: Int32) {
         let location = SourceLocation(file: path, line: 0)
         let directory = directory(of: path)
         let base = path.split(separator: "/").last.map(String.init) ?? path
@@ -109,9 +118,19 @@ public enum AtomicFile {
         var fd: Int32 = -1
         var tempPath = ""
         for _ in 0..<100 {
-            tempPath = "\(directory)/.\(base).kernelkit-\(String(UInt32.random(in: .min ... .max), radix: 36))"
+            tempPath = "\(directory)/.\(base)\(temporaryMarker)\(String(UInt32.random(in: .min ... .max), radix: 36))"
             fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-            if fd >= 0 || errno != EEXIST { break }
+            if fd < 0 {
+                if errno == EEXIST { continue }
+                break
+            }
+            // Locked before anything is written. Another run's sweep could remove the file
+            // between the open and the lock (it looks abandoned then): a file with no name
+            // left is given up for a new one.
+            var st = stat()
+            if flock(fd, LOCK_EX) == 0, fstat(fd, &st) == 0, st.st_nlink > 0 { break }
+            close(fd)
+            fd = -1
         }
         if fd < 0 {
             throw KernelKitError(.writeFailed, "cannot create a temporary file in \(directory)", at: location,
@@ -140,11 +159,43 @@ public enum AtomicFile {
             unlink(tempPath)
             throw KernelKitError(.writeFailed, "fsync failed", at: location, underlying: err)
         }
-        if close(fd) != 0 {
-            let err = SystemError.current
-            unlink(tempPath)
-            throw KernelKitError(.writeFailed, "close failed", at: location, underlying: err)
+        // The descriptor stays open (and the file locked) until the caller has renamed it;
+        // close(2) can report no write error that the fsync above did not.
+        return (tempPath, fd)
+    }
+
+    /// What names a temporary file: `.NAME` + this + up to 7 base-36 digits.
+    private static let temporaryMarker = ".kernelkit-"
+
+    /// Removes the temporary files that writes killed before their rename left in
+    /// `directory` (`.NAME.kernelkit-XXXX`, which no reader ever takes for the file), and
+    /// returns their paths. A write in progress, in this process or another, holds an
+    /// flock(2) on its temporary file until the rename, so only files whose lock can be
+    /// taken are removed: their writer is gone. Files of any other name are not touched.
+    public static func removeAbandonedTemporaries(in directory: String) -> [String] {
+        var removed = [String]()
+        for name in InputFile.entries(directory, includingHidden: true) where isTemporaryName(name) {
+            let path = directory.hasSuffix("/") ? directory + name : "\(directory)/\(name)"
+            let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var st = stat()
+            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
+            if unlink(path) == 0 { removed.append(path) }
         }
-        return tempPath
+        return removed
+    }
+
+    /// `.NAME.kernelkit-` followed by 1 to 7 lower-case base-36 digits, as
+    /// `temporaryCopy` names its files.
+    static func isTemporaryName(_ name: String) -> Bool {
+        let b = Array(name.utf8), marker = Array(temporaryMarker.utf8)
+        var digits = 0
+        while digits < b.count, (b[b.count - 1 - digits] >= 0x30 && b[b.count - 1 - digits] <= 0x39)
+            || (b[b.count - 1 - digits] >= 0x61 && b[b.count - 1 - digits] <= 0x7A) { digits += 1 }
+        let markerStart = b.count - digits - marker.count
+        // A dot, at least one byte of NAME, the marker, 1 to 7 digits.
+        return (1...7).contains(digits) && markerStart >= 2 && b[0] == UInt8(ascii: ".")
+            && Array(b[markerStart..<(markerStart + marker.count)]) == marker
     }
 }

@@ -31,6 +31,18 @@ public enum ModuleTree {
         return out
     }
 
+    /// The temporary files that a signing run killed mid-write left beside `files`
+    /// (``AtomicFile/removeAbandonedTemporaries(in:)``), removed before a new run over
+    /// them; each directory is listed once. Returns the paths removed.
+    public static func removeAbandonedTemporaries(besides files: [String]) -> [String] {
+        var seen = Set<String>(), removed = [String]()
+        for f in files {
+            let dir = AtomicFile.directory(of: f)
+            if seen.insert(dir).inserted { removed += AtomicFile.removeAbandonedTemporaries(in: dir) }
+        }
+        return removed
+    }
+
     /// Runs `body` on every path in parallel, calling `progress(done, total)` as work
     /// completes (from worker threads), and returns the results in the order of `paths`.
     public static func map<T: Sendable>(_ paths: [String], progress: (@Sendable (Int, Int) -> Void)? = nil,

@@ -120,6 +120,10 @@ struct ModsignSignCommand: ParsableCommand {
         try Terminal.run {
             let signer = try ModuleSigner.load(key: key, certificate: cert, hash: hash, useKeyID: keyID, pin: ProcessInfo.processInfo.environment["KBUILD_SIGN_PIN"])
             let files = try ModuleTree.collect(paths)
+            let stale = ModuleTree.removeAbandonedTemporaries(besides: files)
+            if !stale.isEmpty {
+                Terminal.error("removed \(stale.count) temporary file\(stale.count == 1 ? "" : "s") left by an interrupted run (e.g. \(stale[0]))")
+            }
             let progress = Progress("signing")
             let start = DispatchTime.now()
             let errors = ModuleTree.map(files, progress: { progress.update($0, $1) }) { path -> String? in

@@ -140,6 +140,50 @@ struct CoreTests {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "two\n")
     }
 
+    @Test("temporary files of killed writes are swept; a live writer's, and files of other names, are not")
+    func abandonedTemporaries() throws {
+        let dir = try TemporaryDirectory()
+        for name in [".a.config.kernelkit-1x9z", ".b.ko.kernelkit-zzzzzzz", ".c.kernelkit-", "notes.kernelkit-12",
+                     "..kernelkit-ab", ".d.kernelkit-ABC", ".e.kernelkit-12345678", "plain.config"] {
+            try dir.write(name, "x")
+        }
+        try FileManager.default.createDirectory(atPath: "\(dir.path)/.f.kernelkit-1", withIntermediateDirectories: false)
+        // A write in progress in another process: util-linux's flock(1) holds the same
+        // lock a writer holds, on a file named as the writer names it, while its command
+        // (which does not inherit the lock: -o) runs; the command prints its pid once the
+        // lock is held.
+        try dir.write(".live.config.kernelkit-abc", "partial")
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = ["-o", "\(dir.path)/.live.config.kernelkit-abc", "/bin/sh", "-c", "echo $$; exec sleep 60"]
+        let out = Pipe()
+        holder.standardOutput = out
+        try holder.run()
+        let child = pid_t(String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        defer {
+            if holder.isRunning { kill(holder.processIdentifier, SIGKILL) }
+            if child > 0 { kill(child, SIGKILL) }
+        }
+        #expect(child > 0)
+        let removed = AtomicFile.removeAbandonedTemporaries(in: dir.path).map { String($0.split(separator: "/").last!) }
+        #expect(Set(removed) == [".a.config.kernelkit-1x9z", ".b.ko.kernelkit-zzzzzzz"])
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)) ==
+                [".c.kernelkit-", "notes.kernelkit-12", "..kernelkit-ab", ".d.kernelkit-ABC", ".e.kernelkit-12345678",
+                 "plain.config", ".f.kernelkit-1", ".live.config.kernelkit-abc"])
+        // The writer is killed: the kernel drops its lock, and the file is abandoned. (Its
+        // command goes too, or waiting would wait for the pipe it still holds.)
+        kill(holder.processIdentifier, SIGKILL)
+        kill(child, SIGKILL)
+        holder.waitUntilExit()
+        #expect(AtomicFile.removeAbandonedTemporaries(in: dir.path) == ["\(dir.path)/.live.config.kernelkit-abc"])
+        // Writes still work, and leave only their file.
+        try AtomicFile.write(Array("new\n".utf8), to: "\(dir.path)/plain.config")
+        try AtomicFile.create([1], at: "\(dir.path)/created", mode: 0o600)
+        #expect(AtomicFile.removeAbandonedTemporaries(in: dir.path).isEmpty)
+        #expect(try String(contentsOfFile: "\(dir.path)/plain.config", encoding: .utf8) == "new\n")
+    }
+
     @Test("TOML values keep their lines, and errors point at line and column")
     func toml() throws {
         let doc = try TOML.parse(Array("""

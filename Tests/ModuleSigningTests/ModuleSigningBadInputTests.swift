@@ -198,13 +198,19 @@ struct ModuleSigningBadInputTests {
             #expect(bad.isEmpty, "after kill \(round) at \(delay / 1000) ms: neither old nor fully signed: \(bad.prefix(3))")
             if !bad.isEmpty { return }
         }
+        // What SIGKILL can leave: a killed write's temporary file (.NAME.kernelkit-…),
+        // never renamed over a module. The re-run removes them first, and says so.
+        let temps = { try FileManager.default.subpathsOfDirectory(atPath: tree).filter { $0.contains(".kernelkit-") } }
+        let left = try temps()
+        #expect(left.count <= delays.count * 2, "\(left.count) temporary files left by 20 kills")
         let r = try kernelkit(sign)
         #expect(r.status == 0, "\(r.err.suffix(300))")
         let invalid = files.filter { ring.verify(file: $0).verdict != .valid }
         #expect(invalid.isEmpty, "after the re-run: \(invalid.count) not valid, e.g. \(invalid.prefix(3))")
-        // What SIGKILL can leave: a killed write's temporary file (.NAME.kernelkit-…),
-        // never renamed over a module. Counted, so that a change in that shows.
-        let temps = try FileManager.default.subpathsOfDirectory(atPath: tree).filter { $0.contains(".kernelkit-") }
-        #expect(temps.count <= delays.count * 2, "\(temps.count) temporary files left by 20 kills")
+        let after = try temps()
+        #expect(after.isEmpty, "after the re-run: \(after.prefix(3))")
+        if !left.isEmpty {
+            #expect(r.err.contains("removed \(left.count) temporary file"), "\(r.err.suffix(300))")
+        }
     }
 }
