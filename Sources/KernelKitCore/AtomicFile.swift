@@ -126,9 +126,10 @@ public enum AtomicFile {
             }
             // Locked before anything is written. Another run's sweep could remove the file
             // between the open and the lock (it looks abandoned then): a file with no name
-            // left is given up for a new one.
+            // left is given up for a new one. A file system without flock (some network
+            // ones) gets an unlocked write, which no sweep there can take for abandoned.
             var st = stat()
-            if flock(fd, LOCK_EX) == 0, fstat(fd, &st) == 0, st.st_nlink > 0 { break }
+            if flock(fd, LOCK_EX) != 0 || (fstat(fd, &st) == 0 && st.st_nlink > 0) { break }
             close(fd)
             fd = -1
         }
