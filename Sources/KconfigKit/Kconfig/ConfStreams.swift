@@ -20,8 +20,13 @@ package struct ConfStreams: Error, Sendable, CustomStringConvertible {
     /// before the error are left out of it. conf's own bytes stay in the underlying
     /// ``ConfStreams``.
     package static func error(_ confText: String, stdout: String, file: String, line: Int) -> KernelKitError {
-        var lines = confText.split(separator: "\n").map { $0.trimming(" \t") }.filter { !$0.isEmpty }
-        lines.removeAll { $0.contains(":warning: ") }
+        // Warnings are dropped as bytes, before any line becomes a String: a tree full of
+        // bad characters can make conf's report thousands of warning lines long.
+        var lines = [String]()
+        for raw in confText.utf8.split(separator: UInt8(ascii: "\n")) where !isWarning(raw) {
+            let line = Substring(raw).trimming(" \t")
+            if !line.isEmpty { lines.append(line) }
+        }
         var location: SourceLocation? = line > 0 && !file.isEmpty ? SourceLocation(file: file, line: line) : nil
         if let first = lines.first, let at = located(first) {
             location = at.location
@@ -34,6 +39,17 @@ package struct ConfStreams: Error, Sendable, CustomStringConvertible {
             message += l
         }
         return KernelKitError(.kconfig, message, at: location, underlying: ConfStreams(stdout: stdout, stderr: confText))
+    }
+
+    /// Whether a line of conf's report holds ":warning: " (a `file:line:warning: …` line).
+    private static func isWarning(_ line: Substring.UTF8View) -> Bool {
+        let marker: [UInt8] = Array(":warning: ".utf8)
+        var i = line.startIndex
+        while let colon = line[i...].firstIndex(of: marker[0]) {
+            if line[colon...].starts(with: marker) { return true }
+            i = line.index(after: colon)
+        }
+        return false
     }
 
     /// "FILE:LINE: rest" split, or nil when the line does not start so.
