@@ -103,7 +103,8 @@ struct ModsignSignCommand: ParsableCommand {
         Each module's old signatures are replaced. The signature is what sign-file
         makes with the same key, certificate and hash, byte for byte. Writes are
         atomic, so an interrupted run leaves every module either as it was or fully
-        signed.
+        signed; the temporary files a killed run leaves (.NAME.kernelkit-…) are
+        removed by the next run over the same directories.
 
         Example:
           kernelkit modsign sign --key signing_key.pem --cert signing_key.x509 \\
