@@ -61,7 +61,7 @@ extension KconfigTree {
 
     private func checkExpr(_ e: Expr?, _ stack: inout [DepFrame]) -> Symbol? {
         guard let e else { return nil }
-        switch e {
+        switch e.node {
         case .or(let a, let b), .and(let a, let b):
             return checkExpr(a, &stack) ?? checkExpr(b, &stack)
         case .not(let a):

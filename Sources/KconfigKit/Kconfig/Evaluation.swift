@@ -14,7 +14,7 @@ extension KconfigTree {
     /// `expr_calc_value()`; a missing expression is yes.
     func value(_ e: Expr?) -> Tristate {
         guard let e else { return .yes }
-        switch e {
+        switch e.node {
         case .symbol(let s):
             calcValue(s)
             return s.currTri
@@ -173,7 +173,7 @@ extension KconfigTree {
         case .hex: base = 16
         default: return
         }
-        guard let prop = rangeProperty(sym), case .range(let low, let high) = prop.expr else { return }
+        guard let prop = rangeProperty(sym), case .range(let low, let high) = prop.expr?.node else { return }
         let v = Self.strtoll(sym.currVal, base: base)
         var rangeSym = low
         if v >= rangeValue(low, base: base) {

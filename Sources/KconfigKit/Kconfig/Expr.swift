@@ -1,39 +1,108 @@
-/// A Kconfig expression (`struct expr` in `scripts/kconfig/expr.h`).
-indirect enum Expr {
-    case symbol(Symbol)
-    case not(Expr)
-    case and(Expr, Expr)
-    case or(Expr, Expr)
-    case compare(Comparison, Symbol, Symbol)
-    case range(Symbol, Symbol)
-    /// A shared subexpression (a menu's dependency, which every entry below it repeats)
-    /// whose value is kept until symbol values are invalidated, as `expr_calc_value()`
-    /// keeps every expression's value between `expr_invalidate_all()` calls.
-    case cached(ExprCache)
+/// A Kconfig expression (`struct expr` in `scripts/kconfig/expr.h`): a handle to a node
+/// that the tree's ``ExprArena`` owns.
+///
+/// Why a handle and not an `indirect enum`: every node of an indirect enum is a
+/// reference-counted box, so each pattern match that binds a subexpression retained and
+/// released it, and a tree's hundreds of thousands of nodes were freed one by one. Both
+/// showed in every profile of a warm olddefconfig (the dependency checks, evaluation and
+/// menu finalisation walk every expression; `swift_retain` was a sixth of the process).
+/// conf allocates its nodes with malloc and never frees them (`expr_alloc_*()` in
+/// expr.c); here they live in chunks as long as their tree, and go with it at once.
+struct Expr {
+    let pointer: UnsafeMutablePointer<ExprNode>
+
+    /// The node, borrowed in place (matching it copies nothing but what it binds).
+    @inline(__always)
+    var node: ExprNode {
+        unsafeAddress { UnsafePointer(pointer) }
+    }
 
     /// The expression inside any cache wrapper (the simplifier asks this of every node).
     @inline(__always)
     var unwrapped: Expr {
-        if case .cached(let c) = self { return c.inner }
+        if case .cached(let c) = node { return c.inner }
         return self
     }
 
     enum Comparison: Sendable {
         case equal, unequal, less, lessEqual, greater, greaterEqual
     }
+}
+
+/// The kinds of expression node. Subexpressions are ``Expr`` handles, so a node holds no
+/// reference count of its children.
+enum ExprNode {
+    case symbol(Symbol)
+    case not(Expr)
+    case and(Expr, Expr)
+    case or(Expr, Expr)
+    case compare(Expr.Comparison, Symbol, Symbol)
+    case range(Symbol, Symbol)
+    /// A shared subexpression (a menu's dependency, which every entry below it repeats)
+    /// whose value is kept until symbol values are invalidated, as `expr_calc_value()`
+    /// keeps every expression's value between `expr_invalidate_all()` calls.
+    case cached(ExprCache)
+}
+
+/// Owns the expression nodes of one tree, allocated in chunks that are freed with it.
+///
+/// Nodes are never freed one by one (conf frees none either), and one that a rewrite
+/// dropped stays until the tree goes: the simplifier's garbage is small next to the tree.
+/// Only the thread that loads a tree allocates; a node does not change once made, so the
+/// dependency checks may read nodes on another thread (``KconfigTree/alongsideChecks(_:)``).
+final class ExprArena {
+    private var chunks: [(base: UnsafeMutablePointer<ExprNode>, capacity: Int)] = []
+    private var cursor: UnsafeMutablePointer<ExprNode>?
+    private var room = 0
+
+    /// Small first, as a tree of a few lines (the fuzzer's, the tests') needs little;
+    /// 64 Ki nodes at most, about a tenth of the x86 tree's.
+    private func grow() {
+        let capacity = min(256 << chunks.count, 1 << 16)
+        let base = UnsafeMutablePointer<ExprNode>.allocate(capacity: capacity)
+        chunks.append((base, capacity))
+        cursor = base
+        room = capacity
+    }
+
+    @inline(__always)
+    private func make(_ node: ExprNode) -> Expr {
+        if room == 0 { grow() }
+        let p = cursor!
+        p.initialize(to: node)
+        cursor = p + 1
+        room -= 1
+        return Expr(pointer: p)
+    }
+
+    deinit {
+        for (i, chunk) in chunks.enumerated() {
+            let used = i == chunks.count - 1 ? chunk.capacity - room : chunk.capacity
+            chunk.base.deinitialize(count: used)
+            chunk.base.deallocate()
+        }
+    }
+
+    func symbol(_ s: Symbol) -> Expr { make(.symbol(s)) }
+    func not(_ e: Expr) -> Expr { make(.not(e)) }
+    func and(_ a: Expr, _ b: Expr) -> Expr { make(.and(a, b)) }
+    func or(_ a: Expr, _ b: Expr) -> Expr { make(.or(a, b)) }
+    func compare(_ op: Expr.Comparison, _ a: Symbol, _ b: Symbol) -> Expr { make(.compare(op, a, b)) }
+    func range(_ a: Symbol, _ b: Symbol) -> Expr { make(.range(a, b)) }
+    func cached(_ c: ExprCache) -> Expr { make(.cached(c)) }
 
     /// `expr_alloc_and()`: a missing side is "yes".
-    static func and(_ a: Expr?, _ b: Expr?) -> Expr? {
+    func and(_ a: Expr?, _ b: Expr?) -> Expr? {
         guard let a else { return b }
         guard let b else { return a }
-        return .and(a, b)
+        return and(a, b)
     }
 
     /// `expr_alloc_or()`.
-    static func or(_ a: Expr?, _ b: Expr?) -> Expr? {
+    func or(_ a: Expr?, _ b: Expr?) -> Expr? {
         guard let a else { return b }
         guard let b else { return a }
-        return .or(a, b)
+        return or(a, b)
     }
 }
 
@@ -51,7 +120,7 @@ final class ExprCache {
     init(_ expr: Expr) {
         self.expr = expr
         var e = expr
-        while case .cached(let c) = e { e = c.expr }
+        while case .cached(let c) = e.node { e = c.expr }
         inner = e
     }
 }

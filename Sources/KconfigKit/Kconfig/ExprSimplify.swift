@@ -12,6 +12,8 @@
 /// rewrite and tells whether anything below a node changed.
 final class ExprSimplifier {
     private let yes: Symbol, mod: Symbol, no: Symbol
+    /// Where rewritten expressions go: the tree's.
+    private let arena: ExprArena
     /// `trans_count` in expr.c.
     private var transCount = 0
     /// Every rewrite, never reset: unchanged subtrees keep their nodes.
@@ -19,17 +21,18 @@ final class ExprSimplifier {
     /// conf prints its warnings about bool symbols tested for `m` to standard output.
     private let warn: (String) -> Void
 
-    init(yes: Symbol, mod: Symbol, no: Symbol, warn: @escaping (String) -> Void) {
-        self.yes = yes
-        self.mod = mod
-        self.no = no
+    init(_ tree: KconfigTree, warn: @escaping (String) -> Void) {
+        self.yes = tree.symbolYes
+        self.mod = tree.symbolMod
+        self.no = tree.symbolNo
+        self.arena = tree.arena
         self.warn = warn
     }
 
     private enum Kind { case and, or }
 
     private func kind(_ e: Expr) -> Kind? {
-        switch e.unwrapped {
+        switch e.unwrapped.node {
         case .and: .and
         case .or: .or
         default: nil
@@ -37,18 +40,18 @@ final class ExprSimplifier {
     }
 
     private func operands(_ e: Expr) -> (Expr, Expr) {
-        switch e.unwrapped {
+        switch e.unwrapped.node {
         case .and(let l, let r), .or(let l, let r): (l, r)
         default: fatalError("operands of a leaf")
         }
     }
 
     private func make(_ k: Kind, _ l: Expr, _ r: Expr) -> Expr {
-        k == .and ? .and(l, r) : .or(l, r)
+        k == .and ? arena.and(l, r) : arena.or(l, r)
     }
 
     private func isSymbol(_ e: Expr, _ s: Symbol) -> Bool {
-        if case .symbol(let x) = e.unwrapped { return x === s }
+        if case .symbol(let x) = e.unwrapped.node { return x === s }
         return false
     }
 
@@ -79,7 +82,7 @@ final class ExprSimplifier {
             if mutations != before { ep2 = make(type, l, r) }
             return
         }
-        if case .symbol(let a) = ep1.unwrapped, case .symbol(let b) = ep2.unwrapped, a === b,
+        if case .symbol(let a) = ep1.unwrapped.node, case .symbol(let b) = ep2.unwrapped.node, a === b,
            a === yes || a === no {
             return
         }
@@ -87,8 +90,8 @@ final class ExprSimplifier {
         transCount += 1
         mutations += 1
         let s = type == .or ? no : yes
-        ep1 = .symbol(s)
-        ep2 = .symbol(s)
+        ep1 = arena.symbol(s)
+        ep2 = arena.symbol(s)
     }
 
     /// `expr_eliminate_eq()`: removes the operands common to both expressions.
@@ -103,7 +106,7 @@ final class ExprSimplifier {
 
     /// The C `type` field, for the `(*ep1)->type != (*ep2)->type` test.
     private func typeTag(_ e: Expr) -> Int {
-        switch e.unwrapped {
+        switch e.unwrapped.node {
         case .symbol: 1
         case .not: 2
         case .and: 3
@@ -126,7 +129,7 @@ final class ExprSimplifier {
     func eq(_ e1: Expr?, _ e2: Expr?) -> Bool {
         guard let e1, let e2 else { return isYes(e1) && isYes(e2) }
         if typeTag(e1) != typeTag(e2) { return false }
-        switch (e1.unwrapped, e2.unwrapped) {
+        switch (e1.unwrapped.node, e2.unwrapped.node) {
         case (.compare(_, let a1, let b1), .compare(_, let a2, let b2)):
             return a1 === a2 && b1 === b2
         case (.symbol(let a), .symbol(let b)):
@@ -138,7 +141,7 @@ final class ExprSimplifier {
             var x = e1, y = e2
             eliminateEq(&x, &y)
             transCount = saved
-            if case .symbol(let a) = x.unwrapped, case .symbol(let b) = y.unwrapped { return a === b }
+            if case .symbol(let a) = x.unwrapped.node, case .symbol(let b) = y.unwrapped.node { return a === b }
             return false
         default:
             return false
@@ -150,8 +153,8 @@ final class ExprSimplifier {
     /// is not kept: the function returns `e` itself then.
     private func eliminateYN(_ e: Expr) -> Expr {
         // A shared node already through eliminate_dups() is a fixed point of this too.
-        if case .cached(let c) = e, c.simplified { return e }
-        switch e.unwrapped {
+        if case .cached(let c) = e.node, c.simplified { return e }
+        switch e.unwrapped.node {
         case .and(let a, let b):
             let l = eliminateYN(a), r = eliminateYN(b)
             if isSymbol(l, no) { mutations += 1; return l }
@@ -175,7 +178,7 @@ final class ExprSimplifier {
     /// where they give up.
     private func joinSymbols(_ e1: Expr, _ e2: Expr) -> Symbol? {
         func leafOK(_ e: Expr) -> Bool {
-            switch e.unwrapped {
+            switch e.unwrapped.node {
             case .symbol, .not: return true
             case .compare(let op, _, _): return op == .equal || op == .unequal
             default: return false
@@ -183,9 +186,9 @@ final class ExprSimplifier {
         }
         guard leafOK(e1), leafOK(e2) else { return nil }
         let sym1: Symbol
-        switch e1.unwrapped {
+        switch e1.unwrapped.node {
         case .not(let t):
-            switch t.unwrapped {
+            switch t.unwrapped.node {
             case .symbol(let s): sym1 = s
             case .compare(let op, let s, _) where op == .equal || op == .unequal: sym1 = s
             default: return nil
@@ -195,9 +198,9 @@ final class ExprSimplifier {
         default: return nil
         }
         let sym2: Symbol
-        switch e2.unwrapped {
+        switch e2.unwrapped.node {
         case .not(let t):
-            guard case .symbol(let s) = t.unwrapped else { return nil }
+            guard case .symbol(let s) = t.unwrapped.node else { return nil }
             sym2 = s
         case .symbol(let s): sym2 = s
         case .compare(_, let s, _): sym2 = s
@@ -210,7 +213,7 @@ final class ExprSimplifier {
     private enum Leaf { case symbol, not, equal(Symbol), unequal(Symbol), other }
 
     private func leaf(_ e: Expr) -> Leaf {
-        switch e.unwrapped {
+        switch e.unwrapped.node {
         case .symbol: .symbol
         case .not: .not
         case .compare(.equal, _, let r): .equal(r)
@@ -226,19 +229,19 @@ final class ExprSimplifier {
         let l1 = leaf(e1), l2 = leaf(e2)
         if sym.type == .tristate, case .equal(let a) = l1, case .equal(let b) = l2 {
             // (a='y') || (a='m') -> (a!='n'), and the other two pairs alike.
-            if (a === yes && b === mod) || (a === mod && b === yes) { return .compare(.unequal, sym, no) }
-            if (a === yes && b === no) || (a === no && b === yes) { return .compare(.unequal, sym, mod) }
-            if (a === mod && b === no) || (a === no && b === mod) { return .compare(.unequal, sym, yes) }
+            if (a === yes && b === mod) || (a === mod && b === yes) { return arena.compare(.unequal, sym, no) }
+            if (a === yes && b === no) || (a === no && b === yes) { return arena.compare(.unequal, sym, mod) }
+            if (a === mod && b === no) || (a === no && b === mod) { return arena.compare(.unequal, sym, yes) }
         }
         if sym.type == .boolean {
             // a || !a -> y
             func notSym(_ e: Expr) -> Bool {
-                if case .not(let t) = e.unwrapped, case .symbol = t.unwrapped { return true }
+                if case .not(let t) = e.unwrapped.node, case .symbol = t.unwrapped.node { return true }
                 return false
             }
             if (notSym(e1) && { if case .symbol = l2 { true } else { false } }())
                 || (notSym(e2) && { if case .symbol = l1 { true } else { false } }()) {
-                return .symbol(yes)
+                return arena.symbol(yes)
             }
         }
         return nil
@@ -256,29 +259,29 @@ final class ExprSimplifier {
         }
         // (a) && (a='y') -> (a='y')
         if symAnd(l1, l2, { if case .equal(let s) = $0 { s === self.yes } else { false } }) {
-            return .compare(.equal, sym, yes)
+            return arena.compare(.equal, sym, yes)
         }
         // (a) && (a!='n') -> (a)
         if symAnd(l1, l2, { if case .unequal(let s) = $0 { s === self.no } else { false } }) {
-            return .symbol(sym)
+            return arena.symbol(sym)
         }
         // (a) && (a!='m') -> (a='y')
         if symAnd(l1, l2, { if case .unequal(let s) = $0 { s === self.mod } else { false } }) {
-            return .compare(.equal, sym, yes)
+            return arena.compare(.equal, sym, yes)
         }
         if sym.type == .tristate {
             // (a='b') && (a!='c') -> 'b'='c' ? 'n' : a='b'
             if case .equal(let b) = l1, case .unequal(let c) = l2, c.isConst, b.isConst {
-                return b !== c ? .compare(.equal, sym, b) : .symbol(no)
+                return b !== c ? arena.compare(.equal, sym, b) : arena.symbol(no)
             }
             if case .unequal(let c) = l1, case .equal(let b) = l2, c.isConst, b.isConst {
-                return b !== c ? .compare(.equal, sym, b) : .symbol(no)
+                return b !== c ? arena.compare(.equal, sym, b) : arena.symbol(no)
             }
             if case .unequal(let a) = l1, case .unequal(let b) = l2 {
                 // (a!='y') && (a!='n') -> (a='m'), and the other two pairs alike.
-                if (a === yes && b === no) || (a === no && b === yes) { return .compare(.equal, sym, mod) }
-                if (a === yes && b === mod) || (a === mod && b === yes) { return .compare(.equal, sym, no) }
-                if (a === mod && b === no) || (a === no && b === mod) { return .compare(.equal, sym, yes) }
+                if (a === yes && b === no) || (a === no && b === yes) { return arena.compare(.equal, sym, mod) }
+                if (a === yes && b === mod) || (a === mod && b === yes) { return arena.compare(.equal, sym, no) }
+                if (a === mod && b === no) || (a === no && b === mod) { return arena.compare(.equal, sym, yes) }
             }
         }
         return nil
@@ -307,7 +310,7 @@ final class ExprSimplifier {
         }
         let joined = type == .or ? joinOr(ep1, ep2) : joinAnd(ep1, ep2)
         if let joined {
-            ep1 = .symbol(type == .or ? no : yes)
+            ep1 = arena.symbol(type == .or ? no : yes)
             ep2 = joined
             transCount += 1
             mutations += 1
@@ -318,7 +321,7 @@ final class ExprSimplifier {
     /// changes. A shared node that was simplified before is a fixed point.
     func eliminateDups(_ e: Expr?) -> Expr? {
         guard var e else { return nil }
-        if case .cached(let c) = e, c.simplified { return e }
+        if case .cached(let c) = e.node, c.simplified { return e }
         let oldCount = transCount
         repeat {
             transCount = 0
@@ -341,32 +344,32 @@ final class ExprSimplifier {
     /// negations move inwards (De Morgan), as conf rewrites every dependency.
     func transform(_ e: Expr?) -> Expr? {
         guard var e else { return nil }
-        switch e.unwrapped {
+        switch e.unwrapped.node {
         case .compare, .symbol: break
-        case .not(let a): e = .not(transform(a)!)
-        case .and(let a, let b): e = .and(transform(a)!, transform(b)!)
-        case .or(let a, let b): e = .or(transform(a)!, transform(b)!)
+        case .not(let a): e = arena.not(transform(a)!)
+        case .and(let a, let b): e = arena.and(transform(a)!, transform(b)!)
+        case .or(let a, let b): e = arena.or(transform(a)!, transform(b)!)
         case .range, .cached: break
         }
-        switch e.unwrapped {
+        switch e.unwrapped.node {
         case .compare(.equal, let s, let r) where s.type == .boolean:
-            if r === no { return .not(.symbol(s)) }
+            if r === no { return arena.not(arena.symbol(s)) }
             if r === mod {
                 warn("boolean symbol \(s.name ?? "(null)") tested for 'm'? test forced to 'n'\n")
-                return .symbol(no)
+                return arena.symbol(no)
             }
-            if r === yes { return .symbol(s) }
+            if r === yes { return arena.symbol(s) }
         case .compare(.unequal, let s, let r) where s.type == .boolean:
-            if r === no { return .symbol(s) }
+            if r === no { return arena.symbol(s) }
             if r === mod {
                 warn("boolean symbol \(s.name ?? "(null)") tested for 'm'? test forced to 'y'\n")
-                return .symbol(yes)
+                return arena.symbol(yes)
             }
             // A!=y -> !A. (expr.c passes the comparison's symbol where an expression
             // belongs here; the intent, kept here, is the negated symbol.)
-            if r === yes { return .not(.symbol(s)) }
+            if r === yes { return arena.not(arena.symbol(s)) }
         case .not(let inner):
-            switch inner.unwrapped {
+            switch inner.unwrapped.node {
             case .not(let x): return x
             case .compare(let op, let a, let b):
                 let flipped: Expr.Comparison = switch op {
@@ -377,15 +380,15 @@ final class ExprSimplifier {
                 case .less: .greaterEqual
                 case .greater: .lessEqual
                 }
-                return .compare(flipped, a, b)
+                return arena.compare(flipped, a, b)
             case .or(let a, let b):
-                return transform(.and(.not(a), .not(b)))!
+                return transform(arena.and(arena.not(a), arena.not(b)))!
             case .and(let a, let b):
-                return transform(.or(.not(a), .not(b)))!
+                return transform(arena.or(arena.not(a), arena.not(b)))!
             case .symbol(let s):
-                if s === yes { return .symbol(no) }
-                if s === mod { return .symbol(mod) }
-                if s === no { return .symbol(yes) }
+                if s === yes { return arena.symbol(no) }
+                if s === mod { return arena.symbol(mod) }
+                if s === no { return arena.symbol(yes) }
             default: break
             }
         default: break
@@ -398,7 +401,7 @@ final class ExprSimplifier {
     /// `expr_contains_symbol()`.
     func contains(_ dep: Expr?, _ sym: Symbol) -> Bool {
         guard let dep else { return false }
-        switch dep.unwrapped {
+        switch dep.unwrapped.node {
         case .and(let a, let b), .or(let a, let b): return contains(a, sym) || contains(b, sym)
         case .symbol(let s): return s === sym
         case .compare(_, let a, let b): return a === sym || b === sym
@@ -410,7 +413,7 @@ final class ExprSimplifier {
     /// `expr_depends_symbol()`: `dep` is false whenever `sym` is n.
     func dependsOn(_ dep: Expr?, _ sym: Symbol) -> Bool {
         guard let dep else { return false }
-        switch dep.unwrapped {
+        switch dep.unwrapped.node {
         case .and(let a, let b): return dependsOn(a, sym) || dependsOn(b, sym)
         case .symbol(let s): return s === sym
         case .compare(.equal, let s, let r): return s === sym && (r === yes || r === mod)
@@ -423,7 +426,7 @@ final class ExprSimplifier {
 extension ExprSimplifier {
     /// `expr_trans_compare(e, E_UNEQUAL, &symbol_no)`; a missing expression gives `!n`.
     func transCompareUnequalNo(_ e: Expr?, _ tree: KconfigTree) -> Expr? {
-        guard let e else { return .not(.symbol(tree.symbolNo)) }
+        guard let e else { return arena.not(arena.symbol(tree.symbolNo)) }
         return Parser.transCompare(e, equal: false, tree.symbolNo, tree)
     }
 }

@@ -14,6 +14,8 @@ public final class KconfigTree {
     let symbolYes = Symbol(name: "y", isConst: true)
     let symbolMod = Symbol(name: "m", isConst: true)
     let symbolNo = Symbol(name: "n", isConst: true)
+    /// Every expression node of the tree.
+    let arena = ExprArena()
     var modulesSymbol: Symbol?
     var modulesValue = Tristate.no
     var dependencyWarnings = 0
@@ -198,7 +200,7 @@ public final class KconfigTree {
             }
         }
         tree.finalize(tree.rootMenu, insideChoice: false, simplifier: ExprSimplifier(
-            yes: tree.symbolYes, mod: tree.symbolMod, no: tree.symbolNo, warn: { [unowned tree] in tree.stdout($0) }))
+            tree, warn: { [unowned tree] in tree.stdout($0) }))
         if deferChecks { return tree }
         let errors = tree.checkAfterParse()
         tree.standardError += tree.checkReport
@@ -251,11 +253,11 @@ public final class KconfigTree {
     /// `rewrite_m()`: a bare `m` in a dependency means `m && MODULES`.
     private func rewriteM(_ e: Expr?) -> Expr? {
         guard let e else { return nil }
-        switch e {
-        case .not(let a): return .not(rewriteM(a)!)
-        case .or(let a, let b): return .or(rewriteM(a)!, rewriteM(b)!)
-        case .and(let a, let b): return .and(rewriteM(a)!, rewriteM(b)!)
-        case .symbol(let s) where s === symbolMod: return .and(e, .symbol(modulesSymbol ?? symbolNo))
+        switch e.node {
+        case .not(let a): return arena.not(rewriteM(a)!)
+        case .or(let a, let b): return arena.or(rewriteM(a)!, rewriteM(b)!)
+        case .and(let a, let b): return arena.and(rewriteM(a)!, rewriteM(b)!)
+        case .symbol(let s) where s === symbolMod: return arena.and(e, arena.symbol(modulesSymbol ?? symbolNo))
         case .cached(let c): return rewriteM(c.expr)
         default: return e
         }
@@ -270,25 +272,25 @@ public final class KconfigTree {
         if !parent.children.isEmpty {
             for menu in parent.children {
                 var basedep = s.transform(rewriteM(menu.dep))
-                basedep = s.eliminateDups(Expr.and(parent.dep, basedep))
+                basedep = s.eliminateDups(arena.and(parent.dep, basedep))
                 // Every entry below repeats its menu's dependency: evaluate it once per epoch.
                 if let b = basedep {
                     let cache = ExprCache(b)
                     cache.simplified = true
-                    basedep = .cached(cache)
+                    basedep = arena.cached(cache)
                 }
                 menu.dep = basedep
                 let props: [Property] = menu.symbol.map { $0.properties } ?? (menu.prompt.map { [$0] } ?? [])
                 for prop in props where prop.menu === menu {
                     var dep = s.transform(rewriteM(prop.visibleExpr))
-                    dep = s.eliminateDups(Expr.and(basedep, dep))
+                    dep = s.eliminateDups(arena.and(basedep, dep))
                     prop.visibleExpr = dep
                     if (prop.type == .select || prop.type == .imply), let es = prop.symbol, let ms = menu.symbol {
-                        let term = Expr.and(.symbol(ms), dep)
+                        let term = arena.and(arena.symbol(ms), dep)
                         if prop.type == .select {
-                            es.revDep.expr = Expr.or(es.revDep.expr, term)
+                            es.revDep.expr = arena.or(es.revDep.expr, term)
                         } else {
-                            es.implied.expr = Expr.or(es.implied.expr, term)
+                            es.implied.expr = arena.or(es.implied.expr, term)
                         }
                     }
                 }
@@ -302,7 +304,7 @@ public final class KconfigTree {
             }
         } else if !insideChoice, let sym {
             if let container { autoSubmenu(parent, sym, container: container, index: index, simplifier: s) }
-            sym.dirDep.expr = Expr.or(sym.dirDep.expr, parent.dep)
+            sym.dirDep.expr = arena.or(sym.dirDep.expr, parent.dep)
         }
         // Flatten `if` blocks, and undo the automatic submenus of promptless symbols: a
         // menu without prompt text gives its children to its parent. As in C, children
@@ -347,8 +349,8 @@ public final class KconfigTree {
                 // Also a dependency when `dep` contains sym and is a superset of sym's own
                 // dependencies, e.g. `(sym || Q) && R` when sym depends on R.
                 dep = s.transCompareUnequalNo(dep, self)
-                var d = s.eliminateDups(s.transform(dep)) ?? .symbol(symbolYes)
-                var d2 = basedep() ?? .symbol(symbolYes)
+                var d = s.eliminateDups(s.transform(dep)) ?? arena.symbol(symbolYes)
+                var d2 = basedep() ?? arena.symbol(symbolYes)
                 s.eliminateEq(&d, &d2)
                 if !s.isYes(d2) { break }
             }

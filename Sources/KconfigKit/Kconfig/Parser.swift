@@ -135,7 +135,7 @@ final class Parser {
         if type == .prompt {
             var m = currentEntry.parent
             while let menu = m {
-                if let v = menu.visibility { prop.visibleExpr = Expr.and(prop.visibleExpr, v) }
+                if let v = menu.visibility { prop.visibleExpr = tree.arena.and(prop.visibleExpr, v) }
                 m = menu.parent
             }
         }
@@ -168,34 +168,34 @@ final class Parser {
     /// conf's results depend on exactly this form.
     static func transCompare(_ e: Expr, equal: Bool, _ sym: Symbol, _ tree: KconfigTree) -> Expr {
         let e = e.unwrapped
-        switch e {
+        switch e.node {
         case .and(let a, let b), .or(let a, let b):
             let e1 = transCompare(a, equal: true, sym, tree), e2 = transCompare(b, equal: true, sym, tree)
             var isAnd = false
-            if case .and = e { isAnd = true }
+            if case .and = e.node { isAnd = true }
             var r: Expr
             if sym === tree.symbolYes {
-                r = isAnd ? .and(e1, e2) : .or(e1, e2)
+                r = isAnd ? tree.arena.and(e1, e2) : tree.arena.or(e1, e2)
             } else if sym === tree.symbolNo {
-                r = isAnd ? .or(e1, e2) : .and(e1, e2)
+                r = isAnd ? tree.arena.or(e1, e2) : tree.arena.and(e1, e2)
             } else {
                 r = e
             }
-            if !equal { r = .not(r) }
+            if !equal { r = tree.arena.not(r) }
             return r
         case .not(let a):
             return transCompare(a, equal: !equal, sym, tree)
         case .compare:
             if equal {
                 if sym === tree.symbolYes { return e }
-                if sym === tree.symbolMod { return .symbol(tree.symbolNo) }
-                return .not(e)
+                if sym === tree.symbolMod { return tree.arena.symbol(tree.symbolNo) }
+                return tree.arena.not(e)
             }
-            if sym === tree.symbolYes { return .not(e) }
-            if sym === tree.symbolMod { return .symbol(tree.symbolYes) }
+            if sym === tree.symbolYes { return tree.arena.not(e) }
+            if sym === tree.symbolMod { return tree.arena.symbol(tree.symbolYes) }
             return e
         case .symbol(let s):
-            return .compare(equal ? .equal : .unequal, s, sym)
+            return tree.arena.compare(equal ? .equal : .unequal, s, sym)
         case .range, .cached:
             return e
         }
@@ -373,13 +373,13 @@ final class Parser {
             case .select, .imply:
                 let t = try take()
                 guard let name = try word() else { try recover() }
-                _ = addProperty(t == .select ? .select : .imply, .symbol(tree.lookup(name)), try ifExpr())
+                _ = addProperty(t == .select ? .select : .imply, tree.arena.symbol(tree.lookup(name)), try ifExpr())
                 try expectEOL()
             case .range:
                 lookahead = nil
                 let a = try symbolOperand(), b = try symbolOperand()
                 guard let a, let b else { try recover() }
-                _ = addProperty(.range, .range(a, b), try ifExpr())
+                _ = addProperty(.range, tree.arena.range(a, b), try ifExpr())
                 try expectEOL()
             case .modules:
                 lookahead = nil
@@ -404,8 +404,8 @@ final class Parser {
         try expectEOL()
         guard let e else { return }
         var dep = e
-        if let condition { dep = .or(e, Self.isNo(condition, tree)) }
-        currentEntry.dep = Expr.and(currentEntry.dep, dep)
+        if let condition { dep = tree.arena.or(e, Self.isNo(condition, tree)) }
+        currentEntry.dep = tree.arena.and(currentEntry.dep, dep)
     }
 
     private func helpOption() throws {
@@ -443,7 +443,7 @@ final class Parser {
             case .default:
                 lookahead = nil
                 guard let name = try word() else { try recover() }
-                _ = addProperty(.default, .symbol(tree.lookup(name)), try ifExpr())
+                _ = addProperty(.default, tree.arena.symbol(tree.lookup(name)), try ifExpr())
                 try expectEOL()
             case .depends: try dependsOn()
             case .help: try helpOption()
@@ -467,7 +467,7 @@ final class Parser {
         let e = try expression()
         try expectEOL()
         addEntry(nil, .if)
-        if let e { currentEntry.dep = Expr.and(currentEntry.dep, e) }
+        if let e { currentEntry.dep = tree.arena.and(currentEntry.dep, e) }
         let opened = beginChildren()
         try block(opened) { try statements(inChoice: inChoice, end: .endif) }
         if try endStatement(.endif, "if", opened: opened) { endChildren() }
@@ -485,7 +485,7 @@ final class Parser {
                 lookahead = nil
                 let e = try ifExpr()
                 try expectEOL()
-                currentEntry.visibility = Expr.and(currentEntry.visibility, e)
+                currentEntry.visibility = tree.arena.and(currentEntry.visibility, e)
             case .depends: try dependsOn()
             default: break menuOptions
             }
@@ -539,7 +539,7 @@ final class Parser {
         while try peek() == .or {
             lookahead = nil
             guard let right = try andExpression() else { return nil }
-            left = .or(left, right)
+            left = tree.arena.or(left, right)
         }
         return left
     }
@@ -549,7 +549,7 @@ final class Parser {
         while try peek() == .and {
             lookahead = nil
             guard let right = try unary() else { return nil }
-            left = .and(left, right)
+            left = tree.arena.and(left, right)
         }
         return left
     }
@@ -558,7 +558,7 @@ final class Parser {
         switch try peek() {
         case .not:
             lookahead = nil
-            return try unary().map { .not($0) }
+            return try unary().map { tree.arena.not($0) }
         case .openParen:
             lookahead = nil
             let e = try expression()
@@ -576,10 +576,10 @@ final class Parser {
             case .greaterEqual: .greaterEqual
             default: nil
             }
-            guard let op else { return .symbol(a) }
+            guard let op else { return tree.arena.symbol(a) }
             lookahead = nil
             guard let b = try symbolOperand() else { try recover() }
-            return .compare(op, a, b)
+            return tree.arena.compare(op, a, b)
         }
     }
 }

@@ -108,7 +108,7 @@ final class Property {
 
     /// `prop_get_symbol()`.
     var symbol: Symbol? {
-        if case .symbol(let s) = expr { return s }
+        if case .symbol(let s) = expr?.node { return s }
         return nil
     }
 }
@@ -121,7 +121,11 @@ enum MenuType: Sendable {
 public final class Menu {
     let type: MenuType
     let symbol: Symbol?
-    weak var parent: Menu?
+    /// Not weak: every menu lives as long as its tree (the root's children hold them, and
+    /// a menu moved by finalisation changes parent, never leaves the tree), and a weak
+    /// reference gives the parent a side table that made every retain of it take the
+    /// slow path (the parser walks the parents of every prompt).
+    unowned(unsafe) var parent: Menu?
     var children: [Menu] = []
     var prompt: Property?
     var dep: Expr?
