@@ -61,12 +61,14 @@ extension KconfigTree {
 
     private func checkExpr(_ e: Expr?, _ stack: inout [DepFrame]) -> Symbol? {
         guard let e else { return nil }
+        // The stored node: its symbols are read without a retain (TreeOwned).
         switch e.node {
         case .or(let a, let b), .and(let a, let b):
             return checkExpr(a, &stack) ?? checkExpr(b, &stack)
         case .not(let a):
             return checkExpr(a, &stack)
-        case .cached(let c):
+        case .cached(let ref):
+            let c = ref.object
             // A menu's shared dependency is part of every entry below it. Once the check
             // came back empty through it, every symbol in it is checked and, outside a
             // choice (whose members stay "checking" while it runs, as in
@@ -77,9 +79,9 @@ extension KconfigTree {
             if found == nil && choiceChecks == 0 { c.depsChecked = true }
             return found
         case .compare(_, let l, let r):
-            return checkDeps(l, &stack) ?? checkDeps(r, &stack)
+            return checkDeps(l.object, &stack) ?? checkDeps(r.object, &stack)
         case .symbol(let s):
-            return checkDeps(s, &stack)
+            return checkDeps(s.object, &stack)
         case .range:
             return nil
         }

@@ -14,21 +14,25 @@ extension KconfigTree {
     /// `expr_calc_value()`; a missing expression is yes.
     func value(_ e: Expr?) -> Tristate {
         guard let e else { return .yes }
+        // The stored node: its symbols are read without a retain (TreeOwned).
         switch e.node {
-        case .symbol(let s):
+        case .symbol(let ref):
+            let s = ref.object
             calcValue(s)
             return s.currTri
         case .and(let a, let b): return Self.and(value(a), value(b))
         case .or(let a, let b): return Self.or(value(a), value(b))
         case .not(let a): return Self.not(value(a))
-        case .cached(let c):
+        case .cached(let ref):
+            let c = ref.object
             if c.epoch == epoch { return c.value }
             let v = value(c.expr)
             c.value = v
             c.epoch = epoch
             return v
         case .range: return .no
-        case .compare(let op, let l, let r):
+        case .compare(let op, let lRef, let rRef):
+            let l = lRef.object, r = rRef.object
             calcValue(l)
             calcValue(r)
             let s1 = l.stringValue, s2 = r.stringValue
@@ -173,7 +177,7 @@ extension KconfigTree {
         case .hex: base = 16
         default: return
         }
-        guard let prop = rangeProperty(sym), case .range(let low, let high) = prop.expr?.node else { return }
+        guard let prop = rangeProperty(sym), case .range(let low, let high) = prop.expr?.view else { return }
         let v = Self.strtoll(sym.currVal, base: base)
         var rangeSym = low
         if v >= rangeValue(low, base: base) {

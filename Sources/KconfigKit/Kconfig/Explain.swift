@@ -77,8 +77,8 @@ extension KconfigTree {
     private func activeTerms(_ e: Expr?) -> [String] {
         var out = [String]()
         func walk(_ e: Expr) {
-            if case .or(let a, let b) = e.unwrapped.node { walk(a); walk(b); return }
-            if value(e) != .no, case .and(let s, _) = e.unwrapped.node, case .symbol(let sym) = s.unwrapped.node, let n = sym.name { out.append(n) }
+            if case .or(let a, let b) = e.unwrapped.view { walk(a); walk(b); return }
+            if value(e) != .no, case .and(let s, _) = e.unwrapped.view, case .symbol(let sym) = s.unwrapped.view, let n = sym.name { out.append(n) }
         }
         if let e { walk(e) }
         return out
@@ -88,7 +88,7 @@ extension KconfigTree {
     /// for `A && B` every blocking side, for `A || B` both sides (either would do).
     func blockers(_ e: Expr?, need: Tristate = .yes) -> [Symbol] {
         guard let e, value(e) < need else { return [] }
-        switch e.unwrapped.node {
+        switch e.unwrapped.view {
         case .and(let a, let b): return blockers(a, need: need) + blockers(b, need: need)
         case .or(let a, let b): return blockers(a, need: need) + blockers(b, need: need)
         case .symbol(let s) where !s.isConst && s.name != nil: return [s]

@@ -11,16 +11,31 @@
 struct Expr {
     let pointer: UnsafeMutablePointer<ExprNode>
 
-    /// The node, borrowed in place (matching it copies nothing but what it binds).
+    /// The node as stored: symbols and caches without a reference count. Evaluation and
+    /// the dependency checks, which visit every node many times, read this.
     @inline(__always)
     var node: ExprNode {
         unsafeAddress { UnsafePointer(pointer) }
     }
 
+    /// The node with its symbols and cache as ordinary references: what the rewriting,
+    /// printing and explaining code matches on.
+    var view: ExprView {
+        switch node {
+        case .symbol(let s): .symbol(s.object)
+        case .not(let a): .not(a)
+        case .and(let a, let b): .and(a, b)
+        case .or(let a, let b): .or(a, b)
+        case .compare(let op, let a, let b): .compare(op, a.object, b.object)
+        case .range(let a, let b): .range(a.object, b.object)
+        case .cached(let c): .cached(c.object)
+        }
+    }
+
     /// The expression inside any cache wrapper (the simplifier asks this of every node).
     @inline(__always)
     var unwrapped: Expr {
-        if case .cached(let c) = node { return c.inner }
+        if case .cached(let c) = node { return c.object.inner }
         return self
     }
 
@@ -29,18 +44,35 @@ struct Expr {
     }
 }
 
-/// The kinds of expression node. Subexpressions are ``Expr`` handles, so a node holds no
-/// reference count of its children.
+/// An object that the tree owns (a symbol in its table, a cache in its arena), named by an
+/// expression node without a reference count: a node is plain data, so matching it
+/// retains nothing and the arena frees its chunks without visiting a node.
+struct TreeOwned<Object: AnyObject> {
+    unowned(unsafe) let object: Object
+}
+
+/// The kinds of expression node, as stored. Subexpressions are ``Expr`` handles.
 enum ExprNode {
+    case symbol(TreeOwned<Symbol>)
+    case not(Expr)
+    case and(Expr, Expr)
+    case or(Expr, Expr)
+    case compare(Expr.Comparison, TreeOwned<Symbol>, TreeOwned<Symbol>)
+    case range(TreeOwned<Symbol>, TreeOwned<Symbol>)
+    /// A shared subexpression (a menu's dependency, which every entry below it repeats)
+    /// whose value is kept until symbol values are invalidated, as `expr_calc_value()`
+    /// keeps every expression's value between `expr_invalidate_all()` calls.
+    case cached(TreeOwned<ExprCache>)
+}
+
+/// ``ExprNode`` with ordinary references (see ``Expr/view``).
+enum ExprView {
     case symbol(Symbol)
     case not(Expr)
     case and(Expr, Expr)
     case or(Expr, Expr)
     case compare(Expr.Comparison, Symbol, Symbol)
     case range(Symbol, Symbol)
-    /// A shared subexpression (a menu's dependency, which every entry below it repeats)
-    /// whose value is kept until symbol values are invalidated, as `expr_calc_value()`
-    /// keeps every expression's value between `expr_invalidate_all()` calls.
     case cached(ExprCache)
 }
 
@@ -51,7 +83,9 @@ enum ExprNode {
 /// Only the thread that loads a tree allocates; a node does not change once made, so the
 /// dependency checks may read nodes on another thread (``KconfigTree/alongsideChecks(_:)``).
 final class ExprArena {
-    private var chunks: [(base: UnsafeMutablePointer<ExprNode>, capacity: Int)] = []
+    private var chunks: [UnsafeMutablePointer<ExprNode>] = []
+    /// The shared subexpressions' caches, which nodes name without owning.
+    private var caches: [ExprCache] = []
     private var cursor: UnsafeMutablePointer<ExprNode>?
     private var room = 0
 
@@ -60,7 +94,7 @@ final class ExprArena {
     private func grow() {
         let capacity = min(256 << chunks.count, 1 << 16)
         let base = UnsafeMutablePointer<ExprNode>.allocate(capacity: capacity)
-        chunks.append((base, capacity))
+        chunks.append(base)
         cursor = base
         room = capacity
     }
@@ -75,21 +109,23 @@ final class ExprArena {
         return Expr(pointer: p)
     }
 
+    /// Nodes are plain data (``TreeOwned``): nothing to deinitialise.
     deinit {
-        for (i, chunk) in chunks.enumerated() {
-            let used = i == chunks.count - 1 ? chunk.capacity - room : chunk.capacity
-            chunk.base.deinitialize(count: used)
-            chunk.base.deallocate()
-        }
+        for chunk in chunks { chunk.deallocate() }
     }
 
-    func symbol(_ s: Symbol) -> Expr { make(.symbol(s)) }
+    func symbol(_ s: Symbol) -> Expr { make(.symbol(TreeOwned(object: s))) }
     func not(_ e: Expr) -> Expr { make(.not(e)) }
     func and(_ a: Expr, _ b: Expr) -> Expr { make(.and(a, b)) }
     func or(_ a: Expr, _ b: Expr) -> Expr { make(.or(a, b)) }
-    func compare(_ op: Expr.Comparison, _ a: Symbol, _ b: Symbol) -> Expr { make(.compare(op, a, b)) }
-    func range(_ a: Symbol, _ b: Symbol) -> Expr { make(.range(a, b)) }
-    func cached(_ c: ExprCache) -> Expr { make(.cached(c)) }
+    func compare(_ op: Expr.Comparison, _ a: Symbol, _ b: Symbol) -> Expr {
+        make(.compare(op, TreeOwned(object: a), TreeOwned(object: b)))
+    }
+    func range(_ a: Symbol, _ b: Symbol) -> Expr { make(.range(TreeOwned(object: a), TreeOwned(object: b))) }
+    func cached(_ c: ExprCache) -> Expr {
+        caches.append(c)
+        return make(.cached(TreeOwned(object: c)))
+    }
 
     /// `expr_alloc_and()`: a missing side is "yes".
     func and(_ a: Expr?, _ b: Expr?) -> Expr? {
@@ -120,7 +156,7 @@ final class ExprCache {
     init(_ expr: Expr) {
         self.expr = expr
         var e = expr
-        while case .cached(let c) = e.node { e = c.expr }
+        while case .cached(let c) = e.node { e = c.object.expr }
         inner = e
     }
 }

@@ -32,7 +32,7 @@ final class ExprSimplifier {
     private enum Kind { case and, or }
 
     private func kind(_ e: Expr) -> Kind? {
-        switch e.unwrapped.node {
+        switch e.unwrapped.view {
         case .and: .and
         case .or: .or
         default: nil
@@ -40,7 +40,7 @@ final class ExprSimplifier {
     }
 
     private func operands(_ e: Expr) -> (Expr, Expr) {
-        switch e.unwrapped.node {
+        switch e.unwrapped.view {
         case .and(let l, let r), .or(let l, let r): (l, r)
         default: fatalError("operands of a leaf")
         }
@@ -51,7 +51,7 @@ final class ExprSimplifier {
     }
 
     private func isSymbol(_ e: Expr, _ s: Symbol) -> Bool {
-        if case .symbol(let x) = e.unwrapped.node { return x === s }
+        if case .symbol(let x) = e.unwrapped.view { return x === s }
         return false
     }
 
@@ -82,7 +82,7 @@ final class ExprSimplifier {
             if mutations != before { ep2 = make(type, l, r) }
             return
         }
-        if case .symbol(let a) = ep1.unwrapped.node, case .symbol(let b) = ep2.unwrapped.node, a === b,
+        if case .symbol(let a) = ep1.unwrapped.view, case .symbol(let b) = ep2.unwrapped.view, a === b,
            a === yes || a === no {
             return
         }
@@ -106,7 +106,7 @@ final class ExprSimplifier {
 
     /// The C `type` field, for the `(*ep1)->type != (*ep2)->type` test.
     private func typeTag(_ e: Expr) -> Int {
-        switch e.unwrapped.node {
+        switch e.unwrapped.view {
         case .symbol: 1
         case .not: 2
         case .and: 3
@@ -129,7 +129,7 @@ final class ExprSimplifier {
     func eq(_ e1: Expr?, _ e2: Expr?) -> Bool {
         guard let e1, let e2 else { return isYes(e1) && isYes(e2) }
         if typeTag(e1) != typeTag(e2) { return false }
-        switch (e1.unwrapped.node, e2.unwrapped.node) {
+        switch (e1.unwrapped.view, e2.unwrapped.view) {
         case (.compare(_, let a1, let b1), .compare(_, let a2, let b2)):
             return a1 === a2 && b1 === b2
         case (.symbol(let a), .symbol(let b)):
@@ -141,7 +141,7 @@ final class ExprSimplifier {
             var x = e1, y = e2
             eliminateEq(&x, &y)
             transCount = saved
-            if case .symbol(let a) = x.unwrapped.node, case .symbol(let b) = y.unwrapped.node { return a === b }
+            if case .symbol(let a) = x.unwrapped.view, case .symbol(let b) = y.unwrapped.view { return a === b }
             return false
         default:
             return false
@@ -153,8 +153,8 @@ final class ExprSimplifier {
     /// is not kept: the function returns `e` itself then.
     private func eliminateYN(_ e: Expr) -> Expr {
         // A shared node already through eliminate_dups() is a fixed point of this too.
-        if case .cached(let c) = e.node, c.simplified { return e }
-        switch e.unwrapped.node {
+        if case .cached(let c) = e.view, c.simplified { return e }
+        switch e.unwrapped.view {
         case .and(let a, let b):
             let l = eliminateYN(a), r = eliminateYN(b)
             if isSymbol(l, no) { mutations += 1; return l }
@@ -178,7 +178,7 @@ final class ExprSimplifier {
     /// where they give up.
     private func joinSymbols(_ e1: Expr, _ e2: Expr) -> Symbol? {
         func leafOK(_ e: Expr) -> Bool {
-            switch e.unwrapped.node {
+            switch e.unwrapped.view {
             case .symbol, .not: return true
             case .compare(let op, _, _): return op == .equal || op == .unequal
             default: return false
@@ -186,9 +186,9 @@ final class ExprSimplifier {
         }
         guard leafOK(e1), leafOK(e2) else { return nil }
         let sym1: Symbol
-        switch e1.unwrapped.node {
+        switch e1.unwrapped.view {
         case .not(let t):
-            switch t.unwrapped.node {
+            switch t.unwrapped.view {
             case .symbol(let s): sym1 = s
             case .compare(let op, let s, _) where op == .equal || op == .unequal: sym1 = s
             default: return nil
@@ -198,9 +198,9 @@ final class ExprSimplifier {
         default: return nil
         }
         let sym2: Symbol
-        switch e2.unwrapped.node {
+        switch e2.unwrapped.view {
         case .not(let t):
-            guard case .symbol(let s) = t.unwrapped.node else { return nil }
+            guard case .symbol(let s) = t.unwrapped.view else { return nil }
             sym2 = s
         case .symbol(let s): sym2 = s
         case .compare(_, let s, _): sym2 = s
@@ -213,7 +213,7 @@ final class ExprSimplifier {
     private enum Leaf { case symbol, not, equal(Symbol), unequal(Symbol), other }
 
     private func leaf(_ e: Expr) -> Leaf {
-        switch e.unwrapped.node {
+        switch e.unwrapped.view {
         case .symbol: .symbol
         case .not: .not
         case .compare(.equal, _, let r): .equal(r)
@@ -236,7 +236,7 @@ final class ExprSimplifier {
         if sym.type == .boolean {
             // a || !a -> y
             func notSym(_ e: Expr) -> Bool {
-                if case .not(let t) = e.unwrapped.node, case .symbol = t.unwrapped.node { return true }
+                if case .not(let t) = e.unwrapped.view, case .symbol = t.unwrapped.view { return true }
                 return false
             }
             if (notSym(e1) && { if case .symbol = l2 { true } else { false } }())
@@ -321,7 +321,7 @@ final class ExprSimplifier {
     /// changes. A shared node that was simplified before is a fixed point.
     func eliminateDups(_ e: Expr?) -> Expr? {
         guard var e else { return nil }
-        if case .cached(let c) = e.node, c.simplified { return e }
+        if case .cached(let c) = e.view, c.simplified { return e }
         let oldCount = transCount
         repeat {
             transCount = 0
@@ -344,14 +344,14 @@ final class ExprSimplifier {
     /// negations move inwards (De Morgan), as conf rewrites every dependency.
     func transform(_ e: Expr?) -> Expr? {
         guard var e else { return nil }
-        switch e.unwrapped.node {
+        switch e.unwrapped.view {
         case .compare, .symbol: break
         case .not(let a): e = arena.not(transform(a)!)
         case .and(let a, let b): e = arena.and(transform(a)!, transform(b)!)
         case .or(let a, let b): e = arena.or(transform(a)!, transform(b)!)
         case .range, .cached: break
         }
-        switch e.unwrapped.node {
+        switch e.unwrapped.view {
         case .compare(.equal, let s, let r) where s.type == .boolean:
             if r === no { return arena.not(arena.symbol(s)) }
             if r === mod {
@@ -369,7 +369,7 @@ final class ExprSimplifier {
             // belongs here; the intent, kept here, is the negated symbol.)
             if r === yes { return arena.not(arena.symbol(s)) }
         case .not(let inner):
-            switch inner.unwrapped.node {
+            switch inner.unwrapped.view {
             case .not(let x): return x
             case .compare(let op, let a, let b):
                 let flipped: Expr.Comparison = switch op {
@@ -401,7 +401,7 @@ final class ExprSimplifier {
     /// `expr_contains_symbol()`.
     func contains(_ dep: Expr?, _ sym: Symbol) -> Bool {
         guard let dep else { return false }
-        switch dep.unwrapped.node {
+        switch dep.unwrapped.view {
         case .and(let a, let b), .or(let a, let b): return contains(a, sym) || contains(b, sym)
         case .symbol(let s): return s === sym
         case .compare(_, let a, let b): return a === sym || b === sym
@@ -413,7 +413,7 @@ final class ExprSimplifier {
     /// `expr_depends_symbol()`: `dep` is false whenever `sym` is n.
     func dependsOn(_ dep: Expr?, _ sym: Symbol) -> Bool {
         guard let dep else { return false }
-        switch dep.unwrapped.node {
+        switch dep.unwrapped.view {
         case .and(let a, let b): return dependsOn(a, sym) || dependsOn(b, sym)
         case .symbol(let s): return s === sym
         case .compare(.equal, let s, let r): return s === sym && (r === yes || r === mod)

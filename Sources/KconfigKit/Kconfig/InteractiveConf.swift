@@ -303,7 +303,7 @@ extension KconfigTree {
         guard Self.stringValid(sym.type, value) else { return false }
         if sym.type == .int || sym.type == .hex, let prop = sym.properties.first(where: {
             $0.type == .range && { p in p.visibleTri = self.value(p.visibleExpr); return p.visibleTri != .no }($0)
-        }), case .range(let lo, let hi) = prop.expr?.node {
+        }), case .range(let lo, let hi) = prop.expr?.view {
             let base = sym.type == .int ? 10 : 16
             let v = Self.strtoll(value, base: base)
             calcValue(lo)

@@ -47,10 +47,11 @@ public final class KconfigTree {
     func stdout(_ text: String) { standardOutput += text }
     func resetOutput(stdout: String, stderr: String) { (standardOutput, standardError) = (stdout, stderr) }
 
-    /// Symbols and menus point at each other (a symbol's menus, a menu's symbol, the
-    /// expressions of each naming other symbols): cycles that reference counting never
-    /// frees. A process that resolves one config does not care; a batch that loads a
-    /// tree per arch kept every tree (1.8 GB for 7.2's 22 arches), so the tree cuts them.
+    /// Symbols and menus point at each other (a symbol's menus, a menu's symbol): cycles
+    /// that reference counting never frees (expressions own nothing: their nodes are in
+    /// ``arena`` and name symbols without a count). A process that resolves one config
+    /// does not care; a batch that loads a tree per arch kept every tree (1.8 GB for 7.2's
+    /// 22 arches), so the tree cuts them.
     deinit {
         // y, m and n too: `config y` gives symbol_yes a menu, as sym_lookup() hands the
         // constant to conf's parser (a leak the kconfig fuzz target found).
@@ -58,9 +59,6 @@ public final class KconfigTree {
             s.menus = []
             s.properties = []
             s.choiceMenu = nil
-            s.dirDep = ExprValue()
-            s.revDep = ExprValue()
-            s.implied = ExprValue()
         }
     }
 
@@ -253,7 +251,7 @@ public final class KconfigTree {
     /// `rewrite_m()`: a bare `m` in a dependency means `m && MODULES`.
     private func rewriteM(_ e: Expr?) -> Expr? {
         guard let e else { return nil }
-        switch e.node {
+        switch e.view {
         case .not(let a): return arena.not(rewriteM(a)!)
         case .or(let a, let b): return arena.or(rewriteM(a)!, rewriteM(b)!)
         case .and(let a, let b): return arena.and(rewriteM(a)!, rewriteM(b)!)

@@ -168,11 +168,11 @@ final class Parser {
     /// conf's results depend on exactly this form.
     static func transCompare(_ e: Expr, equal: Bool, _ sym: Symbol, _ tree: KconfigTree) -> Expr {
         let e = e.unwrapped
-        switch e.node {
+        switch e.view {
         case .and(let a, let b), .or(let a, let b):
             let e1 = transCompare(a, equal: true, sym, tree), e2 = transCompare(b, equal: true, sym, tree)
             var isAnd = false
-            if case .and = e.node { isAnd = true }
+            if case .and = e.view { isAnd = true }
             var r: Expr
             if sym === tree.symbolYes {
                 r = isAnd ? tree.arena.and(e1, e2) : tree.arena.or(e1, e2)

@@ -108,7 +108,7 @@ final class Property {
 
     /// `prop_get_symbol()`.
     var symbol: Symbol? {
-        if case .symbol(let s) = expr?.node { return s }
+        if case .symbol(let s) = expr?.view { return s }
         return nil
     }
 }
