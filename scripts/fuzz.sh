@@ -19,7 +19,10 @@
 # Everything lives under .build/fuzz/ (outside git): seeds/T, corpus/T (grown by the
 # runs, kept between them), crashes/T (any crash, slow unit or leak, and its minimised
 # reproducer, min-*), logs/T.log, and summary.tsv (a line per target and run: date,
-# target, executions, seconds, exec/s, coverage, features, corpus size, crashes).
+# target, executions, CPU seconds, exec/s, coverage, features, corpus size, crashes).
+# CPU seconds are the target process's user and system time, so that a run at nice 19 on
+# a busy machine counts what it got; runs recorded before 2026-12-06 23:00 UTC hold wall
+# time there.
 # Exits 1 when a target found a crash, after every target has run.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,7 +40,7 @@ while (($#)); do
     --no-build) build=0; shift ;;
     --list) list=1; shift ;;
     --report) report=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -241,6 +244,14 @@ seed() { # TARGET
 }
 
 # MARK: running
+children_cpu() { # VAR: user + system seconds of this shell's finished children, into VAR
+  # (bash's times, run here: in a $( ) subshell it would count that subshell's children)
+  local f="$out/logs/.times.$BASHPID"
+  times > "$f"
+  printf -v "$1" '%s' "$(tail -n1 "$f" | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')"
+  rm -f "$f"
+}
+
 fuzz_one() { # TARGET: runs it, minimises what it found, appends to summary.tsv
   set +e # a target that dies early (a crash in its seeds) still gets its line
   local t="$1" log="$out/logs/$1.log" crashes="$out/crashes/$1" budget
@@ -253,12 +264,14 @@ fuzz_one() { # TARGET: runs it, minimises what it found, appends to summary.tsv
   # images need room for their section tables and payloads.
   local max_len=8192
   case "$t" in module|elf|kernel-image|decompress|signature-trailer) max_len=65536 ;; esac
-  local started=$SECONDS status=0 stamp="$out/logs/$1.started"
+  local cpu_before cpu_after status=0 stamp="$out/logs/$1.started"
+  children_cpu cpu_before
   touch "$stamp"
   KERNELKIT_FUZZ_TARGET="$t" SWIFT_BACKTRACE=enable=no ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=0" \
     "$bin" "$out/corpus/$t" "$out/seeds/$t" "${dict[@]}" $budget -timeout=10 -rss_limit_mb=4096 -max_len=$max_len \
     -artifact_prefix="$crashes/" -print_final_stats=1 > "$log" 2>&1 || status=$?
-  local elapsed=$((SECONDS - started))
+  children_cpu cpu_after
+  local elapsed=$((cpu_after - cpu_before))
   local execs rate cov ft corpus found=0 f
   execs="$(awk '/stat::number_of_executed_units/ {print $NF}' "$log" | tail -n1 || true)"
   rate="$(awk '/stat::average_exec_per_sec/ {print $NF}' "$log" | tail -n1 || true)"
