@@ -68,20 +68,21 @@ extension KconfigTree {
         case .not(let a):
             return checkExpr(a, &stack)
         case .cached(let ref):
-            let c = ref.object
             // A menu's shared dependency is part of every entry below it. Once the check
             // came back empty through it, every symbol in it is checked and, outside a
             // choice (whose members stay "checking" while it runs, as in
             // sym_check_choice_deps()), none can be on the stack again: the same walk
             // would find nothing. conf walks it each time; the verdicts are the same.
-            if c.depsChecked && choiceChecks == 0 { return nil }
-            let found = checkExpr(c.expr, &stack)
-            if found == nil && choiceChecks == 0 { c.depsChecked = true }
-            return found
+            return ref.with { c in
+                if c.depsChecked && choiceChecks == 0 { return nil }
+                let found = checkExpr(c.expr, &stack)
+                if found == nil && choiceChecks == 0 { c.depsChecked = true }
+                return found
+            }
         case .compare(_, let l, let r):
-            return checkDeps(l.object, &stack) ?? checkDeps(r.object, &stack)
+            return l.with { checkDeps($0, &stack) } ?? r.with { checkDeps($0, &stack) }
         case .symbol(let s):
-            return checkDeps(s.object, &stack)
+            return s.with { checkDeps($0, &stack) }
         case .range:
             return nil
         }

@@ -17,19 +17,21 @@ extension KconfigTree {
         // The stored node: its symbols are read without a retain (TreeOwned).
         switch e.node {
         case .symbol(let ref):
-            let s = ref.object
-            calcValue(s)
-            return s.currTri
+            return ref.with { s in
+                calcValue(s)
+                return s.currTri
+            }
         case .and(let a, let b): return Self.and(value(a), value(b))
         case .or(let a, let b): return Self.or(value(a), value(b))
         case .not(let a): return Self.not(value(a))
         case .cached(let ref):
-            let c = ref.object
-            if c.epoch == epoch { return c.value }
-            let v = value(c.expr)
-            c.value = v
-            c.epoch = epoch
-            return v
+            return ref.with { c in
+                if c.epoch == epoch { return c.value }
+                let v = value(c.expr)
+                c.value = v
+                c.epoch = epoch
+                return v
+            }
         case .range: return .no
         case .compare(let op, let lRef, let rRef):
             let l = lRef.object, r = rRef.object

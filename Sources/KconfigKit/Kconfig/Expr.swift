@@ -20,6 +20,7 @@ struct Expr {
 
     /// The node with its symbols and cache as ordinary references: what the rewriting,
     /// printing and explaining code matches on.
+    @inline(__always)
     var view: ExprView {
         switch node {
         case .symbol(let s): .symbol(s.object)
@@ -48,7 +49,19 @@ struct Expr {
 /// expression node without a reference count: a node is plain data, so matching it
 /// retains nothing and the arena frees its chunks without visiting a node.
 struct TreeOwned<Object: AnyObject> {
-    unowned(unsafe) let object: Object
+    private let reference: Unmanaged<Object>
+
+    init(object: Object) { reference = .passUnretained(object) }
+
+    /// A counted reference, for code that keeps or passes it on.
+    var object: Object { reference.takeUnretainedValue() }
+
+    /// `body` with the object borrowed, not retained (an `unowned(unsafe)` load is still
+    /// copied with a retain): for evaluation and the dependency checks.
+    @inline(__always)
+    func with<Result>(_ body: (Object) -> Result) -> Result {
+        reference._withUnsafeGuaranteedRef(body)
+    }
 }
 
 /// The kinds of expression node, as stored. Subexpressions are ``Expr`` handles.
