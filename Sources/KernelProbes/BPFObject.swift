@@ -65,6 +65,9 @@ public struct BPFObject: ~Copyable {
             let tail = log.suffix(15).joined().trimming("\n")
             throw KernelKitError(.bpf, "the verifier rejected \(data.name) (\(String(cString: strerror(err)))); the end of its log:\n\(tail)")
         }
+        // A successful load's lines are not needed (the log serves a failure's message),
+        // and would otherwise stay with this thread until its next load.
+        _ = LibbpfLog.take()
         object = obj
         self.buffer = buffer
     }
