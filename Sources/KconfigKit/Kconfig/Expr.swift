@@ -93,8 +93,10 @@ enum ExprView {
 ///
 /// Nodes are never freed one by one (conf frees none either), and one that a rewrite
 /// dropped stays until the tree goes: the simplifier's garbage is small next to the tree.
-/// Only the thread that loads a tree allocates; a node does not change once made, so the
-/// dependency checks may read nodes on another thread (``KconfigTree/alongsideChecks(_:)``).
+/// One thread allocates at a time: the one loading the tree, then the one that owns it
+/// (`config show` compares prompts' dependencies through the simplifier, which may make
+/// nodes). A node does not change once made, so the dependency checks may read nodes on
+/// another thread while the tree is resolved (``KconfigTree/alongsideChecks(_:)``).
 final class ExprArena {
     private var chunks: [UnsafeMutablePointer<ExprNode>] = []
     /// The shared subexpressions' caches, which nodes name without owning.
@@ -102,8 +104,8 @@ final class ExprArena {
     private var cursor: UnsafeMutablePointer<ExprNode>?
     private var room = 0
 
-    /// Small first, as a tree of a few lines (the fuzzer's, the tests') needs little;
-    /// 64 Ki nodes at most, about a tenth of the x86 tree's.
+    /// Small first, as a tree of a few lines (the fuzzer's, the tests') needs little, then
+    /// doubling up to 64 Ki nodes a chunk, so a kernel tree takes a handful of chunks.
     private func grow() {
         let capacity = min(256 << chunks.count, 1 << 16)
         let base = UnsafeMutablePointer<ExprNode>.allocate(capacity: capacity)
