@@ -6,6 +6,8 @@ import Glibc
 /// Kernel image files: the vmlinux inside a vmlinuz, and the config built into a kernel
 /// with CONFIG_IKCONFIG. (ModuleSigning adds the certificates built into it.)
 public enum KernelImage {
+    static let elfMagic: [UInt8] = [0x7f, 0x45, 0x4c, 0x46]
+
     /// The decompressed kernel (`vmlinux`) inside an image: an x86 bzImage (its
     /// payload_offset and payload_length, boot protocol 2.08+), an arm64 EFI zboot image,
     /// a compressed `Image.gz`, or an ELF vmlinux as is. Other layouts are searched for
@@ -14,7 +16,7 @@ public enum KernelImage {
         func u32(_ i: Int) -> Int {
             Int(image[i]) | Int(image[i + 1]) << 8 | Int(image[i + 2]) << 16 | Int(image[i + 3]) << 24
         }
-        if image.count > 4, image[0..<4].elementsEqual([0x7f, 0x45, 0x4c, 0x46]) { return image }
+        if image.count > 4, image[0..<4].elementsEqual(elfMagic) { return image }
         // x86 boot protocol: "HdrS" at 0x202, version at 0x206, setup_sects at 0x1f1.
         if image.count > 0x250, image[0x202..<0x206].elementsEqual(Array("HdrS".utf8)) {
             let version = Int(image[0x206]) | Int(image[0x207]) << 8
@@ -43,8 +45,8 @@ public enum KernelImage {
         for c in [Compression.gzip, .xz, .zstd, .lz4, .bzip2, .lzma] {
             var i = 0
             while i < image.count - 8 {
-                if Compression.detect(image, at: i) == c, let out = try? c.decompress(image[i...], file: file),
-                   out.count > 4, out[0..<4].elementsEqual([0x7f, 0x45, 0x4c, 0x46]) {
+                if Compression.detect(image, at: i) == c,
+                   let out = try? c.decompress(image[i...], file: file, startingWith: elfMagic), out.count > 4 {
                     return out
                 }
                 i += 1

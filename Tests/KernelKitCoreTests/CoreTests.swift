@@ -276,4 +276,26 @@ struct CoreTests {
             Issue.record("accepted truncated \(format) data")
         } catch { #expect(error.code == .compression && error.location?.file == "cut") }
     }
+
+    /// An lzma header names its dictionary size (bytes 1-4, up to 4 GiB) and liblzma
+    /// allocates it whole: the fuzzer's kernel-image target made a 3.8 GB allocation from
+    /// a 13-byte header. The stream comes from the real xz; only its dictionary field is
+    /// raised, past the 512 MiB limit.
+    @Test("an lzma header asking for a huge dictionary is a located error, not a huge allocation")
+    func lzmaDictionaryLimit() throws {
+        let dir = try TemporaryDirectory()
+        let input = try dir.write("plain", Array(repeating: "CONFIG_X=y\n", count: 1000).joined())
+        let xz = try run("/bin/sh", ["-c", "/usr/bin/xz -c --format=lzma --lzma1=dict=1MiB < '\(input)'"])
+        #expect(xz.status == 0)
+        var stream = Array(xz.stdout)
+        #expect(try Compression.lzma.decompress(stream[...], file: "fine.lzma").count == 11_000)
+        for (i, b) in [UInt8(0x00), 0x00, 0x00, 0xf0].enumerated() { stream[1 + i] = b } // 3.75 GiB
+        do {
+            _ = try Compression.lzma.decompress(stream[...], file: "huge.lzma")
+            Issue.record("decoded a stream whose header asks for a 3.75 GiB dictionary")
+        } catch {
+            #expect(error.code == .compression && error.location?.file == "huge.lzma")
+            #expect(error.message.contains("more than 512 MiB"), "\(error.message)")
+        }
+    }
 }
