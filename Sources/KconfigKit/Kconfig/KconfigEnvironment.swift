@@ -26,7 +26,7 @@ public enum KconfigEnvironment {
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n").prefix(20) {
             let parts = line.split(separator: "=", maxSplits: 1)
             guard parts.count == 2 else { continue }
-            fields[parts[0].trimmingCharacters(in: " \t")] = parts[1].trimmingCharacters(in: " \t")
+            fields[parts[0].trimming(" \t")] = parts[1].trimming(" \t")
         }
         guard let version = fields["VERSION"], let patchlevel = fields["PATCHLEVEL"] else {
             throw KernelKitError(.usage, "\(srctree) is not a kernel tree: its Makefile has no VERSION and PATCHLEVEL",
@@ -127,14 +127,5 @@ public enum ProcessEnvironment {
             p += 1
         }
         return env
-    }
-}
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
-        return String(s)
     }
 }
