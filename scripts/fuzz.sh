@@ -261,14 +261,17 @@ fuzz_one() { # TARGET: runs it, minimises what it found, appends to summary.tsv
   [ -n "$runs" ] && [ -n "$time_given" ] && budget="-runs=$runs -max_total_time=$seconds"
   local dict=(); [ -f "$dicts/$t.dict" ] && dict=("-dict=$dicts/$t.dict")
   # Inputs stay small where small inputs reach every branch (and run fast); modules and
-  # images need room for their section tables and payloads.
+  # images need room for their section tables and payloads. A process may grow to 4 GB
+  # (the kconfig target's corpus holds large trees), but one allocation over 2 GB from an
+  # input of at most 64 KB is a finding: with the malloc limit at the RSS limit, a 3.8 GB
+  # lzma dictionary went unreported.
   local max_len=8192
   case "$t" in module|elf|kernel-image|decompress|signature-trailer) max_len=65536 ;; esac
   local cpu_before cpu_after status=0 stamp="$out/logs/$1.started"
   children_cpu cpu_before
   touch "$stamp"
   KERNELKIT_FUZZ_TARGET="$t" SWIFT_BACKTRACE=enable=no ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=0" \
-    "$bin" "$out/corpus/$t" "$out/seeds/$t" "${dict[@]}" $budget -timeout=10 -rss_limit_mb=4096 -max_len=$max_len \
+    "$bin" "$out/corpus/$t" "$out/seeds/$t" "${dict[@]}" $budget -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=2048 -max_len=$max_len \
     -artifact_prefix="$crashes/" -print_final_stats=1 > "$log" 2>&1 || status=$?
   children_cpu cpu_after
   local elapsed=$((cpu_after - cpu_before))
