@@ -186,11 +186,6 @@ public enum Compression: String, Sendable, CaseIterable {
         return drive(&strm, input, prefix, action: LZMA_RUN, status: &status)
     }
 
-    private static func drive(_ strm: inout lzma_stream, _ input: ArraySlice<UInt8>, action: lzma_action) -> [UInt8]? {
-        var status = LZMA_OK
-        return drive(&strm, input, [], action: action, status: &status)
-    }
-
     /// Runs a liblzma coder over `input`; `status` is its last return, so that the caller
     /// can tell a memory limit from corrupt data.
     private static func drive(_ strm: inout lzma_stream, _ input: ArraySlice<UInt8>, _ prefix: [UInt8], action: lzma_action, status lastStatus: inout lzma_ret) -> [UInt8]? {
@@ -227,7 +222,8 @@ public enum Compression: String, Sendable, CaseIterable {
         }
         guard status == LZMA_OK else { return nil }
         defer { lzma_end(&strm) }
-        return drive(&strm, input[...], action: LZMA_FINISH)
+        var last = LZMA_OK
+        return drive(&strm, input[...], [], action: LZMA_FINISH, status: &last)
     }
 
     // MARK: zstd
