@@ -1,5 +1,6 @@
 import Foundation
 import KconfigKit
+import KernelKitCore
 import Testing
 
 /// Bad Kconfig input and bad .config values, through KernelKit and through the real
@@ -31,6 +32,9 @@ struct KconfigBadInputTests {
         ("invalid values in .config", "config NR\n\tint \"n\"\n\tdefault 4\n\trange 1 8\nconfig T\n\ttristate \"t\"\nconfig S\n\tstring \"s\"\n",
          "CONFIG_NR=abc\nCONFIG_T=q\nCONFIG_UNKNOWN=y\nCONFIG_S=\"unterminated\nCONFIG_NR=99\nnot a config line\n"),
         ("multi-line string, missing newline at end", "config A\n\tbool \"a\n\tdefault y", nil),
+        // Below KernelKit's bound on one expansion (4 MiB, which conf does not have), a
+        // variable doubling with each += gives conf's result: 16 lines make 192 KiB.
+        ("a variable that doubles with each +=", KconfigExpansionBoundTests.doubling(16), nil),
     ]
 
     @Test("conf's behaviour on bad input", arguments: cases)
@@ -50,5 +54,40 @@ struct KconfigBadInputTests {
         if theirs.status == 0 {
             #expect(ours.config == String(decoding: try dir.read(".config"), as: UTF8.self), "\(label)")
         }
+    }
+}
+
+/// conf expands macros without bound, so a variable that reaches itself through another
+/// doubles with every `+=`: the kconfig fuzz target's slow unit (7 KB, 2 GB and 18 s in a
+/// debug build) had thirty such lines. KernelKit stops at 4 MiB with conf's kind of
+/// error; below that it gives conf's result (the case above).
+@Suite("Kconfig: one macro expansion is bounded")
+struct KconfigExpansionBoundTests {
+    /// `X := ab`, `Y = $(X)`, then `lines` times `X += $(Y)`: X is 3·2^lines − 1 bytes.
+    static func doubling(_ lines: Int) -> String {
+        "X := ab\nY = $(X)\n" + String(repeating: "X += $(Y)\n", count: lines)
+            + "config A\n\tstring \"a\"\n\tdefault \"$(X)\"\n"
+    }
+
+    @Test("40 doublings (3 TiB in conf) are a located error at the line that passes 4 MiB")
+    func bounded() throws {
+        do {
+            _ = try KconfigTreeLifetimeTests.load(["/t/Kconfig": Self.doubling(40)])
+            Issue.record("a 3 TiB expansion loaded")
+        } catch let error as KernelKitError {
+            // 3·2^21 − 1 bytes is the first length over 4 MiB: the 21st `X +=`, line 23.
+            #expect(error.message.hasPrefix("expansion longer than 4 MiB"), "\(error.message)")
+            #expect(error.location?.line == 23, "\(String(describing: error.location))")
+        }
+    }
+
+    @Test("a recursive variable that doubles when expanded is bounded too")
+    func boundedWhenExpanded() throws {
+        // No `+=`: each variable is two of the one before, and only the prompt expands them.
+        // V0 is 1 KiB, so that V13 passes 4 MiB after a few thousand expansions.
+        var text = "V0 = \(String(repeating: "ab", count: 512))\n"
+        for i in 1...40 { text += "V\(i) = $(V\(i - 1))$(V\(i - 1))\n" }
+        text += "config A\n\tstring \"$(V40)\"\n"
+        #expect(throws: KernelKitError.self) { _ = try KconfigTreeLifetimeTests.load(["/t/Kconfig": text]) }
     }
 }

@@ -42,6 +42,17 @@ final class Preprocessor {
         self.stderr = stderr
     }
 
+    /// The longest text one expansion may produce. conf has no limit, and a variable that
+    /// reaches itself through another (`Y = $(X)`, then `X += $(Y)`) doubles with every
+    /// `+=`: thirty such lines ask conf for gigabytes (the kconfig fuzz target found it).
+    /// No real tree comes near this: `$(shell,…)` output is capped at 4095 bytes
+    /// (`do_shell()`), and the longest values, compiler flags, are well under a kilobyte.
+    static let maxExpansion = 4 << 20
+
+    private func tooLong() -> Failure {
+        fail("expansion longer than 4 MiB (a variable that reaches itself through another doubles with each '+=')")
+    }
+
     private func fail(_ message: String) -> Failure {
         let (file, line) = location()
         return Failure(message: "\(file):\(line): \(message)")
@@ -56,6 +67,7 @@ final class Preprocessor {
             if flavor == .append {
                 // For defined variables, += inherits the existing flavor.
                 let newValue = v.flavor == .simple ? try expand(value) : value
+                if v.value.utf8.count + 1 + newValue.utf8.count > Self.maxExpansion { throw tooLong() }
                 v.value += " " + newValue
                 variables[name] = v
                 return
@@ -176,7 +188,8 @@ final class Preprocessor {
         while true {
             if p < bytes.count && bytes[p] == UInt8(ascii: "$") {
                 let (expansion, next) = try expandDollar(bytes, at: p + 1, args: args)
-                out += Array(expansion.utf8)
+                out.append(contentsOf: expansion.utf8)
+                if out.count > Self.maxExpansion { throw tooLong() }
                 p = next
                 continue
             }
