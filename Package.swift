@@ -99,7 +99,9 @@ let package = Package(
         cLibrary("CBzip2", "libbz2-dev"),
         cLibrary("CLibKmod", "libkmod-dev"),
         cLibrary("CLibSystemd", "libsystemd-dev"),
-        .target(name: "CBPFProbes", dependencies: ["CLibBPF"]),
+        // Our CO-RE matcher (core_check.c) walks BTF that the `btf` fuzz target makes.
+        .target(name: "CBPFProbes", dependencies: ["CLibBPF"],
+                cSettings: fuzzing ? [.unsafeFlags(["-fsanitize=fuzzer-no-link"])] : []),
 
         // MARK: the areas
         .target(name: "KernelImageKit", dependencies: ["KernelKitCore", "CZlib", "CLzma", "CZstd", "CLz4", "CBzip2"], swiftSettings: fuzzCoverage),

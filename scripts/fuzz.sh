@@ -166,6 +166,41 @@ seed_kernel-log() {
   dmesg 2>/dev/null | head -n 200 > "$1/this-machine" || true
   dmesg -r 2>/dev/null | head -n 200 > "$1/this-machine-raw" || true
 }
+seed_boot-timeline() { # FPDT values as a firmware publishes them, then slices of a real boot's log and trace
+  local b="$root/Tests/Fixtures/boot" fpdt
+  fpdt='0\n1834021000\n1835112000\n2904127000\n2921573000\n'
+  { printf "$fpdt"; echo '#log'; head -c 6000 "$b/debian-6.1-cloud-tcg.dmesg"; echo; echo '#trace'; head -c 6000 "$b/debian-6.1-cloud-tcg.trace"; } > "$1/all"
+  { echo '#log'; tail -c 6000 "$b/debian-6.1-cloud-tcg.dmesg"; } > "$1/log"
+  { echo '#trace'; tail -c 6000 "$b/debian-6.1-cloud-tcg.trace"; } > "$1/trace"
+  printf "$fpdt" > "$1/fpdt"
+}
+elf_section() { # FILE NAME: an ELF64 section's bytes (binutils does not read BPF objects)
+  python3 - "$1" "$2" <<'PY'
+import sys, struct
+b = open(sys.argv[1], "rb").read()
+shoff, = struct.unpack_from("<Q", b, 0x28); size, count, names = struct.unpack_from("<HHH", b, 0x3a)
+sh = lambda i: struct.unpack_from("<IIQQQQIIQQ", b, shoff + i * size)
+base = sh(names)[4]
+for i in range(count):
+    s = sh(i)
+    if b[base + s[0]:b.index(b"\0", base + s[0])] == sys.argv[2].encode():
+        sys.stdout.buffer.write(b[s[4]:s[4] + s[5]])
+PY
+}
+seed_btf() { # our BPF objects (ELF) and their raw .BTF as kernels, then split BTF over one
+  local o m tmp
+  for o in "$root"/.build/fuzz-build/plugins/outputs/*/KernelProbes/destination/BPFCompilerPlugin/*.bpf.o; do
+    [ -f "$o" ] || continue
+    cp "$o" "$1/"; elf_section "$o" .BTF > "$1/$(basename "$o" .o).btf"
+  done
+  [ -s "$1/block.bpf.btf" ] || return 0
+  tmp="$(mktemp -d)"
+  m="$(find "$oracles/debian-cloud-sid" -name 'hv_sock.ko.xz' 2>/dev/null | head -n 1)"
+  if [ -n "$m" ]; then xz -dc "$m" > "$tmp/m.ko"; elf_section "$tmp/m.ko" .BTF > "$tmp/m.btf"; fi
+  { cat "$1/block.bpf.btf"; printf '#module#'; cat "$1/vmbus.bpf.btf"; } > "$1/split-probe"
+  [ -s "$tmp/m.btf" ] && { cat "$1/block.bpf.btf"; printf '#module#'; cat "$tmp/m.btf"; } > "$1/split-module"
+  rm -rf "$tmp"
+}
 seed_module() {
   local f
   # shellcheck disable=SC2046

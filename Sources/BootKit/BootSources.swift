@@ -24,6 +24,22 @@ public struct BootSources: Sendable {
     static let fpdtFields = ["firmware_start_ns", "bootloader_load_ns", "bootloader_launch_ns",
                              "exitbootservice_start_ns", "exitbootservice_end_ns"]
 
+    /// The FPDT values of the files in `directory`, each a decimal count of nanoseconds
+    /// (drivers/acpi/acpi_fpdt.c prints a u64 with %llu); `read` gives a file's bytes.
+    /// One over Int.max or a minus sign is a located error: the timeline subtracts them.
+    public static func fpdtValues(in directory: String, read: (String) throws(KernelKitError) -> [UInt8]) throws(KernelKitError) -> [String: Int] {
+        var values = [String: Int]()
+        for name in fpdtFields {
+            let path = "\(directory)/\(name)"
+            let text = String(decoding: try read(path), as: UTF8.self).trimming(" \n")
+            guard let v = Int(text), v >= 0 else {
+                throw KernelKitError(.malformedLine, "not a decimal number of nanoseconds", at: SourceLocation(file: path, line: 1))
+            }
+            values[name] = v
+        }
+        return values
+    }
+
     public func timeline() -> BootTimeline {
         let trace = Result { () throws(KernelKitError) -> InitcallTrace in
             try InitcallTrace.parse(try InputFile.readBytes(self.trace), file: self.trace)
@@ -40,16 +56,7 @@ public struct BootSources: Sendable {
                 throw KernelKitError(.fileNotFound, "the firmware published no FPDT table",
                                      at: SourceLocation(file: self.fpdt, line: 0))
             }
-            var values = [String: Int]()
-            for name in Self.fpdtFields {
-                let path = "\(self.fpdt)/\(name)"
-                let text = String(decoding: try InputFile.readBytes(path), as: UTF8.self).trimming(" \n")
-                guard let v = Int(text) else {
-                    throw KernelKitError(.malformedLine, "not a decimal number of nanoseconds", at: SourceLocation(file: path, line: 1))
-                }
-                values[name] = v
-            }
-            return values
+            return try Self.fpdtValues(in: self.fpdt) { path throws(KernelKitError) in try InputFile.readBytes(path) }
         }
         let systemd = Result { () throws(KernelKitError) -> SystemdTimes in
             guard self.systemd else { throw KernelKitError(.systemd, "not asked (a saved log, or --no-systemd)") }

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -328,4 +329,161 @@ int kk_elf_section(const void *image, size_t size, const char *wanted, size_t *o
     }
     elf_end(elf);
     return rc;
+}
+
+/* BTF validation. libbpf 1.3 and later check each type's references and names when
+ * they parse (btf.c, btf_validate_type()); libbpf 1.1, Debian 12's, does not, and its
+ * CO-RE code then reads through a reference past the last type (a NULL type: the btf
+ * fuzz target's first crash, which bpftool's `btf dump` shares) or loops on a typedef
+ * that names itself. The checks are those of btf_validate_type(), in our words, plus
+ * the containment cycles that no C type can have. */
+static int kk_btf_fail(char *why, size_t size, unsigned int *bad, __u32 id, const char *message, __u32 ref)
+{
+    *bad = id;
+    snprintf(why, size, message, ref);
+    return -EINVAL;
+}
+
+/* The types `t` holds by value (or names, for modifiers and typedefs): what a walk
+ * through it follows without a pointer. `i` counts from 0; returns 0 past the last. */
+static int kk_btf_contained(const struct btf_type *t, unsigned int i, __u32 *id)
+{
+    switch (btf_kind(t)) {
+    case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST: case BTF_KIND_RESTRICT:
+    case BTF_KIND_TYPE_TAG:
+        if (i == 0) { *id = t->type; return 1; }
+        return 0;
+    case BTF_KIND_ARRAY:
+        if (i == 0) { *id = btf_array(t)->type; return 1; }
+        return 0;
+    case BTF_KIND_STRUCT: case BTF_KIND_UNION:
+        if (i < btf_vlen(t)) { *id = btf_members(t)[i].type; return 1; }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+int kk_btf_validate(const struct btf *btf, unsigned int *bad, char *why, size_t why_size)
+{
+    const struct btf *base = btf__base_btf(btf);
+    __u32 start = base ? btf__type_cnt(base) : 1, count = btf__type_cnt(btf);
+#define NAME_OK(off) (btf__str_by_offset(btf, (off)) != NULL)
+#define TYPE_OK(ref) ((ref) < count)
+    for (__u32 id = start; id < count; id++) {
+        const struct btf_type *t = btf__type_by_id(btf, id);
+        if (!t)
+            return kk_btf_fail(why, why_size, bad, id, "type %u cannot be read", id);
+        if (!NAME_OK(t->name_off))
+            return kk_btf_fail(why, why_size, bad, id, "its name is at offset %u, outside the string section", t->name_off);
+        __u32 refs[2] = { 0, 0 };
+        int nrefs = 0;
+        switch (btf_kind(t)) {
+        case BTF_KIND_UNKN: case BTF_KIND_INT: case BTF_KIND_FWD: case BTF_KIND_FLOAT:
+            break;
+        case BTF_KIND_PTR: case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST:
+        case BTF_KIND_RESTRICT: case BTF_KIND_VAR: case BTF_KIND_DECL_TAG: case BTF_KIND_TYPE_TAG:
+            refs[nrefs++] = t->type;
+            break;
+        case BTF_KIND_ARRAY:
+            refs[nrefs++] = btf_array(t)->type;
+            refs[nrefs++] = btf_array(t)->index_type;
+            break;
+        case BTF_KIND_STRUCT: case BTF_KIND_UNION: {
+            const struct btf_member *m = btf_members(t);
+            for (__u16 i = 0; i < btf_vlen(t); i++, m++) {
+                if (!NAME_OK(m->name_off))
+                    return kk_btf_fail(why, why_size, bad, id, "a member's name is at offset %u, outside the string section", m->name_off);
+                if (!TYPE_OK(m->type))
+                    return kk_btf_fail(why, why_size, bad, id, "a member has type %u, which does not exist", m->type);
+            }
+            break;
+        }
+        case BTF_KIND_ENUM: {
+            const struct btf_enum *e = btf_enum(t);
+            for (__u16 i = 0; i < btf_vlen(t); i++, e++)
+                if (!NAME_OK(e->name_off))
+                    return kk_btf_fail(why, why_size, bad, id, "an enumerator's name is at offset %u, outside the string section", e->name_off);
+            break;
+        }
+        case BTF_KIND_ENUM64: {
+            const struct btf_enum64 *e = btf_enum64(t);
+            for (__u16 i = 0; i < btf_vlen(t); i++, e++)
+                if (!NAME_OK(e->name_off))
+                    return kk_btf_fail(why, why_size, bad, id, "an enumerator's name is at offset %u, outside the string section", e->name_off);
+            break;
+        }
+        case BTF_KIND_FUNC: {
+            const struct btf_type *proto = TYPE_OK(t->type) ? btf__type_by_id(btf, t->type) : NULL;
+            if (!proto || !btf_is_func_proto(proto))
+                return kk_btf_fail(why, why_size, bad, id, "a function whose type %u is not a function prototype", t->type);
+            break;
+        }
+        case BTF_KIND_FUNC_PROTO: {
+            refs[nrefs++] = t->type;
+            const struct btf_param *p = btf_params(t);
+            for (__u16 i = 0; i < btf_vlen(t); i++, p++) {
+                if (!NAME_OK(p->name_off))
+                    return kk_btf_fail(why, why_size, bad, id, "a parameter's name is at offset %u, outside the string section", p->name_off);
+                if (!TYPE_OK(p->type))
+                    return kk_btf_fail(why, why_size, bad, id, "a parameter has type %u, which does not exist", p->type);
+            }
+            break;
+        }
+        case BTF_KIND_DATASEC: {
+            const struct btf_var_secinfo *v = btf_var_secinfos(t);
+            for (__u16 i = 0; i < btf_vlen(t); i++, v++)
+                if (!TYPE_OK(v->type))
+                    return kk_btf_fail(why, why_size, bad, id, "a section variable has type %u, which does not exist", v->type);
+            break;
+        }
+        default:
+            return kk_btf_fail(why, why_size, bad, id, "unknown kind %u", btf_kind(t));
+        }
+        for (int i = 0; i < nrefs; i++)
+            if (!TYPE_OK(refs[i]))
+                return kk_btf_fail(why, why_size, bad, id, "it refers to type %u, which does not exist", refs[i]);
+    }
+    /* No type contains itself: an iterative depth-first walk over the containment edges
+     * (0 unseen, 1 on the walk, 2 done); the base's types are done already. */
+    __u32 n = count - start;
+    unsigned char *state = calloc(n ? n : 1, 1);
+    struct frame { __u32 id; unsigned int next; } *stack = malloc(sizeof(struct frame) * (n ? n : 1));
+    if (!state || !stack) {
+        free(state);
+        free(stack);
+        return kk_btf_fail(why, why_size, bad, 0, "out of memory checking %u types", n);
+    }
+    int rc = 0;
+    for (__u32 root = start; root < count && rc == 0; root++) {
+        if (state[root - start])
+            continue;
+        int depth = 0;
+        stack[depth++] = (struct frame){ root, 0 };
+        state[root - start] = 1;
+        while (depth > 0) {
+            struct frame *f = &stack[depth - 1];
+            __u32 child;
+            if (!kk_btf_contained(btf__type_by_id(btf, f->id), f->next++, &child)) {
+                state[f->id - start] = 2;
+                depth--;
+                continue;
+            }
+            if (child < start)
+                continue;
+            if (state[child - start] == 1) {
+                rc = kk_btf_fail(why, why_size, bad, child, "it contains itself (through typedefs, modifiers, arrays or struct members)", child);
+                break;
+            }
+            if (state[child - start] == 0) {
+                state[child - start] = 1;
+                stack[depth++] = (struct frame){ child, 0 };
+            }
+        }
+    }
+    free(state);
+    free(stack);
+    return rc;
+#undef NAME_OK
+#undef TYPE_OK
 }

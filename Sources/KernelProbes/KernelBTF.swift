@@ -58,36 +58,43 @@ public struct KernelBTF: ~Copyable {
                 }
                 release = KernelImage.release(in: kernel)
             }
-            base = try kernel.withUnsafeBytes { raw in
-                Result { () throws(KernelKitError) in
-                    try Self.parse(raw: try Self.rawBTF(raw, file: image, what: "kernel"), file: image, base: nil, what: "kernel")
-                }
-            }.get()
+            base = try Self.parse(kernel, file: image, base: nil, what: "kernel")
         }
+        let parsed = try Self.parseModules(modulePaths.map { path in (path, { () throws(KernelKitError) in try Self.moduleBytes(path) }) }, base: base)
+        vmlinux = base
+        modules = parsed
+        moduleNames = modulePaths.map(Self.moduleName)
+        self.release = release
+        self.image = image
+    }
+
+    /// BTF already in memory, read as the path initialiser reads files: `kernel` is raw
+    /// BTF or an ELF vmlinux with a .BTF section, each module raw split BTF or an
+    /// uncompressed module. The fuzzer's entry (the `btf` target).
+    public init(kernel: [UInt8], file: String, modules moduleBytes: [(name: String, bytes: [UInt8])]) throws(KernelKitError) {
+        let base = try Self.parse(kernel, file: file, base: nil, what: "kernel")
+        modules = try Self.parseModules(moduleBytes.map { m in (m.name, { () throws(KernelKitError) in m.bytes }) }, base: base)
+        vmlinux = base
+        moduleNames = moduleBytes.map(\.name)
+        release = nil
+        image = file
+    }
+
+    /// Each module's split BTF over `base`, in order. On an error, frees what it parsed
+    /// and `base` too, so that the initialisers have nothing left to free.
+    private static func parseModules(_ sources: [(path: String, bytes: () throws(KernelKitError) -> [UInt8])],
+                                     base: OpaquePointer) throws(KernelKitError) -> [OpaquePointer] {
         var parsed = [OpaquePointer]()
-        var names = [String]()
-        for path in modulePaths {
-            let module: OpaquePointer
+        for (path, read) in sources {
             do {
-                let bytes = try Self.moduleBytes(path)
-                module = try bytes.withUnsafeBytes { raw in
-                    Result { () throws(KernelKitError) in
-                        try Self.parse(raw: try Self.rawBTF(raw, file: path, what: "module"), file: path, base: base, what: "module")
-                    }
-                }.get()
+                parsed.append(try Self.parse(try read(), file: path, base: base, what: "module"))
             } catch {
                 for m in parsed { btf__free(m) }
                 btf__free(base)
                 throw error
             }
-            parsed.append(module)
-            names.append(Self.moduleName(path))
         }
-        vmlinux = base
-        modules = parsed
-        moduleNames = names
-        self.release = release
-        self.image = image
+        return parsed
     }
 
     /// The running kernel: /sys/kernel/btf/vmlinux and the split BTF of every loaded module.
@@ -186,6 +193,15 @@ public struct KernelBTF: ~Copyable {
         return UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)])
     }
 
+    /// The BTF of `bytes`, raw or an ELF file's .BTF section (`rawBTF`), parsed.
+    static func parse(_ bytes: [UInt8], file: String, base: OpaquePointer?, what: String) throws(KernelKitError) -> OpaquePointer {
+        try bytes.withUnsafeBytes { raw in
+            Result { () throws(KernelKitError) in
+                try Self.parse(raw: try Self.rawBTF(raw, file: file, what: what), file: file, base: base, what: what)
+            }
+        }.get()
+    }
+
     /// libbpf's parser over raw BTF: btf__new for a kernel's (it copies the bytes), and
     /// for a module's split BTF btf__parse_raw_split through an anonymous memory file
     /// (libbpf 1.1 reads split BTF only by path; it has no btf__new_split).
@@ -198,7 +214,7 @@ public struct KernelBTF: ~Copyable {
         }
         guard let base else {
             guard let btf = btf__new(raw.baseAddress, UInt32(raw.count)) else { throw corrupt(errno) }
-            return btf
+            return try validated(btf, file: file, what: what)
         }
         let fd = kk_memfd("kernelkit-btf")
         guard fd >= 0 else { throw KernelKitError(.btf, "memfd_create: \(String(cString: strerror(errno)))") }
@@ -207,6 +223,18 @@ public struct KernelBTF: ~Copyable {
             throw KernelKitError(.btf, "cannot buffer \(file): \(String(cString: strerror(errno)))")
         }
         guard let btf = btf__parse_raw_split("/proc/self/fd/\(fd)", base) else { throw corrupt(errno) }
-        return btf
+        return try validated(btf, file: file, what: what)
+    }
+
+    /// `btf` once kk_btf_validate (core_check.c) finds every reference in it sound: libbpf
+    /// 1.1 does not check them, and its CO-RE code crashes or loops on a bad one. Frees
+    /// `btf` when it is not.
+    static func validated(_ btf: OpaquePointer, file: String, what: String) throws(KernelKitError) -> OpaquePointer {
+        var bad: UInt32 = 0
+        var why = [CChar](repeating: 0, count: 160)
+        guard kk_btf_validate(btf, &bad, &why, why.count) != 0 else { return btf }
+        btf__free(btf)
+        let message = why.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        throw KernelKitError(.btf, "corrupt BTF in the \(what): type \(bad): \(message)", at: SourceLocation(file: file, line: 0))
     }
 }

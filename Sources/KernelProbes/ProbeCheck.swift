@@ -1,3 +1,4 @@
+import Synchronization
 import CBPFProbes
 import CLibBPF
 import KernelKitCore
@@ -53,7 +54,10 @@ public struct ProbeCompatibility: Sendable {
     }
 
     /// Checks each probe of `probes` against `kernel`.
-    public static func check(_ probes: [ProbeDefinition] = ProbeCatalog.all, against kernel: borrowing KernelBTF) throws(KernelKitError) -> [ProbeCompatibility] {
+    /// `concurrently`: each object on a thread of its own (the default); the fuzzer checks
+    /// thousands of kernels a second, where making the threads would cost more than the check.
+    public static func check(_ probes: [ProbeDefinition] = ProbeCatalog.all, against kernel: borrowing KernelBTF,
+                             concurrently: Bool = true) throws(KernelKitError) -> [ProbeCompatibility] {
         var byObject = [String: (programs: [(name: String, section: String)], relocations: [Relocation])]()
         var results = [ProbeCompatibility]()
         // Each object relocated on a thread of its own (libbpf's candidate search, a scan
@@ -63,11 +67,16 @@ public struct ProbeCompatibility: Sendable {
         let target = Target(vmlinux: kernel.vmlinux, modules: kernel.modules)
         final class Slot: @unchecked Sendable { var result: Result<Analysis, KernelKitError>? }
         let slots = objects.map { _ in Slot() }
-        let threads = zip(objects, slots).map { object, slot in
-            PosixThread { slot.result = Result { () throws(KernelKitError) in try analyse(object, against: target) } }
+        let work = zip(objects, slots).map { object, slot in
+            { @Sendable in slot.result = Result { () throws(KernelKitError) in try analyse(object, against: target) } }
         }
-        threads.forEach { $0.startOrRun() }
-        threads.forEach { $0.join() }
+        if concurrently {
+            let threads = work.map { PosixThread($0) }
+            threads.forEach { $0.startOrRun() }
+            threads.forEach { $0.join() }
+        } else {
+            work.forEach { $0() }
+        }
         for (object, slot) in zip(objects, slots) { byObject[object.name] = try slot.result!.get() }
         // Every attach target and required function, looked up in one pass.
         var wanted = [(kind: Int32, name: String)]()
@@ -157,25 +166,11 @@ public struct ProbeCompatibility: Sendable {
     }
 
     static func analyse(_ object: BPFObjectData, against kernel: Target) throws(KernelKitError) -> Analysis {
-        let bytes = object.bytes
-        let programs = try Self.programs(of: object)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
-        defer { buffer.deallocate() }
-        buffer.copyBytes(from: bytes)
-
-        // The object's own BTF and .BTF.ext, parsed by libbpf as bpftool's min_core_btf does.
-        let fd = kk_memfd("kernelkit-bpf-object")
-        guard fd >= 0 else { throw KernelKitError(.bpf, "memfd_create: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard let local = btf__parse_elf("/proc/self/fd/\(fd)", nil) else {
-            throw KernelKitError(.bpf, "the BPF object \(object.name) has no BTF")
-        }
-        defer { btf__free(local) }
+        let local = try LocalObject.of(object)
         final class Sink { var out = [Relocation]() }
         let sink = Sink()
         let rc = kernel.modules.withUnsafeBufferPointer { mods -> Int32 in
-            kk_core_check_object(local, buffer.baseAddress, buffer.count, kernel.vmlinux, mods.baseAddress, Int32(mods.count), kernel.cache, { r, ctx in
+            kk_core_check_object(local.btf, local.image.baseAddress, local.image.count, kernel.vmlinux, mods.baseAddress, Int32(mods.count), kernel.cache, { r, ctx in
                 guard let r, let ctx else { return }
                 let sink = Unmanaged<Sink>.fromOpaque(ctx).takeUnretainedValue()
                 if r.pointee.resolved != 0 { return }
@@ -187,7 +182,47 @@ public struct ProbeCompatibility: Sendable {
         }
         _ = LibbpfLog.take()
         if rc != 0 { throw KernelKitError(.bpf, "the BPF object \(object.name) has a malformed .BTF.ext (\(String(cString: strerror(-rc))))") }
-        return (programs, sink.out)
+        return (local.programs, sink.out)
+    }
+
+    /// What the analysis needs of an object whatever the target: its programs (libbpf's
+    /// open) and its own BTF and .BTF.ext (libbpf's btf__parse_elf, as bpftool's
+    /// min_core_btf reads them). The objects are the binary's embedded data, so each is
+    /// read once per process and kept: reading them again for every kernel checked was
+    /// most of a check's time in the btf fuzz target's profile.
+    final class LocalObject: @unchecked Sendable {
+        let programs: [(name: String, section: String)]
+        /// Never freed: kept for the process, as the object's bytes are.
+        let btf: OpaquePointer
+        /// The object's bytes, 8-aligned, for the .BTF.ext reader.
+        let image: UnsafeMutableRawBufferPointer
+
+        private static let read = Mutex<[String: LocalObject]>([:])
+
+        static func of(_ object: BPFObjectData) throws(KernelKitError) -> LocalObject {
+            if let known = read.withLock({ $0[object.name] }) { return known }
+            let made = try LocalObject(object)
+            return read.withLock { objects in
+                if let first = objects[object.name] { return first }
+                objects[object.name] = made
+                return made
+            }
+        }
+
+        private init(_ object: BPFObjectData) throws(KernelKitError) {
+            programs = try ProbeCompatibility.programs(of: object)
+            let bytes = object.bytes
+            let fd = kk_memfd("kernelkit-bpf-object")
+            guard fd >= 0 else { throw KernelKitError(.bpf, "memfd_create: \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard let local = btf__parse_elf("/proc/self/fd/\(fd)", nil) else {
+                throw KernelKitError(.bpf, "the BPF object \(object.name) has no BTF")
+            }
+            btf = local
+            image = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
+            image.copyBytes(from: bytes)
+        }
     }
 
     /// The object's programs and their ELF sections (libbpf's open, no load).
@@ -216,11 +251,19 @@ public struct ProbeCompatibility: Sendable {
     /// "<byte_off> [10] struct trace_event_raw_vmbus_channel.relid (0:0 @ offset 0)" →
     /// ("struct trace_event_raw_vmbus_channel", "relid"), as bpf_core_format_spec writes it.
     static func split(spec: String) -> (type: String, access: String) {
-        guard let close = spec.firstRange(of: "] ") else { return (spec, "") }
-        var rest = spec[close.upperBound...]
-        if let paren = rest.ranges(of: " (").last { rest = rest[..<paren.lowerBound] }
-        guard let dot = rest.firstIndex(of: ".") else { return (String(rest), "") }
-        return (String(rest[..<dot]), String(rest[rest.index(after: dot)...]))
+        // Over the bytes: String's generic searches (firstRange(of:), ranges(of:)) were a
+        // tenth of a check in the btf fuzz target's profile.
+        let b = Array(spec.utf8)
+        guard let close = b.indices.dropLast().first(where: { b[$0] == UInt8(ascii: "]") && b[$0 + 1] == 0x20 }) else { return (spec, "") }
+        var end = b.count
+        var i = b.count - 2
+        while i >= close + 2 {
+            if b[i] == 0x20 && b[i + 1] == UInt8(ascii: "(") { end = i; break }
+            i -= 1
+        }
+        let rest = b[(close + 2)..<end]
+        guard let dot = rest.firstIndex(of: UInt8(ascii: ".")) else { return (String(decoding: rest, as: UTF8.self), "") }
+        return (String(decoding: rest[..<dot], as: UTF8.self), String(decoding: rest[(dot + 1)...], as: UTF8.self))
     }
 }
 

@@ -73,6 +73,16 @@ let fuzzTargets: [FuzzTarget] = [
         if let log = try? KernelLog.parse(bytes, file: file) { _ = InitcallDebugLog(log) }
     },
 
+    FuzzTarget(name: "boot-timeline", summary: "a boot timeline from its sources (FPDT values, kernel log, initcall trace), merged, then drawn as text, JSON and SVG") { bytes in
+        fuzzBootTimeline(bytes)
+    },
+    FuzzTarget(name: "btf", summary: "BTF: a kernel's (raw, or an ELF's .BTF) and modules' split BTF through libbpf, then every probe's CO-RE relocations matched against it (probe check)") { bytes in
+        let parts = split(bytes, at: Array("#module#".utf8))
+        let modules = parts.dropFirst().enumerated().map { (name: "module\($0.offset)", bytes: $0.element) }
+        guard let kernel = try? KernelBTF(kernel: parts[0], file: file, modules: modules) else { return }
+        _ = try? ProbeCompatibility.check(against: kernel, concurrently: false)
+    },
+
     // MARK: modules, signatures, keys, images
     FuzzTarget(name: "module", summary: "module files: compression, the signature trailer, PKCS#7, .modinfo (modsign info/verify)") { bytes in
         guard let m = try? ModuleFile.decode(bytes, path: file) else { return }
@@ -149,4 +159,63 @@ func fuzzKconfig(_ bytes: [UInt8]) {
     _ = tree.writeConfig()
     _ = tree.writeDefconfig()
     _ = tree.writeAutoconf()
+}
+
+/// `bytes` cut at each occurrence of `marker` (which is dropped).
+func split(_ bytes: [UInt8], at marker: [UInt8]) -> [[UInt8]] {
+    var parts = [[UInt8]]()
+    var start = 0, i = 0
+    while i + marker.count <= bytes.count {
+        if bytes[i] == marker[0] && bytes[i..<(i + marker.count)].elementsEqual(marker) {
+            parts.append(Array(bytes[start..<i]))
+            i += marker.count
+            start = i
+        } else {
+            i += 1
+        }
+    }
+    parts.append(Array(bytes[start...]))
+    return parts
+}
+
+/// The boot-timeline target's input: FPDT values, a line each in the order of the sysfs
+/// files (firmware_start_ns first), then a line `#log` and a kernel log, then a line
+/// `#trace` and a tracefs trace. A source left out is one the machine did not have.
+func fuzzBootTimeline(_ bytes: [UInt8]) {
+    var sections = [String: [UInt8]]()
+    var name = "fpdt"
+    var current = [UInt8]()
+    for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
+        if line.elementsEqual("#log".utf8) || line.elementsEqual("#trace".utf8) {
+            sections[name] = current
+            name = String(decoding: line.dropFirst(), as: UTF8.self)
+            current = []
+        } else {
+            current += line
+            current.append(0x0A)
+        }
+    }
+    sections[name] = current
+    let missing = { (what: String) in KernelKitError(.fileNotFound, "no such file", at: SourceLocation(file: what, line: 0)) }
+    let values = sections["fpdt", default: []].split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
+    var n = 0
+    let fpdt = Result { () throws(KernelKitError) -> [String: Int] in
+        try BootSources.fpdtValues(in: file) { path throws(KernelKitError) in
+            defer { n += 1 }
+            guard n < values.count else { throw missing(path) }
+            return values[n]
+        }
+    }
+    let log = Result { () throws(KernelKitError) -> KernelLog in
+        guard let text = sections["log"] else { throw missing("log") }
+        return try KernelLog.parse(text, file: file)
+    }
+    let trace = Result { () throws(KernelKitError) -> InitcallTrace in
+        guard let text = sections["trace"] else { throw missing("trace") }
+        return try InitcallTrace.parse(text, file: file)
+    }
+    let t = BootTimeline(trace: trace, log: log, fpdt: fpdt)
+    _ = t.text()
+    _ = t.json.serialized(pretty: false)
+    _ = BootChart.svg(t)
 }

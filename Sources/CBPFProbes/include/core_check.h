@@ -39,6 +39,14 @@ int kk_core_check_object(const struct btf *local, const void *object, size_t siz
  * -EINVAL when the ELF is unreadable or the section lies outside it. */
 int kk_elf_section(const void *image, size_t size, const char *name, size_t *offset, size_t *length);
 
+/* Checks what libbpf 1.1's parser leaves unchecked and its CO-RE code trusts: every type
+ * id a type refers to exists, every name offset is in the string section, and no type
+ * contains itself by value (a cycle through modifiers, typedefs, arrays or struct
+ * members, which libbpf's skip_mods_and_typedefs() and bpf_core_match_member() would
+ * follow for ever). Only the types of `btf` itself are checked (from the split start on).
+ * Returns 0, or -EINVAL with `bad` set to the offending type's id and `why` to a message. */
+int kk_btf_validate(const struct btf *btf, unsigned int *bad, char *why, size_t why_size);
+
 /* An anonymous memory file for libbpf's path-based parsers (btf__parse_split). */
 int kk_memfd(const char *name);
 #endif
