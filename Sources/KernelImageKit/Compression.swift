@@ -62,7 +62,7 @@ public enum Compression: String, Sendable, CaseIterable {
             var status = LZMA_OK
             result = Self.lzmaDecode(input, prefix, alone: self == .lzma, status: &status)
             if status == LZMA_MEMLIMIT_ERROR {
-                throw KernelKitError(.compression, "\(rawValue) data asks for more than \(Self.lzmaMemoryLimit >> 20) MiB to decompress (its dictionary size; kernel images use at most 128 MiB)",
+                throw KernelKitError(.memoryLimit, "\(rawValue) data asks for more than \(Self.lzmaMemoryLimit >> 20) MiB to decompress (its dictionary size; kernel images use at most 128 MiB)",
                                      at: SourceLocation(file: file, line: 0))
             }
         case .zstd: result = Self.zstdDecode(input, prefix)

@@ -5,6 +5,12 @@ import Glibc
 
 /// Kernel image files: the vmlinux inside a vmlinuz, and the config built into a kernel
 /// with CONFIG_IKCONFIG. (ModuleSigning adds the certificates built into it.)
+extension KernelKitError.Code {
+    /// Compressed data that asks for more memory than the decoder grants (an lzma
+    /// dictionary over 512 MiB).
+    public static let memoryLimit = KernelKitError.Code("memory-limit")
+}
+
 public enum KernelImage {
     static let elfMagic: [UInt8] = [0x7f, 0x45, 0x4c, 0x46]
 
@@ -41,17 +47,25 @@ public enum KernelImage {
         }
         let whole = Compression.detect(image)
         if whole != .none, let out = try? whole.decompress(image[...], file: file) { return out }
-        // extract-vmlinux: try each format at each place its magic appears.
+        // extract-vmlinux: try each format at each place its magic appears. A stray magic
+        // fails to decode, and is passed over; a stream that asks for more memory than the
+        // decoder grants is the answer when nothing else decodes ("no kernel" would hide it).
+        var refused: KernelKitError?
         for c in [Compression.gzip, .xz, .zstd, .lz4, .bzip2, .lzma] {
             var i = 0
             while i < image.count - 8 {
-                if Compression.detect(image, at: i) == c,
-                   let out = try? c.decompress(image[i...], file: file, startingWith: elfMagic), out.count > 4 {
-                    return out
+                if Compression.detect(image, at: i) == c {
+                    do {
+                        let out = try c.decompress(image[i...], file: file, startingWith: elfMagic)
+                        if out.count > 4 { return out }
+                    } catch where error.code == .memoryLimit {
+                        if refused == nil { refused = error }
+                    } catch {}
                 }
                 i += 1
             }
         }
+        if let refused { throw refused }
         throw KernelKitError(.compression, "no compressed kernel found in the image (gzip, xz, zstd, lz4, lzma or bzip2)",
                              at: SourceLocation(file: file, line: 0))
     }

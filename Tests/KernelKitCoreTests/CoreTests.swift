@@ -294,8 +294,18 @@ struct CoreTests {
             _ = try Compression.lzma.decompress(stream[...], file: "huge.lzma")
             Issue.record("decoded a stream whose header asks for a 3.75 GiB dictionary")
         } catch {
-            #expect(error.code == .compression && error.location?.file == "huge.lzma")
+            #expect(error.code == .memoryLimit && error.location?.file == "huge.lzma")
             #expect(error.message.contains("more than 512 MiB"), "\(error.message)")
+        }
+        // The same stream inside an image with no header to say where it is: the
+        // extract-vmlinux scan finds it and says why it stopped ("no compressed kernel
+        // found" before).
+        let image = Array(repeating: UInt8(0x90), count: 64) + stream
+        do {
+            _ = try KernelImage.vmlinux(image, file: "raw.img")
+            Issue.record("a raw image with a 3.75 GiB dictionary decoded")
+        } catch {
+            #expect(error.code == .memoryLimit && error.message.contains("more than 512 MiB"), "\(error.message)")
         }
     }
 }
