@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,12 +338,23 @@ int kk_elf_section(const void *image, size_t size, const char *wanted, size_t *o
  * fuzz target's first crash, which bpftool's `btf dump` shares) or loops on a typedef
  * that names itself. The checks are those of btf_validate_type(), in our words, plus
  * the containment cycles that no C type can have. */
-static int kk_btf_fail(char *why, size_t size, unsigned int *bad, __u32 id, const char *message, __u32 ref)
+static int kk_btf_fail(char *why, size_t size, unsigned int *bad, __u32 id, const char *format, ...)
 {
+    va_list args;
+    va_start(args, format);
     *bad = id;
-    snprintf(why, size, message, ref);
+    vsnprintf(why, size, format, args);
+    va_end(args);
     return -EINVAL;
 }
+
+/* The records that follow a type of some kinds: their size, and where a name offset and
+ * a type id sit in each (-1: not there). */
+struct kk_records {
+    size_t size;
+    int name, type;
+    const char *what;
+};
 
 /* The types `t` holds by value (or names, for modifiers and typedefs): what a walk
  * through it follows without a pointer. `i` counts from 0; returns 0 past the last. */
@@ -378,6 +390,7 @@ int kk_btf_validate(const struct btf *btf, unsigned int *bad, char *why, size_t 
             return kk_btf_fail(why, why_size, bad, id, "its name is at offset %u, outside the string section", t->name_off);
         __u32 refs[2] = { 0, 0 };
         int nrefs = 0;
+        struct kk_records records = { 0, -1, -1, "" };
         switch (btf_kind(t)) {
         case BTF_KIND_UNKN: case BTF_KIND_INT: case BTF_KIND_FWD: case BTF_KIND_FLOAT:
             break;
@@ -389,60 +402,49 @@ int kk_btf_validate(const struct btf *btf, unsigned int *bad, char *why, size_t 
             refs[nrefs++] = btf_array(t)->type;
             refs[nrefs++] = btf_array(t)->index_type;
             break;
-        case BTF_KIND_STRUCT: case BTF_KIND_UNION: {
-            const struct btf_member *m = btf_members(t);
-            for (__u16 i = 0; i < btf_vlen(t); i++, m++) {
-                if (!NAME_OK(m->name_off))
-                    return kk_btf_fail(why, why_size, bad, id, "a member's name is at offset %u, outside the string section", m->name_off);
-                if (!TYPE_OK(m->type))
-                    return kk_btf_fail(why, why_size, bad, id, "a member has type %u, which does not exist", m->type);
-            }
+        case BTF_KIND_STRUCT: case BTF_KIND_UNION:
+            records = (struct kk_records){ sizeof(struct btf_member), 0, 4, "a member" };
             break;
-        }
-        case BTF_KIND_ENUM: {
-            const struct btf_enum *e = btf_enum(t);
-            for (__u16 i = 0; i < btf_vlen(t); i++, e++)
-                if (!NAME_OK(e->name_off))
-                    return kk_btf_fail(why, why_size, bad, id, "an enumerator's name is at offset %u, outside the string section", e->name_off);
+        case BTF_KIND_ENUM:
+            records = (struct kk_records){ sizeof(struct btf_enum), 0, -1, "an enumerator" };
             break;
-        }
-        case BTF_KIND_ENUM64: {
-            const struct btf_enum64 *e = btf_enum64(t);
-            for (__u16 i = 0; i < btf_vlen(t); i++, e++)
-                if (!NAME_OK(e->name_off))
-                    return kk_btf_fail(why, why_size, bad, id, "an enumerator's name is at offset %u, outside the string section", e->name_off);
+        case BTF_KIND_ENUM64:
+            records = (struct kk_records){ sizeof(struct btf_enum64), 0, -1, "an enumerator" };
             break;
-        }
         case BTF_KIND_FUNC: {
             const struct btf_type *proto = TYPE_OK(t->type) ? btf__type_by_id(btf, t->type) : NULL;
             if (!proto || !btf_is_func_proto(proto))
                 return kk_btf_fail(why, why_size, bad, id, "a function whose type %u is not a function prototype", t->type);
             break;
         }
-        case BTF_KIND_FUNC_PROTO: {
+        case BTF_KIND_FUNC_PROTO:
             refs[nrefs++] = t->type;
-            const struct btf_param *p = btf_params(t);
-            for (__u16 i = 0; i < btf_vlen(t); i++, p++) {
-                if (!NAME_OK(p->name_off))
-                    return kk_btf_fail(why, why_size, bad, id, "a parameter's name is at offset %u, outside the string section", p->name_off);
-                if (!TYPE_OK(p->type))
-                    return kk_btf_fail(why, why_size, bad, id, "a parameter has type %u, which does not exist", p->type);
-            }
+            records = (struct kk_records){ sizeof(struct btf_param), 0, 4, "a parameter" };
             break;
-        }
-        case BTF_KIND_DATASEC: {
-            const struct btf_var_secinfo *v = btf_var_secinfos(t);
-            for (__u16 i = 0; i < btf_vlen(t); i++, v++)
-                if (!TYPE_OK(v->type))
-                    return kk_btf_fail(why, why_size, bad, id, "a section variable has type %u, which does not exist", v->type);
+        case BTF_KIND_DATASEC:
+            records = (struct kk_records){ sizeof(struct btf_var_secinfo), -1, 0, "a section variable" };
             break;
-        }
         default:
             return kk_btf_fail(why, why_size, bad, id, "unknown kind %u", btf_kind(t));
         }
         for (int i = 0; i < nrefs; i++)
             if (!TYPE_OK(refs[i]))
                 return kk_btf_fail(why, why_size, bad, id, "it refers to type %u, which does not exist", refs[i]);
+        /* The records after the type (members, enumerators, parameters, variables). */
+        const unsigned char *record = (const unsigned char *)(t + 1);
+        for (__u16 i = 0; records.size && i < btf_vlen(t); i++, record += records.size) {
+            __u32 value;
+            if (records.name >= 0) {
+                memcpy(&value, record + records.name, 4);
+                if (!NAME_OK(value))
+                    return kk_btf_fail(why, why_size, bad, id, "%s's name is at offset %u, outside the string section", records.what, value);
+            }
+            if (records.type >= 0) {
+                memcpy(&value, record + records.type, 4);
+                if (!TYPE_OK(value))
+                    return kk_btf_fail(why, why_size, bad, id, "%s has type %u, which does not exist", records.what, value);
+            }
+        }
     }
     /* No type contains itself: an iterative depth-first walk over the containment edges
      * (0 unseen, 1 on the walk, 2 done); the base's types are done already. */

@@ -266,3 +266,51 @@ struct LibbpfLogTests {
         #expect(LibbpfLog.take().isEmpty)
     }
 }
+
+/// BTF that libbpf 1.1 parses (it checks sizes only) but whose references its CO-RE code
+/// would follow off the end or round in a circle: each is a located error (KernelBTF's
+/// kk_btf_validate), and sound BTF still loads. Built word by word (include/uapi/linux/btf.h).
+@Suite("BTF references libbpf 1.1 leaves unchecked")
+struct BTFReferenceTests {
+    /// A raw BTF of `types` (32-bit words) and `strings` (NUL-separated, starting with "").
+    static func btf(_ types: [UInt32], strings: String) -> [UInt8] {
+        let typeBytes = types.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }
+        let strs = Array(strings.utf8)
+        var header: [UInt8] = [0x9f, 0xeb, 1, 0]
+        for word in [24, 0, typeBytes.count, typeBytes.count, strs.count] {
+            header += withUnsafeBytes(of: UInt32(word).littleEndian, Array.init)
+        }
+        return header + typeBytes + strs
+    }
+    static func info(kind: UInt32, vlen: UInt32 = 0) -> UInt32 { kind << 24 | vlen }
+    // Kinds: 1 INT, 2 PTR, 3 ARRAY, 4 STRUCT, 6 ENUM, 8 TYPEDEF, 12 FUNC.
+    static let int: [UInt32] = [1, info(kind: 1), 4, 32]  // [1] INT 'int' size 4, 32 bits
+
+    @Test("each unsound reference is named with its type", arguments: [
+        ("a member of a missing type", int + [5, info(kind: 4, vlen: 1), 4, 7, 9, 0], "type 2: a member has type 9, which does not exist"),
+        ("an array of itself", int + [0, info(kind: 3), 0, 2, 1, 4], "type 2: it contains itself"),
+        ("structs that hold each other", int + [5, info(kind: 4, vlen: 1), 4, 7, 3, 0] + [5, info(kind: 4, vlen: 1), 4, 7, 2, 0], "it contains itself"),
+        ("a function whose type is an int", int + [5, info(kind: 12), 1], "type 2: a function whose type 1 is not a function prototype"),
+        ("an enumerator named past the strings", int + [5, info(kind: 6, vlen: 1), 4, 999, 0], "type 2: an enumerator's name is at offset 999, outside the string section"),
+        ("a pointer to a missing type", int + [0, info(kind: 2), 7], "type 2: it refers to type 7, which does not exist"),
+        ("a member named past the strings", int + [5, info(kind: 4, vlen: 1), 4, 9, 1, 0], "type 2: a member's name is at offset 9, outside the string section"),
+    ] as [(String, [UInt32], String)])
+    func unsound(label: String, types: [UInt32], message: String) throws {
+        let bytes = Self.btf(types, strings: "\0int\0s\0m\0")
+        do {
+            _ = try KernelBTF(kernel: bytes, file: "k.btf", modules: [])
+            Issue.record("\(label): loaded")
+        } catch {
+            #expect(error.code == .btf && error.location?.file == "k.btf", "\(label)")
+            #expect(error.message.contains(message), "\(label): \(error.message)")
+        }
+    }
+
+    @Test("sound BTF loads: a struct of an int, a pointer to itself, a typedef")
+    func sound() throws {
+        // [2] STRUCT 's' { int m; struct s *next; } [3] PTR → 2, [4] TYPEDEF 'm' → 2.
+        let types = Self.int + [5, Self.info(kind: 4, vlen: 2), 16, 7, 1, 0, 7, 3, 64] + [0, Self.info(kind: 2), 2] + [7, Self.info(kind: 8), 2]
+        let kernel = try KernelBTF(kernel: Self.btf(types, strings: "\0int\0s\0m\0"), file: "k.btf", modules: [])
+        #expect(kernel.image == "k.btf")
+    }
+}
