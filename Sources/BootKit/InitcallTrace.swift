@@ -169,7 +169,8 @@ public struct InitcallDebugLog: Sendable {
                 guard let f = head.first else { continue }
                 let module = head.count > 1 ? String(head[1].dropFirst().dropLast()) : nil
                 let tail = t[returned.upperBound...].split(separator: " ")
-                guard tail.count >= 3, let ret = Int(tail[0]), tail[1] == "after", let duration = Int(tail[2]) else { continue }
+                guard tail.count >= 3, let ret = Int(tail[0]), tail[1] == "after", let duration = Int(tail[2]),
+                      (0...KernelLog.maxTime).contains(duration) else { continue }
                 let name = InitcallTrace.symbol(f)
                 let key = name + (module.map { "[\($0)]" } ?? "")
                 let started = pending[key]?.isEmpty == false ? pending[key]!.removeFirst() : nil
@@ -178,7 +179,8 @@ public struct InitcallDebugLog: Sendable {
             } else if t.hasPrefix("probe of "), let returned = t.dropFirst(9).firstRange(of: " returned ") {
                 let device = String(t[t.index(t.startIndex, offsetBy: 9)..<returned.lowerBound])
                 let tail = t[returned.upperBound...].split(separator: " ")
-                guard tail.count >= 3, let ret = Int(tail[0]), let duration = Int(tail[2]) else { continue }
+                guard tail.count >= 3, let ret = Int(tail[0]), let duration = Int(tail[2]),
+                      (0...KernelLog.maxTime).contains(duration) else { continue }
                 probes.append(Probe(device: device, end: r.time, ret: ret, duration: duration))
             } else if initStart == nil, t.hasPrefix("Run "), t.hasSuffix(" as init process") {
                 initStart = r.time

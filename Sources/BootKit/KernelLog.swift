@@ -49,7 +49,7 @@ public struct KernelLog: Sendable {
             let line = String(decoding: buffer[0..<n], as: UTF8.self)
             guard let semicolon = line.firstIndex(of: ";") else { continue }
             let fields = line[..<semicolon].split(separator: ",")
-            guard fields.count >= 3, let sequence = Int(fields[1]), let time = Int(fields[2]) else { continue }
+            guard fields.count >= 3, let sequence = Int(fields[1]), let time = Int(fields[2]), (0...Self.maxTime).contains(time) else { continue }
             if firstSequence == nil { firstSequence = sequence }
             // The text ends at the first newline; continuation lines (" KEY=value") follow.
             let text = line[line.index(after: semicolon)...].prefix { $0 != "\n" }
@@ -99,7 +99,8 @@ public struct KernelLog: Sendable {
                 records.append(Record(time: time, text: String(decoding: bytes[textStart..<end], as: UTF8.self)))
             } else if let semicolon = line.firstIndex(of: UInt8(ascii: ";")),
                       case let fields = line[start..<semicolon].split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false),
-                      fields.count >= 3, integer(fields[0]) != nil, integer(fields[1]) != nil, let time = integer(fields[2]) {
+                      fields.count >= 3, integer(fields[0]) != nil, integer(fields[1]) != nil, let time = integer(fields[2]),
+                      time <= Self.maxTime {
                 sawKmsg = true
                 records.append(Record(time: time, text: unescape(String(decoding: bytes[(semicolon + 1)..<end], as: UTF8.self))))
             } else if line.first == 0x20 && sawKmsg {
@@ -142,6 +143,12 @@ public struct KernelLog: Sendable {
         return v
     }
 
+    /// The latest time stamp the kernel can print, in microseconds: printk's clock counts
+    /// nanoseconds in a u64 (kernel/printk/printk.c, print_time()). Times and durations
+    /// past it are not the kernel's, and bounding them keeps every sum and difference
+    /// the timeline makes of them inside an Int.
+    public static let maxTime = Int(UInt64.max / 1000)
+
     /// `   12.345678` (blanks allowed before) as microseconds.
     static func microseconds(bytes: ArraySlice<UInt8>) -> Int? {
         var s = bytes
@@ -152,11 +159,10 @@ public struct KernelLog: Sendable {
         var digits = fracBytes.count
         while digits < 6 { frac *= 10; digits += 1 }
         while digits > 6 { frac /= 10; digits -= 1 }
-        // 18 digits of seconds fit an Int, not as microseconds: an overflow is no time
-        // stamp (the fuzzer's "[33333333333333.4]" trapped here).
-        let (micro, overflow) = whole.multipliedReportingOverflow(by: 1_000_000)
-        guard !overflow else { return nil }
-        return micro + frac
+        // Past the kernel's clock is no time stamp: the fuzzer's "[33333333333333.4]"
+        // overflowed as microseconds, and a few seconds less overflowed adding the fraction.
+        guard whole <= Self.maxTime / 1_000_000 else { return nil }
+        return whole * 1_000_000 + frac
     }
 
 }

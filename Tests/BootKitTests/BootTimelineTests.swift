@@ -138,6 +138,18 @@ struct BootTimelineTests {
         #expect(!negative.phases.contains { $0.source == "fpdt" })
     }
 
+    @Test("times and durations past the kernel's clock are not the kernel's: no overflow in the timeline")
+    func pastTheClock() throws {
+        // The boot-timeline fuzz target's crash: an initcall "after" Int.max microseconds
+        // made its start Int.max before its end, and the initcalls' span overflowed.
+        let log = try KernelLog.parse(Array("[1.6] initcall 0 returned 0 after 9223372036854775807 usecs\n[1.4] initcall 3 returned 0 after 5 usecs\n".utf8), file: "l")
+        let t = BootTimeline(trace: .failure(KernelKitError(.fileNotFound, "none")), log: .success(log), fpdt: .failure(KernelKitError(.fileNotFound, "none")))
+        #expect(t.initcalls.map(\.function) == ["3"])
+        // A time stamp whose fraction carried it past Int.max trapped as well.
+        #expect(throws: KernelKitError.self) { _ = try KernelLog.parse(Array("[9223372036854.999999] x\n".utf8), file: "l") }
+        #expect(try KernelLog.parse(Array("[18446744073.709551] x\n".utf8), file: "l").records.first?.time == KernelLog.maxTime)
+    }
+
     @Test("systemd's units and phases: in the JSON and back, in compare, as SVG bars; no systemd is a reason")
     func systemdUnits() throws {
         let log = Result<KernelLog, KernelKitError> { () throws(KernelKitError) in try KernelLog.parse(try InputFile.readBytes(Self.dmesg), file: Self.dmesg) }
