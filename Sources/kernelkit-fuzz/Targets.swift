@@ -123,19 +123,9 @@ let fuzzTargets: [FuzzTarget] = [
 func fuzzKconfig(_ bytes: [UInt8]) {
     let root = "/fuzz-srctree"
     var files: [String: [UInt8]] = [:]
-    var name = "Kconfig"
-    var current: [UInt8] = []
-    for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-        if line.starts(with: Array("#file ".utf8)) {
-            files["\(root)/\(name)"] = current
-            name = String(decoding: line.dropFirst(6), as: UTF8.self)
-            current = []
-        } else {
-            current += line
-            current.append(UInt8(ascii: "\n"))
-        }
-    }
-    files["\(root)/\(name)"] = current
+    for (name, text) in sections(bytes, first: "Kconfig", header: { line in
+        line.starts(with: "#file ".utf8) ? String(decoding: line.dropFirst(6), as: UTF8.self) : nil
+    }) { files["\(root)/\(name)"] = text }
     let environment = ["ARCH": "x86", "SRCARCH": "x86", "KERNELVERSION": "6.18.0", "CC": "gcc", "LD": "ld",
                        "srctree": root, "CC_VERSION_TEXT": "gcc (Debian 12.2.0-14) 12.2.0"]
     let tree: KconfigTree
@@ -161,6 +151,27 @@ func fuzzKconfig(_ bytes: [UInt8]) {
     _ = tree.writeAutoconf()
 }
 
+/// An input of several parts, cut at header lines: the text before the first header is
+/// `first`, and each line for which `header` gives a name starts the part of that name
+/// (a later part of the same name replaces an earlier one).
+func sections(_ bytes: [UInt8], first: String, header: (ArraySlice<UInt8>) -> String?) -> [String: [UInt8]] {
+    var parts = [String: [UInt8]]()
+    var name = first
+    var current = [UInt8]()
+    for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
+        if let next = header(line) {
+            parts[name] = current
+            name = next
+            current = []
+        } else {
+            current += line
+            current.append(0x0A)
+        }
+    }
+    parts[name] = current
+    return parts
+}
+
 /// `bytes` cut at each occurrence of `marker` (which is dropped).
 func split(_ bytes: [UInt8], at marker: [UInt8]) -> [[UInt8]] {
     var parts = [[UInt8]]()
@@ -182,22 +193,11 @@ func split(_ bytes: [UInt8], at marker: [UInt8]) -> [[UInt8]] {
 /// files (firmware_start_ns first), then a line `#log` and a kernel log, then a line
 /// `#trace` and a tracefs trace. A source left out is one the machine did not have.
 func fuzzBootTimeline(_ bytes: [UInt8]) {
-    var sections = [String: [UInt8]]()
-    var name = "fpdt"
-    var current = [UInt8]()
-    for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
-        if line.elementsEqual("#log".utf8) || line.elementsEqual("#trace".utf8) {
-            sections[name] = current
-            name = String(decoding: line.dropFirst(), as: UTF8.self)
-            current = []
-        } else {
-            current += line
-            current.append(0x0A)
-        }
-    }
-    sections[name] = current
+    let parts = sections(bytes, first: "fpdt", header: { line in
+        line.elementsEqual("#log".utf8) || line.elementsEqual("#trace".utf8) ? String(decoding: line.dropFirst(), as: UTF8.self) : nil
+    })
     let missing = { (what: String) in KernelKitError(.fileNotFound, "no such file", at: SourceLocation(file: what, line: 0)) }
-    let values = sections["fpdt", default: []].split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
+    let values = parts["fpdt", default: []].split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
     var n = 0
     let fpdt = Result { () throws(KernelKitError) -> [String: Int] in
         try BootSources.fpdtValues(in: file) { path throws(KernelKitError) in
@@ -207,11 +207,11 @@ func fuzzBootTimeline(_ bytes: [UInt8]) {
         }
     }
     let log = Result { () throws(KernelKitError) -> KernelLog in
-        guard let text = sections["log"] else { throw missing("log") }
+        guard let text = parts["log"] else { throw missing("log") }
         return try KernelLog.parse(text, file: file)
     }
     let trace = Result { () throws(KernelKitError) -> InitcallTrace in
-        guard let text = sections["trace"] else { throw missing("trace") }
+        guard let text = parts["trace"] else { throw missing("trace") }
         return try InitcallTrace.parse(text, file: file)
     }
     let t = BootTimeline(trace: trace, log: log, fpdt: fpdt)
