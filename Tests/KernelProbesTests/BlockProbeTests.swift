@@ -23,14 +23,14 @@ struct BlockProbeTests {
         tracepoint:block:block_rq_issue /args->dev == \(dev)/ { @start[args->sector] = nsecs; }
         tracepoint:block:block_rq_complete /args->dev == \(dev) && @start[args->sector]/ {
             @us = hist((nsecs - @start[args->sector]) / 1000); @c = count(); delete(@start[args->sector]); }
-        interval:s:7 { exit(); }
         """
-        let bt = try Background("/usr/bin/bpftrace", ["-e", script])
-        let probe = try Background(Paths.kernelkit, ["probe", "biolatency", "--disk", loop.name, "--duration", "6", "--format", "json"])
-        sleep(3) // both attached
+        let bt = try Background("/usr/bin/bpftrace", ["-e", script], unblockingSignals: true)
+        let probe = try Background(Paths.kernelkit, ["probe", "biolatency", "--disk", loop.name, "--duration", "120", "--format", "json"])
+        #expect(probe.waitForLinks(2) && bt.waitForPerfEvents(2), "the probe or bpftrace never attached")
         try loop.directReads(reads, size: "64k")
-        let p = probe.wait()
-        let b = bt.wait()
+        // Both stopped with Ctrl-C once dd is done (each prints what it has).
+        let p = probe.interrupt()
+        let b = bt.interrupt()
         #expect(p.status == 0, "\(p.err)")
         #expect(b.status == 0, "\(b.err)")
         let doc = try JSONSerialization.jsonObject(with: Data(p.out.utf8)) as! [String: Any]
@@ -52,19 +52,13 @@ struct BlockProbeTests {
     @Test("the raw tracepoint fallback counts the same requests")
     func rawTracepoints() throws {
         let loop = try LoopDevice()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Paths.kernelkit)
-        p.arguments = ["probe", "biolatency", "-D", "-F", "--disk", loop.name, "--duration", "4", "--format", "json"]
-        p.environment = ProcessInfo.processInfo.environment.merging(["KERNELKIT_PROBE_ATTACH": "raw_tp"]) { $1 }
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        sleep(2)
+        let probe = try Background(Paths.kernelkit, ["probe", "biolatency", "-D", "-F", "--disk", loop.name, "--duration", "120", "--format", "json"],
+                                   environment: ["KERNELKIT_PROBE_ATTACH": "raw_tp"])
+        #expect(probe.waitForLinks(2), "the probe never attached")
         try loop.directReads(1000)
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
-        let doc = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let p = probe.interrupt()
+        #expect(p.status == 0, "\(p.err)")
+        let doc = try JSONSerialization.jsonObject(with: Data(p.out.utf8)) as! [String: Any]
         #expect(doc["attach"] as? String == "raw_tp")
         let hs = doc["histograms"] as! [[String: Any]]
         let reads = hs.first { $0["op"] as? String == "read" && $0["disk"] as? String == loop.name }
@@ -80,18 +74,8 @@ struct BlockProbeTests {
         #expect(try settles())
         // Interrupted with SIGINT mid-run: also detached. Attached: its own link fds.
         let bg = try Background(Paths.kernelkit, ["probe", "biolatency", "--duration", "30"])
-        let pid = bg.process.processIdentifier
-        var attached = false
-        for _ in 0..<50 where !attached {
-            usleep(100_000)
-            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
-            attached = fds.filter { fd in
-                ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")) ?? "").contains("bpf_link")
-            }.count >= 2
-        }
-        #expect(attached)
-        kill(pid, SIGINT)
-        let r = bg.wait()
+        #expect(bg.waitForLinks(2))
+        let r = bg.interrupt()
         #expect(r.status == 0, "\(r.err)")
         #expect(try settles())
     }
@@ -99,11 +83,14 @@ struct BlockProbeTests {
     @Test("bitesize and biosnoop see the loop device's requests")
     func bitesizeAndBiosnoop() throws {
         let loop = try LoopDevice()
-        let size = try Background(Paths.kernelkit, ["probe", "bitesize", "--disk", loop.name, "--duration", "4", "--format", "json"])
-        let snoop = try Background(Paths.kernelkit, ["probe", "biosnoop", "--disk", loop.name, "--duration", "4", "--format", "json"])
-        sleep(2)
+        // Both attached before dd starts, and stopped (Ctrl-C) once it has exited: a
+        // direct read returns only after its request completed, so every event is in.
+        // (A fixed --duration cut the last of dd's reads off on a loaded CI machine.)
+        let size = try Background(Paths.kernelkit, ["probe", "bitesize", "--disk", loop.name, "--duration", "120", "--format", "json"])
+        let snoop = try Background(Paths.kernelkit, ["probe", "biosnoop", "--disk", loop.name, "--duration", "120", "--format", "json"])
+        #expect(size.waitForLinks(1) && snoop.waitForLinks(2), "the probes never attached")
         try loop.directReads(500)
-        let s = size.wait(), n = snoop.wait()
+        let s = size.interrupt(), n = snoop.interrupt()
         #expect(s.status == 0, "\(s.err)")
         #expect(n.status == 0, "\(n.err)")
         let sd = try JSONSerialization.jsonObject(with: Data(s.out.utf8)) as! [String: Any]
@@ -113,8 +100,9 @@ struct BlockProbeTests {
         let bucket = (dd?["buckets"] as? [[String: Any]])?.first { $0["low"] as? Int == 4 }
         #expect(bucket?["count"] as? Int == 500)
         let nd = try JSONSerialization.jsonObject(with: Data(n.out.utf8)) as! [String: Any]
-        let events = (nd["events"] as! [[String: Any]]).filter { $0["comm"] as? String == "dd" }
-        #expect(events.count == 500)
+        let all = nd["events"] as! [[String: Any]]
+        let events = all.filter { $0["comm"] as? String == "dd" }
+        #expect(events.count == 500, "lost \(nd["lost_events"] ?? "?"); by process: \(Dictionary(grouping: all) { $0["comm"] as? String ?? "?" }.mapValues(\.count))")
         #expect(events.allSatisfy { $0["bytes"] as? Int == 4096 && $0["op"] as? String == "read" && $0["disk"] as? String == loop.name })
     }
 
@@ -123,11 +111,12 @@ struct BlockProbeTests {
         let loop = try LoopDevice()
         let dir = try TemporaryDirectory()
         let svg = "\(dir.path)/lat.svg"
-        let probe = try Background(Paths.kernelkit, ["probe", "biolatency", "--disk", loop.name, "--interval", "1", "--duration", "4",
+        let probe = try Background(Paths.kernelkit, ["probe", "biolatency", "--disk", loop.name, "--interval", "1", "--duration", "120",
                                                      "--format", "json", "--svg", svg])
-        sleep(2)
+        #expect(probe.waitForLinks(2), "the probe never attached")
         try loop.directReads(400)
-        let p = probe.wait()
+        sleep(3) // three intervals or more
+        let p = probe.interrupt()
         #expect(p.status == 0, "\(p.err)")
         let reports = try JSONSerialization.jsonObject(with: Data(p.out.utf8)) as! [[String: Any]]
         #expect(reports.count >= 3, "one report per interval")

@@ -62,17 +62,8 @@ struct ProbeSoakTests {
         #expect(try BPFPrograms.settles())
         for round in 0..<3 {
             let bg = try Background(Paths.kernelkit, ["probe", "biolatency", "-D", "-F", "-Q", "--duration", "60"])
-            let pid = bg.process.processIdentifier
-            var attached = false
-            for _ in 0..<100 where !attached {
-                usleep(50_000)
-                let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
-                attached = fds.filter {
-                    ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) ?? "").contains("bpf_link")
-                }.count >= 3
-            }
-            #expect(attached, "round \(round): the probe never attached")
-            kill(pid, SIGKILL)
+            #expect(bg.waitForLinks(3), "round \(round): the probe never attached")
+            kill(bg.process.processIdentifier, SIGKILL)
             _ = bg.wait()
             #expect(try BPFPrograms.settles(), "round \(round): programs left after SIGKILL")
         }

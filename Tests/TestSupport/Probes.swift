@@ -51,9 +51,27 @@ public final class Background: @unchecked Sendable {
     nonisolated(unsafe) var outData = Data()
     let group = DispatchGroup()
 
-    public init(_ executable: String, _ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+    /// `unblockingSignals`: the test runner's threads block SIGINT and SIGTERM, and a
+    /// child inherits the mask. Our probes unblock them (ProbeSignals.install); a peer
+    /// such as bpftrace does not, so it is started through an exec that clears the mask,
+    /// for ``interrupt()`` to reach it.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                unblockingSignals: Bool = false) throws {
+        if unblockingSignals {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            process.arguments = ["-c", """
+                import os, signal, sys
+                signal.pthread_sigmask(signal.SIG_SETMASK, [])
+                signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+                os.execv(sys.argv[1], sys.argv[1:])
+                """, executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardOutput = out
         process.standardError = err
         try process.run()
@@ -62,6 +80,41 @@ public final class Background: @unchecked Sendable {
             outData = out.fileHandleForReading.readDataToEndOfFile()
             group.leave()
         }
+    }
+
+    /// Waits until the process holds `links` BPF links (a probe attaches every program
+    /// before it starts reading), so a test's workload starts only once it is counted.
+    public func waitForLinks(_ links: Int, seconds: Double = 30) -> Bool {
+        waitForDescriptors(links, named: "bpf_link", seconds: seconds)
+    }
+
+    /// bpftrace (0.17) attaches a tracepoint program through perf events, opened last,
+    /// once the program is compiled and loaded: with one per tracepoint open, and a
+    /// moment for the attach that follows each open, it counts.
+    public func waitForPerfEvents(_ tracepoints: Int, seconds: Double = 30) -> Bool {
+        let ok = waitForDescriptors(tracepoints, named: "perf_event", seconds: seconds)
+        usleep(500_000)
+        return ok
+    }
+
+    private func waitForDescriptors(_ count: Int, named: String, seconds: Double) -> Bool {
+        let pid = process.processIdentifier
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline && process.isRunning {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            let held = fds.filter {
+                ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) ?? "").contains(named)
+            }.count
+            if held >= count { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    /// SIGINT (a probe's Ctrl-C: it drains what it has and reports), then ``wait()``.
+    public func interrupt() -> (status: Int32, out: String, err: String) {
+        kill(process.processIdentifier, SIGINT)
+        return wait()
     }
 
     public func wait() -> (status: Int32, out: String, err: String) {
