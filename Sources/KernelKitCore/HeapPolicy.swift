@@ -12,7 +12,8 @@ import Glibc
 /// on 7,300 page faults: every 4 KiB of heap is faulted in and zeroed on first touch.
 /// Backed by transparent huge pages, the same heap takes a few dozen faults; measured on
 /// `config resolve --olddefconfig` of Debian's cloud-amd64 config, 6.12 tree (hyperfine,
-/// 30 runs): 122.4 ms → 105.1 ms, system time 35.5 → 22.3 ms (benchmarks/README.md).
+/// 60 alternating runs): median 117.2 → 98.3 ms, system time 35 → 19 ms, page faults
+/// 7,344 → 1,590 (benchmarks/README.md, session 18).
 /// It is what glibc's own tunables `glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1`
 /// do, which can only be given in the environment of a process yet to start.
 public enum HeapPolicy {

@@ -18,12 +18,8 @@ struct ProbeSoakTests {
     /// This process's open descriptors, and those that are BPF objects (programs, maps,
     /// links: anon inodes named bpf-prog, bpf-map, bpf_link, bpf-ringbuf…).
     static func descriptors() -> (all: Int, bpf: [String]) {
-        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        let bpf = fds.compactMap { fd -> String? in
-            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) ?? ""
-            return target.contains("bpf") ? "\(fd) -> \(target)" : nil
-        }
-        return (fds.count, bpf)
+        let fds = openDescriptors("self")
+        return (fds.count, fds.filter { $0.target.contains("bpf") }.map { "\($0.fd) -> \($0.target)" })
     }
 
     @Test("100 start/stop cycles of each block probe and the process probe: no program, map, link or fd left")
