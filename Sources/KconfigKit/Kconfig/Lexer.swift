@@ -6,9 +6,13 @@ import Darwin
 #endif
 import KernelKitCore
 
-/// Tokens of the Kconfig language (`%token` in `scripts/kconfig/parser.y`).
-enum Token: Equatable {
-    case word(String), wordQuote(String), helpText(String), assignVal(String)
+/// Tokens of the Kconfig language (`%token` in `scripts/kconfig/parser.y`). The text of a
+/// word, string, help text or assigned value is ``Lexer/text``, as flex's `yylval` holds
+/// it beside the token: a token is one byte, so the parser's lookahead and comparisons
+/// copy nothing (with the text as a payload, each copy of a token was a reference count
+/// on its string, a tenth of the parse).
+enum Token: UInt8 {
+    case word, wordQuote, helpText, assignVal
     case eol, eof
     case bool, choice, comment, config, defBool, defTristate, `default`, depends, endchoice, endif, endmenu
     case help, hex, `if`, imply, int, mainmenu, menu, menuconfig, modules, on, prompt, range, select
@@ -39,6 +43,8 @@ final class Lexer {
     var state = State.initial
     private var prevToken = Token.eol
     private var prevPrevToken = Token.eol
+    /// The text of the last word, string, help text or assigned value returned.
+    private(set) var text = ""
     /// The line of the current statement (`cur_lineno`).
     private(set) var statementLine = 1
     let preprocessor: Preprocessor
@@ -120,24 +126,19 @@ final class Lexer {
         var token: Token
         repeat {
             token = try raw()
-            if prevToken == .eol || isHelpText(prevToken) {
+            if prevToken == .eol || prevToken == .helpText {
                 if token == .eol { continue }
                 statementLine = current.lineno
             }
             break
         } while true
-        if prevPrevToken == .eol, case .word = prevToken,
+        if prevPrevToken == .eol, prevToken == .word,
            token == .equal || token == .colonEqual || token == .plusEqual {
             state = .assignVal
         }
         prevPrevToken = prevToken
         prevToken = token
         return token
-    }
-
-    private func isHelpText(_ t: Token) -> Bool {
-        if case .helpText = t { return true }
-        return false
     }
 
     func startHelp() { state = .help }
@@ -149,7 +150,7 @@ final class Lexer {
 
     private func endOfFile() -> Token {
         state = .initial
-        if prevToken != .eol && !isHelpText(prevToken) {
+        if prevToken != .eol && prevToken != .helpText {
             warn("\(current.filename):\(current.lineno):warning: no new line at end of file\n")
         }
         if let parent = stack.popLast() {
@@ -196,13 +197,18 @@ final class Lexer {
                 if hasDollar {
                     let (value, stop) = try preprocessor.expandToken(current.bytes, from: current.pos)
                     current.pos = stop
-                    if !value.isEmpty { return .word(value) }
+                    if !value.isEmpty {
+                        text = value
+                        return .word
+                    }
                     continue
                 }
                 current.pos = end
                 return current.bytes.withUnsafeBufferPointer { b in
                     let word = UnsafeBufferPointer(rebasing: b[start..<end])
-                    return Self.keyword(word) ?? .word(String(decoding: word, as: UTF8.self))
+                    if let keyword = Self.keyword(word) { return keyword }
+                    text = String(decoding: word, as: UTF8.self)
+                    return .word
                 }
             default:
                 let c1 = peekByte(1)
@@ -237,35 +243,40 @@ final class Lexer {
 
     /// The STRING state: quotes, backslash escapes, and `$(...)` expanded in place.
     private func quoted(open: UInt8) throws -> Token {
-        var text = [UInt8]()
+        var chars = [UInt8]()
         while true {
             guard let c = peekByte() else {
                 state = .initial
-                return .wordQuote(String(decoding: text, as: UTF8.self))
+                return string(chars)
             }
             switch c {
             case UInt8(ascii: "$"):
                 let (value, stop) = try preprocessor.expandDollar(current.bytes, at: current.pos + 1)
-                text += Array(value.utf8)
+                chars += Array(value.utf8)
                 current.pos = stop
             case UInt8(ascii: "\\"):
                 current.pos += 1
                 if let n = peekByte(), n != 0x0A {
-                    text.append(n)
+                    chars.append(n)
                     current.pos += 1
                 }
             case UInt8(ascii: "\""), UInt8(ascii: "'"):
                 current.pos += 1
-                if c == open { return .wordQuote(String(decoding: text, as: UTF8.self)) }
-                text.append(c)
+                if c == open { return string(chars) }
+                chars.append(c)
             case 0x0A:
                 warn("\(current.filename):\(statementLine):warning: multi-line strings not supported\n")
-                return .wordQuote(String(decoding: text, as: UTF8.self))
+                return string(chars)
             default:
-                text.append(c)
+                chars.append(c)
                 current.pos += 1
             }
         }
+    }
+
+    private func string(_ chars: [UInt8]) -> Token {
+        text = String(decoding: chars, as: UTF8.self)
+        return .wordQuote
     }
 
     /// The ASSIGN_VAL state: the rest of the line after leading blanks.
@@ -280,17 +291,19 @@ final class Lexer {
         }
         let start = current.pos
         current.pos = newline(from: start)
-        return .assignVal(String(decoding: current.bytes[start..<current.pos], as: UTF8.self))
+        text = String(decoding: current.bytes[start..<current.pos], as: UTF8.self)
+        return .assignVal
     }
 
     /// The HELP state: indented lines, with indentation relative to the first line.
     private func helpText() -> Token {
-        var text = [UInt8]()
+        var chars = [UInt8]()
         var firstTS = 0
         var lastTS = 0
         func finish() -> Token {
             state = .initial
-            return .helpText(String(decoding: text, as: UTF8.self))
+            text = String(decoding: chars, as: UTF8.self)
+            return .helpText
         }
         while true {
             guard peekByte() != nil else { return finish() }
@@ -308,7 +321,7 @@ final class Lexer {
                 current.pos = p + 1
                 current.lineno += 1
                 if let n = peekByte(), n != 0x20 && n != 0x09 && n != 0x0A { return finish() }
-                text.append(0x0A)
+                chars.append(0x0A)
                 continue
             }
             if p > current.pos {
@@ -318,10 +331,10 @@ final class Lexer {
                     if ts < firstTS { return finish() }
                     var extra = ts - firstTS
                     while extra > 8 {
-                        text.append(contentsOf: repeatElement(0x20, count: 8))
+                        chars.append(contentsOf: repeatElement(0x20, count: 8))
                         extra -= 8
                     }
-                    text.append(contentsOf: repeatElement(0x20, count: extra))
+                    chars.append(contentsOf: repeatElement(0x20, count: extra))
                 }
             }
             if atEnd { return finish() }
@@ -330,7 +343,7 @@ final class Lexer {
             current.pos = newline(from: start)
             var end = current.pos
             while end > start, current.bytes[end - 1] == 0x20 || current.bytes[end - 1] == 0x09 { end -= 1 }
-            text += current.bytes[start..<end]
+            chars += current.bytes[start..<end]
             if firstTS == 0 { firstTS = lastTS }
         }
     }

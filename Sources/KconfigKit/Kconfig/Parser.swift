@@ -82,17 +82,17 @@ final class Parser {
     }
 
     private func word() throws -> String? {
-        if case .word(let w) = try peek() {
+        if try peek() == .word {
             lookahead = nil
-            return w
+            return lexer.text
         }
         return nil
     }
 
     private func quoted() throws -> String? {
-        if case .wordQuote(let w) = try peek() {
+        if try peek() == .wordQuote {
             lookahead = nil
-            return w
+            return lexer.text
         }
         return nil
     }
@@ -243,7 +243,8 @@ final class Parser {
                 case .choice where !inChoice: try choiceStatement()
                 case .menu where !inChoice: try menuStatement()
                 case .source where !inChoice: try sourceStatement()
-                case .word(let name) where !inChoice:
+                case .word where !inChoice:
+                    let name = lexer.text
                     lookahead = nil
                     let flavor: Preprocessor.Flavor
                     switch try peek() {
@@ -254,8 +255,8 @@ final class Parser {
                     }
                     lookahead = nil
                     var value = ""
-                    if case .assignVal(let v) = try peek() {
-                        value = v
+                    if try peek() == .assignVal {
+                        value = lexer.text
                         lookahead = nil
                     }
                     do {
@@ -413,7 +414,8 @@ final class Parser {
         guard try peek() == .eol else { try recover() }
         lookahead = nil
         lexer.startHelp()
-        guard case .helpText(let text) = try take() else { return }
+        guard try take() == .helpText else { return }
+        let text = lexer.text
         let name = currentEntry.symbol?.name ?? "<choice>"
         if currentEntry.help != nil { error("'\(name)' defined with more than one help text") }
         if text.allSatisfy({ $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }) {
@@ -523,12 +525,12 @@ final class Parser {
 
     private func symbolOperand() throws -> Symbol? {
         switch try peek() {
-        case .word(let w):
+        case .word:
             lookahead = nil
-            return tree.lookup(w)
-        case .wordQuote(let w):
+            return tree.lookup(lexer.text)
+        case .wordQuote:
             lookahead = nil
-            return tree.lookup(w, const: true)
+            return tree.lookup(lexer.text, const: true)
         default:
             return nil
         }
