@@ -54,6 +54,11 @@ let exporterStaticPIE: [LinkerSetting] = staticPIE.isEmpty ? [] : staticPIE + [.
 // the build tools of the plugins included, which then no longer run as themselves.
 let fuzzing = Context.environment["KERNELKIT_FUZZ"] == "1"
 let fuzzCoverage: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer"])] : []
+// The Kconfig engine's release build drops the run-time exclusivity checks (every access
+// to a class's stored property that might overlap a mutation calls swift_beginAccess):
+// its lexer, evaluator and dependency checks touch symbol and menu fields millions of times
+// a run. Debug builds, which run every test, keep them; the compile-time checks stay.
+let kconfigRelease: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 // The C bridges link the static archives of Debian's -dev packages (`link ":libz.a"` in
 // each module.modulemap), so the binary needs none of the shared libraries. That is also
@@ -106,7 +111,7 @@ let package = Package(
 
         // MARK: the areas
         .target(name: "KernelImageKit", dependencies: ["KernelKitCore", "CZlib", "CLzma", "CZstd", "CLz4", "CBzip2"], swiftSettings: fuzzCoverage),
-        .target(name: "KconfigKit", dependencies: ["KernelKitCore"], swiftSettings: fuzzCoverage),
+        .target(name: "KconfigKit", dependencies: ["KernelKitCore"], swiftSettings: fuzzCoverage + kconfigRelease),
         .target(name: "HardeningKit", dependencies: ["KernelKitCore", "KconfigKit", "KernelImageKit"], swiftSettings: fuzzCoverage),
         .target(
             name: "ModuleSigning",
