@@ -123,8 +123,9 @@ public final class KconfigTree {
     ///   - environment: the environment conf sees (see ``KconfigEnvironment``).
     ///   - deferChecks: leave out the dependency-loop and sanity checks that conf runs
     ///     after parsing; the caller runs them with ``alongsideChecks(_:)``.
-    ///   - readFile: where the Kconfig files come from, by full path; the file system by
-    ///     default. The fuzz targets give an in-memory tree, so that `source` works there.
+    ///   - readFile: where the Kconfig files come from, by full path; nil for the file
+    ///     system, read ahead of the parser on a second thread (``SourcePrefetch``). The
+    ///     fuzz targets give an in-memory tree, so that `source` works there.
     ///
     /// Parsing recurses once per nesting level (conf's own limits: 10,000 for its bison
     /// stack, 1,000 variable expansions), so it runs on a large stack whichever thread
@@ -132,7 +133,7 @@ public final class KconfigTree {
     public static func load(srctree: String, kconfig: String = "Kconfig", environment: [String: String],
                             shell: ((String) -> String)? = nil, parseOnly: Bool = false,
                             deferChecks: Bool = false,
-                            readFile: @escaping (String) throws(KernelKitError) -> [UInt8] = InputFile.readBytes)
+                            readFile: ((String) throws(KernelKitError) -> [UInt8])? = nil)
                             throws(KernelKitError) -> KconfigTree {
         try PosixThread.onLargeStack { () throws(KernelKitError) -> KconfigTree in
             try loadHere(srctree: srctree, kconfig: kconfig, environment: environment, shell: shell,
@@ -142,7 +143,7 @@ public final class KconfigTree {
 
     private static func loadHere(srctree: String, kconfig: String, environment: [String: String],
                                  shell: ((String) -> String)?, parseOnly: Bool, deferChecks: Bool,
-                                 readFile: @escaping (String) throws(KernelKitError) -> [UInt8])
+                                 readFile: ((String) throws(KernelKitError) -> [UInt8])?)
                                  throws(KernelKitError) -> KconfigTree {
         let pre = Preprocessor(environment: environment,
                                shell: shell ?? { Preprocessor.runShell($0, environment: environment, directory: srctree) },
@@ -152,10 +153,14 @@ public final class KconfigTree {
         pre.stdout = { [unowned tree] in tree.stdout($0) }
         pre.stderr = { [unowned tree] in tree.stderr($0) }
         if let p = environment["CONFIG_"] { tree.prefix = p }
+        let prefetch = readFile == nil ? SourcePrefetch(srctree: srctree, root: kconfig, environment: environment) : nil
+        defer { prefetch?.finish() }
         func read(_ name: String) throws(KernelKitError) -> [UInt8] {
             let path = name.hasPrefix("/") ? name : "\(srctree)/\(name)"
             do {
-                return try readFile(path)
+                if let readFile { return try readFile(path) }
+                if let bytes = prefetch?.take(path) { return bytes }
+                return try InputFile.readBytes(path)
             } catch {
                 // conf's words (zconf_initscan()), at the file, with the reason kept.
                 throw KernelKitError(error.code == .fileNotFound ? .fileNotFound : error.code, "can't find file \(name)",
@@ -184,6 +189,7 @@ public final class KconfigTree {
         } catch {
             throw failure("\(lexer.filename):\(lexer.lineno): \(error)\n")
         }
+        prefetch?.finish()
         if parser.errors > 0 { throw failure("") }
         if parseOnly { return tree }
         if tree.modulesSymbol == nil { tree.modulesSymbol = tree.symbolNo }
@@ -192,13 +198,14 @@ public final class KconfigTree {
             p.text = "Main menu"
             tree.rootMenu.prompt = p
         }
-        if let parser = try? readFile("\(srctree)/scripts/kconfig/parser.y") {
+        if let parser = try? read("scripts/kconfig/parser.y") {
             if String(decoding: parser, as: UTF8.self).contains("prompt outside its choice group") {
                 tree.choicePromptRule = .outsideGroup
             }
         }
         tree.finalize(tree.rootMenu, insideChoice: false, simplifier: ExprSimplifier(
             tree, warn: { [unowned tree] in tree.stdout($0) }))
+        tree.linkChoiceMenus()
         if deferChecks { return tree }
         let errors = tree.checkAfterParse()
         tree.standardError += tree.checkReport
@@ -382,3 +389,4 @@ public final class KconfigTree {
         return menu.children.contains { isVisible($0) }
     }
 }
+

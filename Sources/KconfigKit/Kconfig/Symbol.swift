@@ -37,7 +37,8 @@ public final class Symbol {
     var visible: Tristate = .no
     var properties: [Property] = []
     var menus: [Menu] = []
-    /// Set for members of a choice, in the order the parser linked them (choice_link).
+    /// The choice this symbol is a member of (`sym_get_choice_menu()`), set once menu
+    /// finalisation has placed every menu (``KconfigTree/linkChoiceMenus()``).
     var choiceMenu: Menu?
     var isChoiceMember = false
 
