@@ -128,7 +128,8 @@ extension KconfigTree {
 
     /// Sets every symbol's ``Symbol/choiceMenu`` (see ``choiceMenu(of:)``).
     func linkChoiceMenus() {
-        for sym in symbols + [symbolYes, symbolMod, symbolNo] { sym.choiceMenu = findChoiceMenu(of: sym) }
+        for sym in symbols { sym.choiceMenu = findChoiceMenu(of: sym) }
+        for sym in [symbolYes, symbolMod, symbolNo] { sym.choiceMenu = findChoiceMenu(of: sym) }
     }
 
     private func findChoiceMenu(of sym: Symbol) -> Menu? {
