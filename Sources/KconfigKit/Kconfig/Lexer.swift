@@ -60,7 +60,8 @@ final class Lexer {
     /// (3% of the parse). Words hold no NUL bytes, so the packed value is the word.
     /// `LexerKeywordTests` checks every constant against its keyword's spelling.
     static func keyword(_ word: UnsafeBufferPointer<UInt8>) -> Token? {
-        guard word.count >= 2, word.count <= 12 else { return nil }
+        // Every keyword starts with a lower-case letter; most symbol names do not.
+        guard word.count >= 2, word.count <= 12, word[0] >= UInt8(ascii: "a") else { return nil }
         let (lo, hi) = pack(word)
         return switch (lo, hi) {
         case (0x6c6f6f62, 0x0): .bool // bool
@@ -99,9 +100,8 @@ final class Lexer {
     /// The first 8 bytes and the next 8 of a word, little-endian, zero-padded.
     static func pack(_ word: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
         var lo: UInt64 = 0, hi: UInt64 = 0
-        for (i, b) in word.prefix(16).enumerated() {
-            if i < 8 { lo |= UInt64(b) << (8 * i) } else { hi |= UInt64(b) << (8 * (i - 8)) }
-        }
+        for i in 0 ..< min(word.count, 8) { lo |= UInt64(word[i]) << (8 * i) }
+        for i in min(word.count, 8) ..< min(word.count, 16) { hi |= UInt64(word[i]) << (8 * (i - 8)) }
         return (lo, hi)
     }
 
@@ -345,53 +345,60 @@ final class Lexer {
     /// The HELP state: indented lines, with indentation relative to the first line.
     private func helpText() -> Token {
         var chars = [UInt8]()
+        chars.reserveCapacity(512)
         var firstTS = 0
         var lastTS = 0
-        func finish() -> Token {
-            state = .initial
-            text = String(decoding: chars, as: UTF8.self)
-            return .helpText
-        }
-        while true {
-            guard peekByte() != nil else { return finish() }
-            // [ \t]+ at the start of a line
-            var ts = 0
-            var p = current.pos
-            while p < current.bytes.count, current.bytes[p] == 0x20 || current.bytes[p] == 0x09 {
-                ts = current.bytes[p] == 0x09 ? (ts & ~7) + 8 : ts + 1
-                p += 1
+        // One reference to the buffer for the whole text, as in raw().
+        let bytes = current.bytes
+        return bytes.withUnsafeBufferPointer { b in
+            func finish() -> Token {
+                state = .initial
+                text = String(decoding: chars, as: UTF8.self)
+                return .helpText
             }
-            let atEnd = p >= current.bytes.count
-            let nextIsNewline = !atEnd && current.bytes[p] == 0x0A
-            if nextIsNewline {
-                // [ \t]*\n, ending the help when the next line starts with a non-blank.
-                current.pos = p + 1
-                current.lineno += 1
-                if let n = peekByte(), n != 0x20 && n != 0x09 && n != 0x0A { return finish() }
-                chars.append(0x0A)
-                continue
-            }
-            if p > current.pos {
-                lastTS = ts
-                current.pos = p
-                if firstTS != 0 {
-                    if ts < firstTS { return finish() }
-                    var extra = ts - firstTS
-                    while extra > 8 {
-                        chars.append(contentsOf: repeatElement(0x20, count: 8))
-                        extra -= 8
-                    }
-                    chars.append(contentsOf: repeatElement(0x20, count: extra))
+            while true {
+                guard current.pos < b.count else { return finish() }
+                // [ \t]+ at the start of a line
+                var ts = 0
+                var p = current.pos
+                while p < b.count, b[p] == 0x20 || b[p] == 0x09 {
+                    ts = b[p] == 0x09 ? (ts & ~7) + 8 : ts + 1
+                    p += 1
                 }
+                let atEnd = p >= b.count
+                let nextIsNewline = !atEnd && b[p] == 0x0A
+                if nextIsNewline {
+                    // [ \t]*\n, ending the help when the next line starts with a non-blank.
+                    current.pos = p + 1
+                    current.lineno += 1
+                    if current.pos < b.count, case let n = b[current.pos], n != 0x20 && n != 0x09 && n != 0x0A {
+                        return finish()
+                    }
+                    chars.append(0x0A)
+                    continue
+                }
+                if p > current.pos {
+                    lastTS = ts
+                    current.pos = p
+                    if firstTS != 0 {
+                        if ts < firstTS { return finish() }
+                        var extra = ts - firstTS
+                        while extra > 8 {
+                            chars.append(contentsOf: repeatElement(0x20, count: 8))
+                            extra -= 8
+                        }
+                        chars.append(contentsOf: repeatElement(0x20, count: extra))
+                    }
+                }
+                if atEnd { return finish() }
+                // [^ \t\n].*  : the text, trailing blanks removed
+                let start = current.pos
+                current.pos = b.firstOffset(of: 0x0A, in: start ..< b.count) ?? b.count
+                var end = current.pos
+                while end > start, b[end - 1] == 0x20 || b[end - 1] == 0x09 { end -= 1 }
+                chars.append(contentsOf: UnsafeBufferPointer(rebasing: b[start ..< end]))
+                if firstTS == 0 { firstTS = lastTS }
             }
-            if atEnd { return finish() }
-            // [^ \t\n].*  : the text, trailing blanks removed
-            let start = current.pos
-            current.pos = newline(from: start)
-            var end = current.pos
-            while end > start, current.bytes[end - 1] == 0x20 || current.bytes[end - 1] == 0x09 { end -= 1 }
-            chars += current.bytes[start..<end]
-            if firstTS == 0 { firstTS = lastTS }
         }
     }
 }
