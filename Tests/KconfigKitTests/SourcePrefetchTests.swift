@@ -63,6 +63,31 @@ struct SourcePrefetchTests {
         #expect(outcome(ahead)[1].contains("CONFIG_B=y\nCONFIG_C=y\nCONFIG_A=y\n"))
     }
 
+    /// A file that sources itself, and two that source the same third: conf rejects both
+    /// (recursive and repeated inclusion), and the reader, which follows every `source`
+    /// line, must neither loop nor change the error.
+    @Test("inclusion loops and repeats fail as without reading ahead", arguments: [
+        ["Kconfig": "config A\n\tbool\nsource \"Kconfig\"\n"],
+        ["Kconfig": "source \"a\"\nsource \"b\"\n", "a": "source \"c\"\n", "b": "source \"c\"\n", "c": "config C\n\tbool\n"],
+    ])
+    func loops(files: [String: String]) throws {
+        let dir = try TemporaryDirectory()
+        for (name, text) in files { try dir.write(name, text) }
+        let environment = ["ARCH": "x86_64", "SRCARCH": "x86", "srctree": "."]
+        func failure(_ readFile: ((String) throws(KernelKitError) -> [UInt8])?) -> String? {
+            do {
+                _ = try KconfigTree.load(srctree: dir.path, environment: environment, shell: { _ in "" }, readFile: readFile)
+                return nil
+            } catch {
+                return error.message
+            }
+        }
+        let ahead = failure(nil)
+        let plain = failure { path throws(KernelKitError) in try InputFile.readBytes(path) }
+        #expect(ahead != nil)
+        #expect(ahead == plain)
+    }
+
     @Test("reading ahead takes nothing from a FIFO")
     func fifoUntouched() throws {
         let dir = try TemporaryDirectory()

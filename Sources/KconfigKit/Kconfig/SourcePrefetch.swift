@@ -61,11 +61,16 @@ final class SourcePrefetch: Sendable {
 
     private func path(_ name: String) -> String { name.hasPrefix("/") ? name : "\(srctree)/\(name)" }
 
-    /// conf rejects an inclusion loop, and the reader must not recurse forever on one:
+    /// Paths the reader has been to (its thread's alone): conf rejects a file sourced
+    /// twice, so each is read once, and a tree that sources files in a diamond or a loop
+    /// (which the parse then rejects) costs the reader no more than its files.
+    nonisolated(unsafe) private var visited: Set<String> = []
+
     /// 64 levels is far deeper than any kernel tree nests (arch/x86 is 6).
     private func follow(_ name: String, depth: Int) {
         guard depth < 64, state.withLock({ !$0.stopped }) else { return }
         let full = path(name)
+        guard visited.insert(full).inserted else { return }
         // Regular files only: reading a FIFO would take data meant for the parser.
         guard let bytes = try? InputFile.readBytes(full, regularOnly: true) else { return }
         state.withLock { state in
