@@ -21,15 +21,18 @@ public enum KconfigEnvironment {
 
     /// KERNELVERSION from the tree's Makefile: VERSION.PATCHLEVEL.SUBLEVEL EXTRAVERSION.
     public static func kernelVersion(srctree: String) throws(KernelKitError) -> String {
-        let bytes = try InputFile.readText("\(srctree)/Makefile")
+        try kernelVersion(makefile: try InputFile.readText("\(srctree)/Makefile"), srctree: srctree)
+    }
+
+    private static func kernelVersion(makefile bytes: [UInt8], srctree: String) throws(KernelKitError) -> String {
         var fields: [String: String] = [:]
         func trimmed(_ b: ArraySlice<UInt8>) -> String {
             let isBlank = { (c: UInt8) in c == 0x20 || c == 0x09 }
             return String(decoding: b.drop(while: isBlank).reversed().drop(while: isBlank).reversed(), as: UTF8.self)
         }
-        // Bytes, not String lines: splitting the 2,000-line Makefile into Characters cost
-        // a millisecond and a half of every resolve, for the first 20 lines.
-        // The first 20 non-empty lines; `NAME = VALUE` with something on either side.
+        // The first 20 non-empty lines, `NAME = VALUE` with something on either side, as
+        // bytes: splitting the 2,000-line Makefile into Characters cost a millisecond and
+        // a half of every resolve.
         for line in bytes.split(separator: 0x0A, maxSplits: 20).prefix(20) {
             guard let eq = line.firstIndex(of: UInt8(ascii: "=")), eq > line.startIndex, eq + 1 < line.endIndex else { continue }
             fields[trimmed(line[..<eq])] = trimmed(line[(eq + 1)...])
@@ -58,7 +61,9 @@ public enum KconfigEnvironment {
         env["SRCARCH"] = srcarch(for: arch)
         env["srctree"] = "."
         env["objtree"] = "."
-        env["KERNELVERSION"] = try kernelVersion(srctree: srctree)
+        // Read once for the version and the exports.
+        let makefile = try InputFile.readText("\(srctree)/Makefile")
+        env["KERNELVERSION"] = try kernelVersion(makefile: makefile, srctree: srctree)
         if !cross.isEmpty { env["CROSS_COMPILE"] = cross }
         let tools: [(String, String)] = llvm.isEmpty
             ? [("CC", "gcc"), ("LD", "ld"), ("AR", "ar"), ("NM", "nm"), ("OBJCOPY", "objcopy"), ("OBJDUMP", "objdump"),
@@ -89,7 +94,7 @@ public enum KconfigEnvironment {
         env["CC_VERSION_TEXT"] = run("LC_ALL=C \(cc) --version 2>/dev/null | head -n 1", base).filter { $0 != "#" }
         env["RUSTC_VERSION_TEXT"] = run("\(env["RUSTC"] ?? "rustc") --version 2>/dev/null", base).filter { $0 != "#" }
         // 7.x also exports PAHOLE_VERSION = $(shell $(srctree)/scripts/pahole-version.sh $(PAHOLE)).
-        if makefileExports(srctree: srctree, "PAHOLE_VERSION") {
+        if makefileExports(makefile, "PAHOLE_VERSION") {
             env["PAHOLE_VERSION"] = run("./scripts/pahole-version.sh \(env["PAHOLE"] ?? "pahole")", base)
         }
         return env
@@ -114,8 +119,7 @@ public enum KconfigEnvironment {
     }
 
     /// True when the tree's top Makefile exports `name` (the set grows across versions).
-    static func makefileExports(srctree: String, _ name: String) -> Bool {
-        guard let bytes = try? InputFile.readText("\(srctree)/Makefile") else { return false }
+    static func makefileExports(_ bytes: [UInt8], _ name: String) -> Bool {
         let export = Array("export ".utf8), wanted = Array(name.utf8)
         return bytes.split(separator: 0x0A).contains { line in
             line.starts(with: export) && line.split(separator: 0x20).contains { $0.elementsEqual(wanted) }

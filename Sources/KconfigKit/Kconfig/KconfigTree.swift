@@ -389,4 +389,3 @@ public final class KconfigTree {
         return menu.children.contains { isVisible($0) }
     }
 }
-

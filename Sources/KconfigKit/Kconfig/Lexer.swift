@@ -170,9 +170,8 @@ final class Lexer {
 
     func startHelp() { state = .help }
 
-    private func peekByte(_ offset: Int = 0) -> UInt8? {
-        let i = current.pos + offset
-        return i < current.bytes.count ? current.bytes[i] : nil
+    private func peekByte() -> UInt8? {
+        current.pos < current.bytes.count ? current.bytes[current.pos] : nil
     }
 
     private func endOfFile() -> Token {

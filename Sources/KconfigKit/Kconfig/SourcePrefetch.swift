@@ -84,8 +84,6 @@ final class SourcePrefetch: Sendable {
     static func sourced(in bytes: [UInt8], environment: [String: String]) -> [String] {
         var out: [String] = []
         bytes.withUnsafeBufferPointer { b in
-            // "source" as one little-endian word of its six bytes, and the blank after it.
-            let keyword: UInt64 = 0x6563_7275_6f73
             func isBlank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
             var i = 0
             while i < b.count {
@@ -93,11 +91,11 @@ final class SourcePrefetch: Sendable {
                 defer { i = end + 1 }
                 var p = i
                 while p < end, isBlank(b[p]) { p += 1 }
-                guard end - p > 8, b[p] == UInt8(ascii: "s") else { continue }
-                var word: UInt64 = 0
-                for k in 0 ..< 6 { word |= UInt64(b[p + k]) << (8 * k) }
-                guard word == keyword, isBlank(b[p + 6]) else { continue }
-                p += 7
+                // The line's first word, matched as the lexer matches keywords.
+                var q = p
+                while q < end, Lexer.isWordByte(b[q]) { q += 1 }
+                guard q < end, isBlank(b[q]), Lexer.keyword(UnsafeBufferPointer(rebasing: b[p ..< q])) == .source else { continue }
+                p = q
                 while p < end, isBlank(b[p]) { p += 1 }
                 guard p < end, b[p] == UInt8(ascii: "\""),
                       let close = b.firstOffset(of: UInt8(ascii: "\""), in: (p + 1) ..< end) else { continue }
