@@ -20,109 +20,121 @@ extension KconfigTree {
         }
         epoch += 1
         let prefix = Array(self.prefix.utf8)
-        var lineno = 0
-        var start = 0
-        while start < bytes.count {
-            var end = start
-            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
-            let next = end + 1
-            lineno += 1
-            var lineEnd = end
-            if end < bytes.count, lineEnd > start, bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-            // C strings stop at a NUL.
-            if let nul = bytes[start..<lineEnd].firstIndex(of: 0) { lineEnd = nul }
-            let line = Array(bytes[start..<lineEnd])
-            start = next
-            if line.isEmpty { continue }
-            var symName: String
-            var val: String
-            if line[0] == UInt8(ascii: "#") {
-                guard line.count > 1, line[1] == 0x20 else { continue }
-                let p = Array(line[2...])
-                guard p.starts(with: prefix) else { continue }
-                let rest = p[prefix.count...]
-                guard let sp = rest.firstIndex(of: 0x20) else { continue }
-                guard String(decoding: rest[(sp + 1)...], as: UTF8.self) == "is not set" else { continue }
-                symName = String(decoding: rest[..<sp], as: UTF8.self)
-                val = "n"
-            } else {
-                guard line.starts(with: prefix) else {
-                    confWarning(name, lineno, "unexpected data: \(String(decoding: line, as: UTF8.self))")
+        // Through one buffer, and a name is looked up by its bytes: a config has thousands
+        // of lines, and copying each line, its name and its value into arrays and strings
+        // was a third of reading it.
+        bytes.withUnsafeBufferPointer { all in
+            var lineno = 0
+            var start = 0
+            while start < all.count {
+                let end = all.firstOffset(of: 0x0A, in: start..<all.count) ?? all.count
+                let next = end + 1
+                lineno += 1
+                var lineEnd = end
+                if end < all.count, lineEnd > start, all[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                // C strings stop at a NUL.
+                if let nul = all.firstOffset(of: 0, in: start..<lineEnd) { lineEnd = nul }
+                let line = UnsafeBufferPointer(rebasing: all[start..<lineEnd])
+                start = next
+                if line.isEmpty { continue }
+                let nameBytes: UnsafeBufferPointer<UInt8>
+                let value: UnsafeBufferPointer<UInt8>? // nil: `is not set`, the value n
+                if line[0] == UInt8(ascii: "#") {
+                    guard line.count > 1, line[1] == 0x20 else { continue }
+                    let p = UnsafeBufferPointer(rebasing: line[2...])
+                    guard p.starts(with: prefix) else { continue }
+                    let rest = UnsafeBufferPointer(rebasing: p[prefix.count...])
+                    guard let sp = rest.firstIndex(of: 0x20) else { continue }
+                    guard rest[(sp + 1)...].elementsEqual("is not set".utf8) else { continue }
+                    nameBytes = UnsafeBufferPointer(rebasing: rest[..<sp])
+                    value = nil
+                } else {
+                    guard line.starts(with: prefix) else {
+                        confWarning(name, lineno, "unexpected data: \(String(decoding: line, as: UTF8.self))")
+                        continue
+                    }
+                    let rest = UnsafeBufferPointer(rebasing: line[prefix.count...])
+                    guard let eq = rest.firstIndex(of: UInt8(ascii: "=")) else {
+                        confWarning(name, lineno, "unexpected data: \(String(decoding: line, as: UTF8.self))")
+                        continue
+                    }
+                    nameBytes = UnsafeBufferPointer(rebasing: rest[..<eq])
+                    value = UnsafeBufferPointer(rebasing: rest[(eq + 1)...])
+                }
+                guard let sym = symbol(named: nameBytes) else {
+                    if environmentValue("KCONFIG_WARN_UNKNOWN_SYMBOLS") != nil {
+                        confWarning(name, lineno, "unknown symbol: \(String(decoding: nameBytes, as: UTF8.self))")
+                    }
+                    changed = true
                     continue
                 }
-                let rest = line[prefix.count...]
-                guard let eq = rest.firstIndex(of: UInt8(ascii: "=")) else {
-                    confWarning(name, lineno, "unexpected data: \(String(decoding: line, as: UTF8.self))")
-                    continue
+                if sym.hasUserValue {
+                    confWarning(name, lineno, "override: reassigning to symbol \(String(decoding: nameBytes, as: UTF8.self))")
                 }
-                symName = String(decoding: rest[..<eq], as: UTF8.self)
-                val = String(decoding: rest[(eq + 1)...], as: UTF8.self)
-            }
-            guard let sym = symbol(named: symName) else {
-                if environmentValue("KCONFIG_WARN_UNKNOWN_SYMBOLS") != nil {
-                    confWarning(name, lineno, "unknown symbol: \(symName)")
+                if !setUserValue(sym, value, file: name, line: lineno) { continue }
+                sym.userLocation = (name, lineno)
+                if let choice = choiceMenu(of: sym), let i = choice.choiceMembers.firstIndex(where: { $0 === sym }) {
+                    // list_move(): the last assignment read goes to the front, so it wins.
+                    choice.choiceMembers.remove(at: i)
+                    choice.choiceMembers.insert(sym, at: 0)
                 }
-                changed = true
-                continue
-            }
-            if sym.hasUserValue { confWarning(name, lineno, "override: reassigning to symbol \(symName)") }
-            if !setUserValue(sym, val, file: name, line: lineno) { continue }
-            sym.userLocation = (name, lineno)
-            if let choice = choiceMenu(of: sym), let i = choice.choiceMembers.firstIndex(where: { $0 === sym }) {
-                // list_move(): the last assignment read goes to the front, so it wins.
-                choice.choiceMembers.remove(at: i)
-                choice.choiceMembers.insert(sym, at: 0)
             }
         }
     }
 
-    /// `conf_set_sym_val()`; false when the value was rejected.
-    private func setUserValue(_ sym: Symbol, _ p: String, file: String, line: Int) -> Bool {
-        let first = p.first
+    /// `conf_set_sym_val()`, from the value's bytes (a tristate needs only the first; nil
+    /// is the `n` of `is not set`); false when the value was rejected.
+    private func setUserValue(_ sym: Symbol, _ bytes: UnsafeBufferPointer<UInt8>?, file: String, line: Int) -> Bool {
+        let text = { bytes.map { String(decoding: $0, as: UTF8.self) } ?? "n" }
         switch sym.type {
         case .tristate, .boolean:
-            if sym.type == .tristate && first == "m" {
+            let first = bytes.map { $0.first } ?? UInt8(ascii: "n")
+            if sym.type == .tristate && first == UInt8(ascii: "m") {
                 sym.userTri = .module
-            } else if first == "y" {
+            } else if first == UInt8(ascii: "y") {
                 sym.userTri = .yes
-            } else if first == "n" {
+            } else if first == UInt8(ascii: "n") {
                 sym.userTri = .no
             } else {
-                confWarning(file, line, "symbol value '\(p)' invalid for \(sym.name ?? "")")
+                confWarning(file, line, "symbol value '\(text())' invalid for \(sym.name ?? "")")
                 return false
             }
             sym.hasUserValue = true
-        case .string, .int, .hex:
-            var value = p
-            if sym.type == .string {
-                guard p.first == "\"" else { return true }
-                var out = ""
-                var closed = false
-                var it = p.dropFirst().makeIterator()
-                while let c = it.next() {
-                    if c == "\"" { closed = true; break }
-                    if c == "\\" {
-                        if let n = it.next() { out.append(n) } else { break }
-                    } else {
-                        out.append(c)
-                    }
+            return true
+        default:
+            return setUserValue(sym, text(), file: file, line: line)
+        }
+    }
+
+    /// The rest of `conf_set_sym_val()`: a string, int or hex value.
+    private func setUserValue(_ sym: Symbol, _ p: String, file: String, line: Int) -> Bool {
+        guard sym.type != .unknown else { return true }
+        var value = p
+        if sym.type == .string {
+            guard p.first == "\"" else { return true }
+            var out = ""
+            var closed = false
+            var it = p.dropFirst().makeIterator()
+            while let c = it.next() {
+                if c == "\"" { closed = true; break }
+                if c == "\\" {
+                    if let n = it.next() { out.append(n) } else { break }
+                } else {
+                    out.append(c)
                 }
-                if !closed {
-                    confWarning(file, line, "invalid string found")
-                    return false
-                }
-                value = out
             }
-            if Self.stringValid(sym.type, value) {
-                sym.userVal = value
-                sym.hasUserValue = true
-            } else {
-                confWarning(file, line, "symbol value '\(value)' invalid for \(sym.name ?? "")")
+            if !closed {
+                confWarning(file, line, "invalid string found")
                 return false
             }
-        case .unknown:
-            break
+            value = out
         }
+        guard Self.stringValid(sym.type, value) else {
+            confWarning(file, line, "symbol value '\(value)' invalid for \(sym.name ?? "")")
+            return false
+        }
+        sym.userVal = value
+        sym.hasUserValue = true
         return true
     }
 

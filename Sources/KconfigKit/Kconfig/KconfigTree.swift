@@ -113,6 +113,19 @@ public final class KconfigTree {
         }
     }
 
+    /// ``symbol(named:)`` from a name's bytes.
+    func symbol(named name: UnsafeBufferPointer<UInt8>) -> Symbol? {
+        if name.count == 1 {
+            switch name[0] {
+            case UInt8(ascii: "y"): return symbolYes
+            case UInt8(ascii: "m"): return symbolMod
+            case UInt8(ascii: "n"): return symbolNo
+            default: break
+            }
+        }
+        return table[bytes: name]
+    }
+
     // MARK: loading
 
     /// Parses the tree rooted at `kconfig` (relative to `srctree`), as `conf_parse()` does.
@@ -285,19 +298,14 @@ public final class KconfigTree {
                     basedep = arena.cached(cache)
                 }
                 menu.dep = basedep
-                let props: [Property] = menu.symbol.map { $0.properties } ?? (menu.prompt.map { [$0] } ?? [])
-                for prop in props where prop.menu === menu {
-                    var dep = s.transform(rewriteM(prop.visibleExpr))
-                    dep = s.eliminateDups(arena.and(basedep, dep))
-                    prop.visibleExpr = dep
-                    if (prop.type == .select || prop.type == .imply), let es = prop.symbol, let ms = menu.symbol {
-                        let term = arena.and(arena.symbol(ms), dep)
-                        if prop.type == .select {
-                            es.revDep.expr = arena.or(es.revDep.expr, term)
-                        } else {
-                            es.implied.expr = arena.or(es.implied.expr, term)
-                        }
+                if let ms = menu.symbol {
+                    for prop in ms.properties where prop.menu === menu {
+                        finalizeProperty(prop, basedep, symbol: ms, simplifier: s)
                     }
+                } else if let prompt = menu.prompt, prompt.menu === menu {
+                    // A menu, comment or if without a symbol: its prompt is its only property
+                    // (not put in an array of one: that was an allocation per menu).
+                    finalizeProperty(prompt, basedep, symbol: nil, simplifier: s)
                 }
             }
             // A child may take the siblings after it as its submenu, so walk by index.
@@ -329,6 +337,22 @@ public final class KconfigTree {
                 stderr("\(parent.file):\(parent.line):warning: config symbol defined without type\n")
             }
             sym.warned = true
+        }
+    }
+
+    /// A property's part of `_menu_finalize()`: its visibility gains the menu's dependency,
+    /// and a select or imply adds to the target's reverse dependency.
+    private func finalizeProperty(_ prop: Property, _ basedep: Expr?, symbol ms: Symbol?, simplifier s: ExprSimplifier) {
+        var dep = s.transform(rewriteM(prop.visibleExpr))
+        dep = s.eliminateDups(arena.and(basedep, dep))
+        prop.visibleExpr = dep
+        if (prop.type == .select || prop.type == .imply), let es = prop.symbol, let ms {
+            let term = arena.and(arena.symbol(ms), dep)
+            if prop.type == .select {
+                es.revDep.expr = arena.or(es.revDep.expr, term)
+            } else {
+                es.implied.expr = arena.or(es.implied.expr, term)
+            }
         }
     }
 

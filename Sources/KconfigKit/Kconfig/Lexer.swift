@@ -45,6 +45,8 @@ final class Lexer {
     private var prevPrevToken = Token.eol
     /// The text of the last word, string, help text or assigned value returned.
     private(set) var text = ""
+    /// The buffer ``helpText()`` reuses.
+    private var helpBytes: [UInt8] = []
     /// The line of the current statement (`cur_lineno`).
     private(set) var statementLine = 1
     let preprocessor: Preprocessor
@@ -343,8 +345,12 @@ final class Lexer {
 
     /// The HELP state: indented lines, with indentation relative to the first line.
     private func helpText() -> Token {
-        var chars = [UInt8]()
-        chars.reserveCapacity(512)
+        // The bytes are gathered in one array kept for every help text of the parse: an
+        // array made and grown for each of a tree's 15,000 texts was as many allocations.
+        var chars = helpBytes
+        helpBytes = []
+        chars.removeAll(keepingCapacity: true)
+        defer { helpBytes = chars }
         var firstTS = 0
         var lastTS = 0
         // One reference to the buffer for the whole text, as in raw().

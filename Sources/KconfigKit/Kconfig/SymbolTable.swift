@@ -1,4 +1,7 @@
 import KernelKitCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `sym_lookup()`'s hash table (symbol.c hashes names with `hash_str()`, FNV-1a): name to
 /// symbol, for a tree's 15,000-odd names and the hundred thousand lookups a parse makes.
@@ -38,6 +41,27 @@ struct SymbolTable {
             if slot & 0xFFFF_FFFF_0000_0000 == tag {
                 let index = Int(slot & 0xFFFF_FFFF) - 1
                 if names[index] == name { return entries[index] }
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// The symbol named by `name`'s bytes, found without making a String of them (reading
+    /// a config looks up every line's name).
+    subscript(bytes name: UnsafeBufferPointer<UInt8>) -> Symbol? {
+        let h = FNV1a.hash32(name)
+        let tag = UInt64(h) << 32
+        var i = Int(h) & mask
+        while true {
+            let slot = slots[i]
+            if slot == 0 { return nil }
+            if slot & 0xFFFF_FFFF_0000_0000 == tag {
+                let index = Int(slot & 0xFFFF_FFFF) - 1
+                var candidate = names[index]
+                let equal = candidate.withUTF8 { c in
+                    c.count == name.count && (c.isEmpty || memcmp(c.baseAddress!, name.baseAddress!, c.count) == 0)
+                }
+                if equal { return entries[index] }
             }
             i = (i + 1) & mask
         }
