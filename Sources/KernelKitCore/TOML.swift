@@ -60,31 +60,47 @@ public struct TOMLValue: CustomStringConvertible {
 /// parsing, which is what makes sharing it across threads safe.
 public final class TOMLTable {
     public private(set) var entries: [(key: String, value: TOMLValue)] = []
-    private var index: [String: Int] = [:]
+    /// Key to entry, made only for a table past ``indexedFrom`` keys: a policy's rule has
+    /// half a dozen, which a scan finds sooner than a hash (a dictionary per rule was a
+    /// third of loading the 421 rules of khc.toml).
+    private var index: [String: Int]?
+    private static let indexedFrom = 16
     /// Where the table starts (its header, or its first key).
     public let line: Int
 
     public init(line: Int) { self.line = line }
 
     public subscript(key: String) -> TOMLValue? {
-        index[key].map { entries[$0].value }
+        position(of: key).map { entries[$0].value }
+    }
+
+    private func position(of key: String) -> Int? {
+        if let index { return index[key] }
+        return entries.firstIndex { $0.key == key }
     }
 
     public var keys: [String] { entries.map(\.key) }
 
     func set(_ key: String, _ value: TOMLValue) {
-        index[key] = entries.count
+        if index != nil {
+            index![key] = entries.count
+        } else if entries.count + 1 >= Self.indexedFrom {
+            var made = [String: Int](minimumCapacity: entries.count * 2)
+            for (i, e) in entries.enumerated() { made[e.key] = i }
+            made[key] = entries.count
+            index = made
+        }
         entries.append((key, value))
     }
 
     func replace(_ key: String, _ value: TOMLValue) {
-        if let i = index[key] { entries[i].value = value } else { set(key, value) }
+        if let i = position(of: key) { entries[i].value = value } else { set(key, value) }
     }
 
     /// Appends `value` to the array at `key` (callers have checked that it is one), without
     /// copying the array.
     func append(_ value: TOMLValue, toArray key: String) {
-        guard let i = index[key] else { return }
+        guard let i = position(of: key) else { return }
         // The array is swapped out of the table and consumed, so its buffer has one owner
         // while it grows: a file of N [[rule]] tables then parses in O(N). Binding the
         // payload in place (`case .array(var a) = entries[i].value.kind`), even with the
@@ -163,8 +179,9 @@ struct TOMLParser {
 
     mutating func document() throws(KernelKitError) -> TOMLTable {
         let root = TOMLTable(line: 1)
-        // The path of the table that keys go into; for [[x]], the last element of x.
-        var current: [String] = []
+        // The table that keys go into (for [[x]], the last element of x), found once at its
+        // header rather than along its path at every key.
+        var current = root
         var defined = Set<String>()
         while true {
             skipAll()
@@ -194,7 +211,7 @@ struct TOMLParser {
                     defined.insert(name)
                     try Self.ensureTable(root, path, line: headerLine, file: file)
                 }
-                current = path
+                current = Self.resolve(root, path) ?? root
                 continue
             }
             let keyLine = line
@@ -205,7 +222,7 @@ struct TOMLParser {
             skipBlanks()
             let v = try value()
             try endOfLine()
-            try Self.insert(root, current, path, v, line: keyLine, file: file)
+            try Self.insert(current, [], path, v, line: keyLine, file: file)
         }
         return root
     }
@@ -328,6 +345,17 @@ struct TOMLParser {
             advance()
             return ""
         }
+        if !multi {
+            // The usual string: closed on its line with no escape. Made from the bytes at
+            // once rather than byte by byte.
+            var j = i
+            while j < b.count, b[j] != UInt8(ascii: "\""), b[j] != UInt8(ascii: "\\"), b[j] != 0x0A { j += 1 }
+            if j < b.count, b[j] == UInt8(ascii: "\"") {
+                let s = String(decoding: b[i..<j], as: UTF8.self)
+                i = j + 1
+                return s
+            }
+        }
         var out = [UInt8]()
         while true {
             guard let c = peek else { throw error("unterminated string") }
@@ -440,6 +468,16 @@ struct TOMLParser {
         }
         try ensureTable(root, [path[0]], line: line, file: file)
         try appendTable(container(root, path[0])!, Array(path.dropFirst()), line: line, file: file)
+    }
+
+    /// The table at `path`, following arrays of tables to their last element.
+    static func resolve(_ root: TOMLTable, _ path: [String]) -> TOMLTable? {
+        var t = root
+        for key in path {
+            guard let next = container(t, key) else { return nil }
+            t = next
+        }
+        return t
     }
 
     /// The table at `key`: a table, or the last element of an array of tables.

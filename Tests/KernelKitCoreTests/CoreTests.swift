@@ -203,6 +203,20 @@ struct CoreTests {
         #expect(rules[0].table?["arch"]?.array?.compactMap(\.string) == ["x86_64", "arm64"])
         #expect(rules[1].table?["id"]?.string == "literal\\n" && rules[1].table?["level"]?.integer == 3)
         #expect(rules[1].table?.line == 7)
+        // A table past 16 keys is indexed by a dictionary: every key is still found, and a
+        // repeated one is still an error.
+        let keys = (0..<40).map { "key\($0)" }
+        let big = try TOML.parse(Array(("[t]\n" + keys.enumerated().map { "\($1) = \($0)" }.joined(separator: "\n") + "\n").utf8),
+                                 file: "big.toml")
+        #expect(keys.enumerated().allSatisfy { big["t"]?.table?[$1]?.integer == Int64($0) })
+        #expect(throws: KernelKitError.self) {
+            try TOML.parse(Array(("[t]\n" + keys.map { "\($0) = 1" }.joined(separator: "\n") + "\nkey30 = 2\n").utf8), file: "dup.toml")
+        }
+        // Keys go into the last table of a nested array of tables; an escaped string and a
+        // plain one.
+        let nested = try TOML.parse(Array("[[a]]\n[[a.b]]\nx = \"q\\\"uote\"\n[[a.b]]\nx = \"plain\"\n".utf8), file: "n.toml")
+        let inner = try #require(nested["a"]?.array?.last?.table?["b"]?.array)
+        #expect(inner.count == 2 && inner[0].table?["x"]?.string == "q\"uote" && inner[1].table?["x"]?.string == "plain")
         for (text, line, column) in [("a = \"open\n", 1, 5), ("x = 1\ny = [1, 2\n", 3, 1), ("ok = true\n= 2\n", 2, 1)] {
             do {
                 _ = try TOML.parse(Array(text.utf8), file: "bad.toml")
