@@ -32,6 +32,11 @@ struct KconfigBadInputTests {
         ("invalid values in .config", "config NR\n\tint \"n\"\n\tdefault 4\n\trange 1 8\nconfig T\n\ttristate \"t\"\nconfig S\n\tstring \"s\"\n",
          "CONFIG_NR=abc\nCONFIG_T=q\nCONFIG_UNKNOWN=y\nCONFIG_S=\"unterminated\nCONFIG_NR=99\nnot a config line\n"),
         ("multi-line string, missing newline at end", "config A\n\tbool \"a\n\tdefault y", nil),
+        // parser.y's blank help test is strspn(" \f\n\r\t\v"): spaces, a CRLF file's lone
+        // carriage returns and form feeds are all blank; a second help is an error too.
+        ("blank help text", "config A\n\tbool \"a\"\n\thelp\n\t  \n\t\t\n\nconfig B\n\tbool \"b\"\n", nil),
+        ("help of carriage returns and form feeds", "config A\n\tbool \"a\"\n\thelp\n\t  \r\n\t\u{0C}\r\n\nconfig B\n\tbool \"b\"\n", nil),
+        ("two help texts", "config A\n\tbool \"a\"\n\thelp\n\t  one\n\thelp\n\t  two\n", nil),
         // Below KernelKit's bound on one expansion (4 MiB, which conf does not have), a
         // variable doubling with each += gives conf's result: 16 lines make 192 KiB.
         ("a variable that doubles with each +=", KconfigExpansionBoundTests.doubling(16), nil),

@@ -45,8 +45,9 @@ final class Lexer {
     private var prevPrevToken = Token.eol
     /// The text of the last word, string, help text or assigned value returned.
     private(set) var text = ""
-    /// The buffer ``helpText()`` reuses.
-    private var helpBytes: [UInt8] = []
+    /// The last help text returned (``Token/helpText``), and whether it is blank.
+    private(set) var help: HelpText?
+    private(set) var helpIsBlank = false
     /// The line of the current statement (`cur_lineno`).
     private(set) var statementLine = 1
     let preprocessor: Preprocessor
@@ -343,67 +344,82 @@ final class Lexer {
         return .assignVal
     }
 
-    /// The HELP state: indented lines, with indentation relative to the first line.
+    /// The HELP state: indented lines, with indentation relative to the first line. The
+    /// text is only delimited here (``help``); its string is made when someone reads it.
     private func helpText() -> Token {
-        // The bytes are gathered in one array kept for every help text of the parse: an
-        // array made and grown for each of a tree's 15,000 texts was as many allocations.
-        var chars = helpBytes
-        helpBytes = []
-        chars.removeAll(keepingCapacity: true)
-        defer { helpBytes = chars }
+        let start = current.pos
+        let scan = current.bytes.withUnsafeBufferPointer { Self.scanHelp($0, from: start, build: false) }
+        current.pos = scan.end
+        current.lineno += scan.lines
+        state = .initial
+        help = HelpText(bytes: current.bytes, start: start)
+        helpIsBlank = scan.blank
+        return .helpText
+    }
+
+    /// lexer.l's HELP state from `start`, the line after `help`: where the text ends, how
+    /// many newlines it spans, whether it is blank, and with `build`, its bytes: each line
+    /// less the first line's indentation (a tab to the next multiple of 8), trailing blanks
+    /// removed. Blank is parser.y's test, `strspn(text, " \f\n\r\t\v")` reaching the end:
+    /// the text's other bytes are newlines and indentation, so its lines decide.
+    static func scanHelp(_ b: UnsafeBufferPointer<UInt8>, from start: Int, build: Bool)
+        -> (end: Int, lines: Int, blank: Bool, bytes: [UInt8]) {
+        var chars = [UInt8]()
+        var pos = start
+        var lines = 0
+        var blank = true
         var firstTS = 0
         var lastTS = 0
-        // One reference to the buffer for the whole text, as in raw().
-        let bytes = current.bytes
-        return bytes.withUnsafeBufferPointer { b in
-            func finish() -> Token {
-                state = .initial
-                text = String(decoding: chars, as: UTF8.self)
-                return .helpText
+        while pos < b.count {
+            // [ \t]+ at the start of a line
+            var ts = 0
+            var p = pos
+            while p < b.count, b[p] == 0x20 || b[p] == 0x09 {
+                ts = b[p] == 0x09 ? (ts & ~7) + 8 : ts + 1
+                p += 1
             }
-            while true {
-                guard current.pos < b.count else { return finish() }
-                // [ \t]+ at the start of a line
-                var ts = 0
-                var p = current.pos
-                while p < b.count, b[p] == 0x20 || b[p] == 0x09 {
-                    ts = b[p] == 0x09 ? (ts & ~7) + 8 : ts + 1
-                    p += 1
-                }
-                let atEnd = p >= b.count
-                let nextIsNewline = !atEnd && b[p] == 0x0A
-                if nextIsNewline {
-                    // [ \t]*\n, ending the help when the next line starts with a non-blank.
-                    current.pos = p + 1
-                    current.lineno += 1
-                    if current.pos < b.count, case let n = b[current.pos], n != 0x20 && n != 0x09 && n != 0x0A {
-                        return finish()
-                    }
-                    chars.append(0x0A)
-                    continue
-                }
-                if p > current.pos {
-                    lastTS = ts
-                    current.pos = p
-                    if firstTS != 0 {
-                        if ts < firstTS { return finish() }
-                        var extra = ts - firstTS
-                        while extra > 8 {
-                            chars.append(contentsOf: repeatElement(0x20, count: 8))
-                            extra -= 8
-                        }
-                        chars.append(contentsOf: repeatElement(0x20, count: extra))
-                    }
-                }
-                if atEnd { return finish() }
-                // [^ \t\n].*  : the text, trailing blanks removed
-                let start = current.pos
-                current.pos = b.firstOffset(of: 0x0A, in: start ..< b.count) ?? b.count
-                var end = current.pos
-                while end > start, b[end - 1] == 0x20 || b[end - 1] == 0x09 { end -= 1 }
-                chars.append(contentsOf: UnsafeBufferPointer(rebasing: b[start ..< end]))
-                if firstTS == 0 { firstTS = lastTS }
+            let atEnd = p >= b.count
+            if !atEnd && b[p] == 0x0A {
+                // [ \t]*\n, ending the help when the next line starts with a non-blank.
+                pos = p + 1
+                lines += 1
+                if pos < b.count, case let n = b[pos], n != 0x20 && n != 0x09 && n != 0x0A { break }
+                if build { chars.append(0x0A) }
+                continue
             }
+            if p > pos {
+                lastTS = ts
+                pos = p
+                if firstTS != 0 {
+                    if ts < firstTS { break }
+                    if build { chars.append(contentsOf: repeatElement(0x20, count: ts - firstTS)) }
+                }
+            }
+            if atEnd { break }
+            // [^ \t\n].*  : the text, trailing blanks removed
+            let lineStart = pos
+            pos = b.firstOffset(of: 0x0A, in: lineStart ..< b.count) ?? b.count
+            var end = pos
+            while end > lineStart, b[end - 1] == 0x20 || b[end - 1] == 0x09 { end -= 1 }
+            if blank {
+                blank = b[lineStart ..< end].allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0C || $0 == 0x0B }
+            }
+            if build { chars.append(contentsOf: UnsafeBufferPointer(rebasing: b[lineStart ..< end])) }
+            if firstTS == 0 { firstTS = lastTS }
         }
+        return (pos, lines, blank, chars)
+    }
+}
+
+/// A help text where the lexer found it, made into a string on first use: a tree has some
+/// 15,000, which a resolve never reads (helpnewconfig, `config why` and conf's `?` do).
+/// Building each one as it was lexed was a twelfth of parsing the x86 tree. It holds the
+/// file's bytes (the array the lexer read, not a copy).
+struct HelpText {
+    let bytes: [UInt8]
+    let start: Int
+
+    var text: String {
+        bytes.withUnsafeBufferPointer { String(decoding: Lexer.scanHelp($0, from: start, build: true).bytes, as: UTF8.self) }
     }
 }

@@ -414,14 +414,13 @@ final class Parser {
         guard try peek() == .eol else { try recover() }
         lookahead = nil
         lexer.startHelp()
-        guard try take() == .helpText else { return }
-        let text = lexer.text
+        guard try take() == .helpText, let help = lexer.help else { return }
         let name = currentEntry.symbol?.name ?? "<choice>"
-        if currentEntry.help != nil { error("'\(name)' defined with more than one help text") }
-        if text.allSatisfy({ $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }) {
+        if currentEntry.helpSource != nil { error("'\(name)' defined with more than one help text") }
+        if lexer.helpIsBlank {
             error("'\(name)' defined with blank help text")
         }
-        currentEntry.help = text
+        currentEntry.helpSource = help
     }
 
     private func choiceStatement() throws {

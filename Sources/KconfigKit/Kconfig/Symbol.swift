@@ -131,7 +131,9 @@ public final class Menu {
     var prompt: Property?
     var dep: Expr?
     var visibility: Expr?
-    var help: String?
+    /// The help text, made from the file on first use (``HelpText``).
+    var helpSource: HelpText?
+    var help: String? { helpSource?.text }
     let file: String
     let line: Int
     /// choice_members, in the order the parser linked them.
