@@ -31,4 +31,28 @@ struct LexerKeywordTests {
     func notKeywords(word: String) {
         #expect(Self.lex(word) == nil)
     }
+
+    @Test("a word packs as its bytes, little-endian, at every length up to 16")
+    func packing() {
+        let bytes = Array("abcdefghijklmnopq".utf8)
+        for n in 0...16 {
+            let word = Array(bytes[..<n])
+            var lo: UInt64 = 0, hi: UInt64 = 0
+            for (i, b) in word.enumerated() {
+                if i < 8 { lo |= UInt64(b) << (8 * i) } else { hi |= UInt64(b) << (8 * (i - 8)) }
+            }
+            let packed = word.withUnsafeBufferPointer { Lexer.pack($0) }
+            #expect(packed.0 == lo && packed.1 == hi, "\(n) bytes")
+        }
+    }
+
+    @Test("word bytes are lexer.l's {n} class and `$`, for every byte value")
+    func wordBytes() {
+        for b in 0...255 {
+            let c = UInt8(b)
+            let expected = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+                || c == UInt8(ascii: "_") || c == UInt8(ascii: "-") || c == UInt8(ascii: "$")
+            #expect(Lexer.isWordByte(c) == expected, "byte \(b)")
+        }
+    }
 }

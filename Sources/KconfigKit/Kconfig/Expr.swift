@@ -56,6 +56,10 @@ struct TreeOwned<Object: AnyObject> {
     /// A counted reference, for code that keeps or passes it on.
     var object: Object { reference.takeUnretainedValue() }
 
+    /// Identity without a reference count: the simplifier compares symbols this way.
+    static func === (a: TreeOwned, b: TreeOwned) -> Bool { a.reference.toOpaque() == b.reference.toOpaque() }
+    static func === (a: TreeOwned, b: Object) -> Bool { a.reference.toOpaque() == Unmanaged.passUnretained(b).toOpaque() }
+
     /// `body` with the object borrowed, not retained (an `unowned(unsafe)` load is still
     /// copied with a retain): for evaluation and the dependency checks.
     @inline(__always)

@@ -31,8 +31,10 @@ final class ExprSimplifier {
 
     private enum Kind { case and, or }
 
+    // Shape tests read the stored node (``Expr/node``), whose symbols are not reference
+    // counted: through `view`, each test retained and released the symbols it did not use.
     private func kind(_ e: Expr) -> Kind? {
-        switch e.unwrapped.view {
+        switch e.unwrapped.node {
         case .and: .and
         case .or: .or
         default: nil
@@ -40,7 +42,7 @@ final class ExprSimplifier {
     }
 
     private func operands(_ e: Expr) -> (Expr, Expr) {
-        switch e.unwrapped.view {
+        switch e.unwrapped.node {
         case .and(let l, let r), .or(let l, let r): (l, r)
         default: fatalError("operands of a leaf")
         }
@@ -51,7 +53,7 @@ final class ExprSimplifier {
     }
 
     private func isSymbol(_ e: Expr, _ s: Symbol) -> Bool {
-        if case .symbol(let x) = e.unwrapped.view { return x === s }
+        if case .symbol(let x) = e.unwrapped.node { return x === s }
         return false
     }
 
@@ -82,7 +84,7 @@ final class ExprSimplifier {
             if mutations != before { ep2 = make(type, l, r) }
             return
         }
-        if case .symbol(let a) = ep1.unwrapped.view, case .symbol(let b) = ep2.unwrapped.view, a === b,
+        if case .symbol(let a) = ep1.unwrapped.node, case .symbol(let b) = ep2.unwrapped.node, a === b,
            a === yes || a === no {
             return
         }
@@ -106,7 +108,7 @@ final class ExprSimplifier {
 
     /// The C `type` field, for the `(*ep1)->type != (*ep2)->type` test.
     private func typeTag(_ e: Expr) -> Int {
-        switch e.unwrapped.view {
+        switch e.unwrapped.node {
         case .symbol: 1
         case .not: 2
         case .and: 3
@@ -129,7 +131,7 @@ final class ExprSimplifier {
     func eq(_ e1: Expr?, _ e2: Expr?) -> Bool {
         guard let e1, let e2 else { return isYes(e1) && isYes(e2) }
         if typeTag(e1) != typeTag(e2) { return false }
-        switch (e1.unwrapped.view, e2.unwrapped.view) {
+        switch (e1.unwrapped.node, e2.unwrapped.node) {
         case (.compare(_, let a1, let b1), .compare(_, let a2, let b2)):
             return a1 === a2 && b1 === b2
         case (.symbol(let a), .symbol(let b)):
@@ -141,7 +143,7 @@ final class ExprSimplifier {
             var x = e1, y = e2
             eliminateEq(&x, &y)
             transCount = saved
-            if case .symbol(let a) = x.unwrapped.view, case .symbol(let b) = y.unwrapped.view { return a === b }
+            if case .symbol(let a) = x.unwrapped.node, case .symbol(let b) = y.unwrapped.node { return a === b }
             return false
         default:
             return false
@@ -153,8 +155,8 @@ final class ExprSimplifier {
     /// is not kept: the function returns `e` itself then.
     private func eliminateYN(_ e: Expr) -> Expr {
         // A shared node already through eliminate_dups() is a fixed point of this too.
-        if case .cached(let c) = e.view, c.simplified { return e }
-        switch e.unwrapped.view {
+        if case .cached(let c) = e.node, c.with({ $0.simplified }) { return e }
+        switch e.unwrapped.node {
         case .and(let a, let b):
             let l = eliminateYN(a), r = eliminateYN(b)
             if isSymbol(l, no) { mutations += 1; return l }
@@ -178,17 +180,17 @@ final class ExprSimplifier {
     /// where they give up.
     private func joinSymbols(_ e1: Expr, _ e2: Expr) -> Symbol? {
         func leafOK(_ e: Expr) -> Bool {
-            switch e.unwrapped.view {
+            switch e.unwrapped.node {
             case .symbol, .not: return true
             case .compare(let op, _, _): return op == .equal || op == .unequal
             default: return false
             }
         }
         guard leafOK(e1), leafOK(e2) else { return nil }
-        let sym1: Symbol
-        switch e1.unwrapped.view {
+        let sym1: TreeOwned<Symbol>
+        switch e1.unwrapped.node {
         case .not(let t):
-            switch t.unwrapped.view {
+            switch t.unwrapped.node {
             case .symbol(let s): sym1 = s
             case .compare(let op, let s, _) where op == .equal || op == .unequal: sym1 = s
             default: return nil
@@ -197,23 +199,23 @@ final class ExprSimplifier {
         case .compare(_, let s, _): sym1 = s
         default: return nil
         }
-        let sym2: Symbol
-        switch e2.unwrapped.view {
+        let sym2: TreeOwned<Symbol>
+        switch e2.unwrapped.node {
         case .not(let t):
-            guard case .symbol(let s) = t.unwrapped.view else { return nil }
+            guard case .symbol(let s) = t.unwrapped.node else { return nil }
             sym2 = s
         case .symbol(let s): sym2 = s
         case .compare(_, let s, _): sym2 = s
         default: return nil
         }
-        guard sym1 === sym2, sym1.type == .boolean || sym1.type == .tristate else { return nil }
-        return sym1
+        guard sym1 === sym2, sym1.with({ $0.type == .boolean || $0.type == .tristate }) else { return nil }
+        return sym1.object
     }
 
-    private enum Leaf { case symbol, not, equal(Symbol), unequal(Symbol), other }
+    private enum Leaf { case symbol, not, equal(TreeOwned<Symbol>), unequal(TreeOwned<Symbol>), other }
 
     private func leaf(_ e: Expr) -> Leaf {
-        switch e.unwrapped.view {
+        switch e.unwrapped.node {
         case .symbol: .symbol
         case .not: .not
         case .compare(.equal, _, let r): .equal(r)
@@ -236,7 +238,7 @@ final class ExprSimplifier {
         if sym.type == .boolean {
             // a || !a -> y
             func notSym(_ e: Expr) -> Bool {
-                if case .not(let t) = e.unwrapped.view, case .symbol = t.unwrapped.view { return true }
+                if case .not(let t) = e.unwrapped.node, case .symbol = t.unwrapped.node { return true }
                 return false
             }
             if (notSym(e1) && { if case .symbol = l2 { true } else { false } }())
@@ -271,11 +273,11 @@ final class ExprSimplifier {
         }
         if sym.type == .tristate {
             // (a='b') && (a!='c') -> 'b'='c' ? 'n' : a='b'
-            if case .equal(let b) = l1, case .unequal(let c) = l2, c.isConst, b.isConst {
-                return b !== c ? arena.compare(.equal, sym, b) : arena.symbol(no)
+            if case .equal(let b) = l1, case .unequal(let c) = l2, c.with(\.isConst), b.with(\.isConst) {
+                return !(b === c) ? arena.compare(.equal, sym, b.object) : arena.symbol(no)
             }
-            if case .unequal(let c) = l1, case .equal(let b) = l2, c.isConst, b.isConst {
-                return b !== c ? arena.compare(.equal, sym, b) : arena.symbol(no)
+            if case .unequal(let c) = l1, case .equal(let b) = l2, c.with(\.isConst), b.with(\.isConst) {
+                return !(b === c) ? arena.compare(.equal, sym, b.object) : arena.symbol(no)
             }
             if case .unequal(let a) = l1, case .unequal(let b) = l2 {
                 // (a!='y') && (a!='n') -> (a='m'), and the other two pairs alike.
@@ -321,7 +323,7 @@ final class ExprSimplifier {
     /// changes. A shared node that was simplified before is a fixed point.
     func eliminateDups(_ e: Expr?) -> Expr? {
         guard var e else { return nil }
-        if case .cached(let c) = e.view, c.simplified { return e }
+        if case .cached(let c) = e.node, c.with({ $0.simplified }) { return e }
         let oldCount = transCount
         repeat {
             transCount = 0
@@ -344,32 +346,32 @@ final class ExprSimplifier {
     /// negations move inwards (De Morgan), as conf rewrites every dependency.
     func transform(_ e: Expr?) -> Expr? {
         guard var e else { return nil }
-        switch e.unwrapped.view {
+        switch e.unwrapped.node {
         case .compare, .symbol: break
         case .not(let a): e = arena.not(transform(a)!)
         case .and(let a, let b): e = arena.and(transform(a)!, transform(b)!)
         case .or(let a, let b): e = arena.or(transform(a)!, transform(b)!)
         case .range, .cached: break
         }
-        switch e.unwrapped.view {
-        case .compare(.equal, let s, let r) where s.type == .boolean:
-            if r === no { return arena.not(arena.symbol(s)) }
+        switch e.unwrapped.node {
+        case .compare(.equal, let s, let r) where s.with({ $0.type == .boolean }):
+            if r === no { return arena.not(arena.symbol(s.object)) }
             if r === mod {
-                warn("boolean symbol \(s.name ?? "(null)") tested for 'm'? test forced to 'n'\n")
+                warn("boolean symbol \(s.object.name ?? "(null)") tested for 'm'? test forced to 'n'\n")
                 return arena.symbol(no)
             }
-            if r === yes { return arena.symbol(s) }
-        case .compare(.unequal, let s, let r) where s.type == .boolean:
-            if r === no { return arena.symbol(s) }
+            if r === yes { return arena.symbol(s.object) }
+        case .compare(.unequal, let s, let r) where s.with({ $0.type == .boolean }):
+            if r === no { return arena.symbol(s.object) }
             if r === mod {
-                warn("boolean symbol \(s.name ?? "(null)") tested for 'm'? test forced to 'y'\n")
+                warn("boolean symbol \(s.object.name ?? "(null)") tested for 'm'? test forced to 'y'\n")
                 return arena.symbol(yes)
             }
             // A!=y -> !A. (expr.c passes the comparison's symbol where an expression
             // belongs here; the intent, kept here, is the negated symbol.)
-            if r === yes { return arena.not(arena.symbol(s)) }
+            if r === yes { return arena.not(arena.symbol(s.object)) }
         case .not(let inner):
-            switch inner.unwrapped.view {
+            switch inner.unwrapped.node {
             case .not(let x): return x
             case .compare(let op, let a, let b):
                 let flipped: Expr.Comparison = switch op {
@@ -380,7 +382,7 @@ final class ExprSimplifier {
                 case .less: .greaterEqual
                 case .greater: .lessEqual
                 }
-                return arena.compare(flipped, a, b)
+                return arena.compare(flipped, a.object, b.object)
             case .or(let a, let b):
                 return transform(arena.and(arena.not(a), arena.not(b)))!
             case .and(let a, let b):
@@ -401,7 +403,7 @@ final class ExprSimplifier {
     /// `expr_contains_symbol()`.
     func contains(_ dep: Expr?, _ sym: Symbol) -> Bool {
         guard let dep else { return false }
-        switch dep.unwrapped.view {
+        switch dep.unwrapped.node {
         case .and(let a, let b), .or(let a, let b): return contains(a, sym) || contains(b, sym)
         case .symbol(let s): return s === sym
         case .compare(_, let a, let b): return a === sym || b === sym
@@ -413,7 +415,7 @@ final class ExprSimplifier {
     /// `expr_depends_symbol()`: `dep` is false whenever `sym` is n.
     func dependsOn(_ dep: Expr?, _ sym: Symbol) -> Bool {
         guard let dep else { return false }
-        switch dep.unwrapped.view {
+        switch dep.unwrapped.node {
         case .and(let a, let b): return dependsOn(a, sym) || dependsOn(b, sym)
         case .symbol(let s): return s === sym
         case .compare(.equal, let s, let r): return s === sym && (r === yes || r === mod)

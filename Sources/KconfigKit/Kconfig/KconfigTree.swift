@@ -271,12 +271,12 @@ public final class KconfigTree {
     /// `rewrite_m()`: a bare `m` in a dependency means `m && MODULES`.
     private func rewriteM(_ e: Expr?) -> Expr? {
         guard let e else { return nil }
-        switch e.view {
+        switch e.node {
         case .not(let a): return arena.not(rewriteM(a)!)
         case .or(let a, let b): return arena.or(rewriteM(a)!, rewriteM(b)!)
         case .and(let a, let b): return arena.and(rewriteM(a)!, rewriteM(b)!)
         case .symbol(let s) where s === symbolMod: return arena.and(e, arena.symbol(modulesSymbol ?? symbolNo))
-        case .cached(let c): return rewriteM(c.expr)
+        case .cached(let c): return rewriteM(c.with(\.expr))
         default: return e
         }
     }

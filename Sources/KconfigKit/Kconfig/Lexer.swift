@@ -101,11 +101,31 @@ final class Lexer {
     }
 
     /// The first 8 bytes and the next 8 of a word, little-endian, zero-padded.
+    ///
+    /// Each half is read with at most two loads that stay inside the word: for 4 to 8
+    /// bytes, the first four and the last four, which overlap on equal bytes, so OR-ing
+    /// them puts every byte in its place (likewise two 2-byte loads for 2 or 3 bytes). A
+    /// loop over the bytes was 2% of a warm olddefconfig's instructions.
     static func pack(_ word: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
-        var lo: UInt64 = 0, hi: UInt64 = 0
-        for i in 0 ..< min(word.count, 8) { lo |= UInt64(word[i]) << (8 * i) }
-        for i in min(word.count, 8) ..< min(word.count, 16) { hi |= UInt64(word[i]) << (8 * (i - 8)) }
-        return (lo, hi)
+        guard let base = word.baseAddress else { return (0, 0) }
+        let raw = UnsafeRawPointer(base)
+        let n = min(word.count, 16)
+        func part(_ offset: Int, _ count: Int) -> UInt64 {
+            switch count {
+            case 8: return UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            case 4...7:
+                let first = UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+                let last = UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + count - 4, as: UInt32.self)))
+                return first | last << (8 * (count - 4))
+            case 2...3:
+                let first = UInt64(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+                let last = UInt64(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: offset + count - 2, as: UInt16.self)))
+                return first | last << (8 * (count - 2))
+            case 1: return UInt64(base[offset])
+            default: return 0
+            }
+        }
+        return n > 8 ? (part(0, 8), part(8, n - 8)) : (part(0, n), 0)
     }
 
     /// The offset of the next newline at or after `from` in the current buffer, or its end.

@@ -168,11 +168,12 @@ final class Parser {
     /// conf's results depend on exactly this form.
     static func transCompare(_ e: Expr, equal: Bool, _ sym: Symbol, _ tree: KconfigTree) -> Expr {
         let e = e.unwrapped
-        switch e.view {
+        // The stored node: matching through `view` retained the symbols of every leaf.
+        switch e.node {
         case .and(let a, let b), .or(let a, let b):
             let e1 = transCompare(a, equal: true, sym, tree), e2 = transCompare(b, equal: true, sym, tree)
             var isAnd = false
-            if case .and = e.view { isAnd = true }
+            if case .and = e.node { isAnd = true }
             var r: Expr
             if sym === tree.symbolYes {
                 r = isAnd ? tree.arena.and(e1, e2) : tree.arena.or(e1, e2)
@@ -195,7 +196,7 @@ final class Parser {
             if sym === tree.symbolMod { return tree.arena.symbol(tree.symbolYes) }
             return e
         case .symbol(let s):
-            return tree.arena.compare(equal ? .equal : .unequal, s, sym)
+            return tree.arena.compare(equal ? .equal : .unequal, s.object, sym)
         case .range, .cached:
             return e
         }

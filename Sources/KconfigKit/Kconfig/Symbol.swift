@@ -109,7 +109,7 @@ final class Property {
 
     /// `prop_get_symbol()`.
     var symbol: Symbol? {
-        if case .symbol(let s) = expr?.view { return s }
+        if case .symbol(let s) = expr?.node { return s.object }
         return nil
     }
 }
