@@ -32,24 +32,23 @@ struct SymbolTable {
     static func hash(_ name: String) -> UInt32 { FNV1a.hash32(name) }
 
     subscript(name: String) -> Symbol? {
-        let h = Self.hash(name)
-        let tag = UInt64(h) << 32
-        var i = Int(h) & mask
-        while true {
-            let slot = slots[i]
-            if slot == 0 { return nil }
-            if slot & 0xFFFF_FFFF_0000_0000 == tag {
-                let index = Int(slot & 0xFFFF_FFFF) - 1
-                if names[index] == name { return entries[index] }
-            }
-            i = (i + 1) & mask
-        }
+        find(hash: Self.hash(name)) { names[$0] == name }
     }
 
     /// The symbol named by `name`'s bytes, found without making a String of them (reading
     /// a config looks up every line's name).
     subscript(bytes name: UnsafeBufferPointer<UInt8>) -> Symbol? {
-        let h = FNV1a.hash32(name)
+        find(hash: FNV1a.hash32(name)) { index in
+            var candidate = names[index]
+            return candidate.withUTF8 { c in
+                c.count == name.count && (c.isEmpty || memcmp(c.baseAddress!, name.baseAddress!, c.count) == 0)
+            }
+        }
+    }
+
+    /// The linear probe from `hash`'s slot; `named` compares an entry's name on a hash match.
+    @inline(__always)
+    private func find(hash h: UInt32, named: (Int) -> Bool) -> Symbol? {
         let tag = UInt64(h) << 32
         var i = Int(h) & mask
         while true {
@@ -57,11 +56,7 @@ struct SymbolTable {
             if slot == 0 { return nil }
             if slot & 0xFFFF_FFFF_0000_0000 == tag {
                 let index = Int(slot & 0xFFFF_FFFF) - 1
-                var candidate = names[index]
-                let equal = candidate.withUTF8 { c in
-                    c.count == name.count && (c.isEmpty || memcmp(c.baseAddress!, name.baseAddress!, c.count) == 0)
-                }
-                if equal { return entries[index] }
+                if named(index) { return entries[index] }
             }
             i = (i + 1) & mask
         }
