@@ -222,7 +222,7 @@ struct TOMLParser {
             skipBlanks()
             let v = try value()
             try endOfLine()
-            try Self.insert(current, [], path, v, line: keyLine, file: file)
+            try Self.insert(current, path, v, line: keyLine, file: file)
         }
         return root
     }
@@ -303,7 +303,7 @@ struct TOMLParser {
                 advance()
                 skipBlanks()
                 let v = try value()
-                try Self.insert(t, [], path, v, line: keyLine, file: file)
+                try Self.insert(t, path, v, line: keyLine, file: file)
                 skipBlanks()
                 if peek == UInt8(ascii: ",") { advance(); continue }
                 guard peek == UInt8(ascii: "}") else { throw error("expected ',' or '}' in the inline table") }
@@ -489,25 +489,21 @@ struct TOMLParser {
         }
     }
 
-    /// Puts `key = value` into the table at `tablePath` (following arrays of tables to
-    /// their last element).
-    static func insert(_ root: TOMLTable, _ tablePath: [String], _ keyPath: [String], _ value: TOMLValue,
+    /// Puts `key = value` into `table`; a dotted key makes or enters its tables on the way
+    /// (an array of tables at its last element).
+    static func insert(_ table: TOMLTable, _ keyPath: [String], _ value: TOMLValue,
                        line: Int, file: String) throws(KernelKitError) {
-        if let first = tablePath.first {
-            guard let t = container(root, first) else { return }
-            try insert(t, Array(tablePath.dropFirst()), keyPath, value, line: line, file: file)
-            return
-        }
         if keyPath.count == 1 {
-            if let existing = root[keyPath[0]] {
+            if let existing = table[keyPath[0]] {
                 throw KernelKitError(.malformedLine, "the key '\(keyPath[0])' is defined twice (first at line \(existing.line))",
                                      at: SourceLocation(file: file, line: line))
             }
-            root.set(keyPath[0], value)
+            table.set(keyPath[0], value)
             return
         }
-        try ensureTable(root, [keyPath[0]], line: line, file: file)
-        try insert(root, [keyPath[0]], Array(keyPath.dropFirst()), value, line: line, file: file)
+        try ensureTable(table, [keyPath[0]], line: line, file: file)
+        guard let inner = container(table, keyPath[0]) else { return }
+        try insert(inner, Array(keyPath.dropFirst()), value, line: line, file: file)
     }
 }
 

@@ -73,16 +73,21 @@ public final class KconfigTree {
         }
     }
 
+    /// The constant symbol a one-byte name `y`, `m` or `n` always means (symbol.c's
+    /// `sym_lookup()` and `sym_find()` test for them first).
+    private func yesModNo(_ name: some Collection<UInt8>) -> Symbol? {
+        guard name.count == 1 else { return nil }
+        switch name.first {
+        case UInt8(ascii: "y"): return symbolYes
+        case UInt8(ascii: "m"): return symbolMod
+        case UInt8(ascii: "n"): return symbolNo
+        default: return nil
+        }
+    }
+
     /// `sym_lookup()`.
     func lookup(_ name: String, const: Bool = false) -> Symbol {
-        if name.utf8.count == 1 {
-            switch name.utf8.first {
-            case UInt8(ascii: "y"): return symbolYes
-            case UInt8(ascii: "m"): return symbolMod
-            case UInt8(ascii: "n"): return symbolNo
-            default: break
-            }
-        }
+        if let s = yesModNo(name.utf8) { return s }
         if const {
             if let s = constTable[name] { return s }
             let s = Symbol(name: name, isConst: true)
@@ -105,25 +110,12 @@ public final class KconfigTree {
 
     /// `sym_find()`: a defined (non-constant) symbol.
     public func symbol(named name: String) -> Symbol? {
-        switch name {
-        case "y": return symbolYes
-        case "m": return symbolMod
-        case "n": return symbolNo
-        default: return table[name]
-        }
+        yesModNo(name.utf8) ?? table[name]
     }
 
     /// ``symbol(named:)`` from a name's bytes.
     func symbol(named name: UnsafeBufferPointer<UInt8>) -> Symbol? {
-        if name.count == 1 {
-            switch name[0] {
-            case UInt8(ascii: "y"): return symbolYes
-            case UInt8(ascii: "m"): return symbolMod
-            case UInt8(ascii: "n"): return symbolNo
-            default: break
-            }
-        }
-        return table[bytes: name]
+        yesModNo(name) ?? table[bytes: name]
     }
 
     // MARK: loading

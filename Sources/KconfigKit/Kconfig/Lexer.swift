@@ -43,11 +43,10 @@ final class Lexer {
     var state = State.initial
     private var prevToken = Token.eol
     private var prevPrevToken = Token.eol
-    /// The text of the last word, string, help text or assigned value returned.
+    /// The text of the last word, string or assigned value returned.
     private(set) var text = ""
-    /// The last help text returned (``Token/helpText``), and whether it is blank.
+    /// The last help text returned (``Token/helpText``).
     private(set) var help: HelpText?
-    private(set) var helpIsBlank = false
     /// The line of the current statement (`cur_lineno`).
     private(set) var statementLine = 1
     let preprocessor: Preprocessor
@@ -372,8 +371,7 @@ final class Lexer {
         current.pos = scan.end
         current.lineno += scan.lines
         state = .initial
-        help = HelpText(bytes: current.bytes, start: start)
-        helpIsBlank = scan.blank
+        help = HelpText(bytes: current.bytes, start: start, isBlank: scan.blank)
         return .helpText
     }
 
@@ -438,6 +436,8 @@ final class Lexer {
 struct HelpText {
     let bytes: [UInt8]
     let start: Int
+    /// parser.y's blank test, known from the lexer's scan without making the text.
+    let isBlank: Bool
 
     var text: String {
         bytes.withUnsafeBufferPointer { String(decoding: Lexer.scanHelp($0, from: start, build: true).bytes, as: UTF8.self) }

@@ -418,7 +418,7 @@ final class Parser {
         guard try take() == .helpText, let help = lexer.help else { return }
         let name = currentEntry.symbol?.name ?? "<choice>"
         if currentEntry.helpSource != nil { error("'\(name)' defined with more than one help text") }
-        if lexer.helpIsBlank {
+        if help.isBlank {
             error("'\(name)' defined with blank help text")
         }
         currentEntry.helpSource = help
