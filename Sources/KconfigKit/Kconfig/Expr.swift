@@ -102,36 +102,12 @@ enum ExprView {
 /// nodes). A node does not change once made, so the dependency checks may read nodes on
 /// another thread while the tree is resolved (``KconfigTree/alongsideChecks(_:)``).
 final class ExprArena {
-    private var chunks: [UnsafeMutablePointer<ExprNode>] = []
+    private let nodes = ChunkArena<ExprNode>()
     /// The shared subexpressions' caches, which nodes name without owning.
     private var caches: [ExprCache] = []
-    private var cursor: UnsafeMutablePointer<ExprNode>?
-    private var room = 0
-
-    /// Small first, as a tree of a few lines (the fuzzer's, the tests') needs little, then
-    /// doubling up to 64 Ki nodes a chunk, so a kernel tree takes a handful of chunks.
-    private func grow() {
-        let capacity = min(256 << chunks.count, 1 << 16)
-        let base = UnsafeMutablePointer<ExprNode>.allocate(capacity: capacity)
-        chunks.append(base)
-        cursor = base
-        room = capacity
-    }
 
     @inline(__always)
-    private func make(_ node: ExprNode) -> Expr {
-        if room == 0 { grow() }
-        let p = cursor!
-        p.initialize(to: node)
-        cursor = p + 1
-        room -= 1
-        return Expr(pointer: p)
-    }
-
-    /// Nodes are plain data (``TreeOwned``): nothing to deinitialise.
-    deinit {
-        for chunk in chunks { chunk.deallocate() }
-    }
+    private func make(_ node: ExprNode) -> Expr { Expr(pointer: nodes.make(node)) }
 
     func symbol(_ s: Symbol) -> Expr { make(.symbol(TreeOwned(object: s))) }
     func not(_ e: Expr) -> Expr { make(.not(e)) }
@@ -177,5 +153,47 @@ final class ExprCache {
         var e = expr
         while case .cached(let c) = e.node { e = c.object.expr }
         inner = e
+    }
+}
+
+/// Values of one kind that a tree owns, in chunks that are freed with it (a tree's
+/// expression nodes, its properties): each is made once, never freed alone, and named by
+/// a plain pointer, so passing one around counts no references.
+///
+/// Chunks start small, as a tree of a few lines (the fuzzer's, the tests') needs little,
+/// then double up to 64 Ki values, so a kernel tree takes a handful. One thread makes
+/// values at a time (see ``ExprArena``).
+final class ChunkArena<Element> {
+    private var chunks: [UnsafeMutablePointer<Element>] = []
+    private var cursor: UnsafeMutablePointer<Element>?
+    private var room = 0
+
+    private func capacity(_ index: Int) -> Int { min(256 << index, 1 << 16) }
+
+    private func grow() {
+        let base = UnsafeMutablePointer<Element>.allocate(capacity: capacity(chunks.count))
+        room = capacity(chunks.count)
+        chunks.append(base)
+        cursor = base
+    }
+
+    @inline(__always)
+    func make(_ value: Element) -> UnsafeMutablePointer<Element> {
+        if room == 0 { grow() }
+        let p = cursor!
+        p.initialize(to: value)
+        cursor = p + 1
+        room -= 1
+        return p
+    }
+
+    deinit {
+        for (i, chunk) in chunks.enumerated() {
+            // Every chunk is full but the last; plain data needs no deinitialising.
+            if !_isPOD(Element.self) {
+                chunk.deinitialize(count: i == chunks.count - 1 ? capacity(i) - room : capacity(i))
+            }
+            chunk.deallocate()
+        }
     }
 }

@@ -16,6 +16,8 @@ public final class KconfigTree {
     let symbolNo = Symbol(name: "n", isConst: true)
     /// Every expression node of the tree.
     let arena = ExprArena()
+    /// Every property of the tree (``Property``).
+    let propertyArena = ChunkArena<Property.Record>()
     var modulesSymbol: Symbol?
     var modulesValue = Tristate.no
     var dependencyWarnings = 0
@@ -199,7 +201,8 @@ public final class KconfigTree {
         if parseOnly { return tree }
         if tree.modulesSymbol == nil { tree.modulesSymbol = tree.symbolNo }
         if tree.rootMenu.prompt == nil {
-            let p = Property(type: .menu, expr: nil, visible: nil, menu: tree.rootMenu, file: kconfig, line: 0)
+            let p = Property(in: tree.propertyArena, type: .menu, expr: nil, visible: nil, menu: tree.rootMenu,
+                             file: kconfig, line: 0)
             p.text = "Main menu"
             tree.rootMenu.prompt = p
         }

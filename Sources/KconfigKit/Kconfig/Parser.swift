@@ -116,7 +116,8 @@ final class Parser {
     }
 
     private func addProperty(_ type: PropertyType, _ expr: Expr?, _ dep: Expr?) -> Property {
-        let prop = Property(type: type, expr: expr, visible: dep, menu: currentEntry, file: file, line: line)
+        let prop = Property(in: tree.propertyArena, type: type, expr: expr, visible: dep, menu: currentEntry,
+                            file: file, line: line)
         currentEntry.symbol?.properties.append(prop)
         return prop
     }

@@ -87,25 +87,53 @@ enum PropertyType: Sendable {
 }
 
 /// A property of a symbol or menu: a prompt, default, select, imply or range, with its
-/// visibility condition and where it was defined (`struct property`).
-final class Property {
-    var type: PropertyType
-    var text: String?
-    var expr: Expr?
-    var visibleExpr: Expr?
-    var visibleTri: Tristate = .no
-    unowned(unsafe) var menu: Menu
-    let file: String
-    let line: Int
+/// visibility condition and where it was defined (`struct property`): a handle to its
+/// record in the tree's ``ChunkArena``.
+///
+/// Why a handle and not a class: a kernel tree has some 70,000 properties, each a
+/// separate allocation as an object, and every walk over a symbol's properties (menu
+/// finalisation, evaluation, the dependency checks) retained and released each one.
+/// conf allocates them with malloc and never frees them (`menu_add_prop()` in menu.c);
+/// here they live as long as their tree.
+struct Property {
+    let record: UnsafeMutablePointer<Record>
 
-    init(type: PropertyType, expr: Expr?, visible: Expr?, menu: Menu, file: String, line: Int) {
-        self.type = type
-        self.expr = expr
-        self.visibleExpr = visible
-        self.menu = menu
-        self.file = file
-        self.line = line
+    struct Record {
+        var type: PropertyType
+        var text: String?
+        var expr: Expr?
+        var visibleExpr: Expr?
+        var visibleTri: Tristate = .no
+        unowned(unsafe) var menu: Menu
+        let file: String
+        let line: Int
     }
+
+    init(in arena: ChunkArena<Record>, type: PropertyType, expr: Expr?, visible: Expr?, menu: Menu, file: String,
+         line: Int) {
+        record = arena.make(Record(type: type, expr: expr, visibleExpr: visible, menu: menu, file: file, line: line))
+    }
+
+    var type: PropertyType {
+        get { record.pointee.type }
+        nonmutating set { record.pointee.type = newValue }
+    }
+    var text: String? {
+        get { record.pointee.text }
+        nonmutating set { record.pointee.text = newValue }
+    }
+    var expr: Expr? { record.pointee.expr }
+    var visibleExpr: Expr? {
+        get { record.pointee.visibleExpr }
+        nonmutating set { record.pointee.visibleExpr = newValue }
+    }
+    var visibleTri: Tristate {
+        get { record.pointee.visibleTri }
+        nonmutating set { record.pointee.visibleTri = newValue }
+    }
+    var menu: Menu { record.pointee.menu }
+    var file: String { record.pointee.file }
+    var line: Int { record.pointee.line }
 
     /// `prop_get_symbol()`.
     var symbol: Symbol? {
