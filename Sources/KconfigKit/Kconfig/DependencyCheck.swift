@@ -132,7 +132,7 @@ extension KconfigTree {
             }
         }
         for m in members { m.checking = false }
-        if let f = found, self.choiceMenu(of: f) === choiceMenu { found = choice }
+        if let f = found, self.choiceMenu(of: f) == choiceMenu { found = choice }
         return found
     }
 
@@ -180,12 +180,12 @@ extension KconfigTree {
                             report("\(prop.file):\(prop.line): error: defaults for choice values not supported\n")
                             errors += 1
                         }
-                        guard prop.menu !== child && prop.type == .prompt else { continue }
+                        guard prop.menu != child && prop.type == .prompt else { continue }
                         switch choicePromptRule {
                         case .anotherEntry:
                             report("\(prop.file):\(prop.line): error: choice value must not have a prompt in another entry\n")
                             errors += 1
-                        case .outsideGroup where prop.menu.parent !== child.parent:
+                        case .outsideGroup where prop.menu.parent != child.parent:
                             report("\(prop.file):\(prop.line): error: choice value has a prompt outside its choice group\n")
                             errors += 1
                         case .outsideGroup:

@@ -4,7 +4,7 @@ extension KconfigTree {
     func menuPath(_ menu: Menu) -> [String] {
         var path = [String]()
         var m = menu.parent
-        while let p = m, p !== rootMenu {
+        while let p = m, p != rootMenu {
             if let text = p.prompt?.text { path.insert(text, at: 0) }
             m = p.parent
         }

@@ -215,7 +215,7 @@ final class InteractiveConf {
         let sym = menu.symbol
         if let prop = menu.prompt {
             switch prop.type {
-            case .menu where mode != .oldaskconfig && rootEntry !== menu:
+            case .menu where mode != .oldaskconfig && rootEntry != menu:
                 checkConf(menu)
                 return
             case .menu, .comment:
@@ -341,7 +341,7 @@ extension KconfigTree {
     /// `menu_get_menu_or_parent_menu()`.
     func menuOrParentMenu(_ menu: Menu) -> Menu {
         var m = menu
-        while m !== rootMenu {
+        while m != rootMenu {
             if m.prompt?.type == .menu { break }
             guard let p = m.parent else { break }
             m = p

@@ -18,6 +18,8 @@ public final class KconfigTree {
     let arena = ExprArena()
     /// Every property of the tree (``Property``).
     let propertyArena = ChunkArena<Property.Record>()
+    /// Every menu entry of the tree (``Menu``).
+    let menuArena = ChunkArena<Menu.Record>()
     var modulesSymbol: Symbol?
     var modulesValue = Tristate.no
     var dependencyWarnings = 0
@@ -50,23 +52,24 @@ public final class KconfigTree {
     func resetOutput(stdout: String, stderr: String) { (standardOutput, standardError) = (stdout, stderr) }
 
     /// Symbols and menus point at each other (a symbol's menus, a menu's symbol): cycles
-    /// that reference counting never frees (expressions own nothing: their nodes are in
-    /// ``arena`` and name symbols without a count). A process that resolves one config
+    /// that reference counting never frees (expressions and properties own nothing: they
+    /// are in ``arena`` and ``propertyArena`` and name symbols and menus without a count;
+    /// the lists are emptied so that a symbol that outlives its tree points at nothing). A process that resolves one config
     /// does not care; a batch that loads a tree per arch kept every tree (1.8 GB for 7.2's
     /// 22 arches), so the tree cuts them.
     deinit {
         // y, m and n too: `config y` gives symbol_yes a menu, as sym_lookup() hands the
         // constant to conf's parser (a leak the kconfig fuzz target found).
         for s in symbols + [symbolYes, symbolMod, symbolNo] {
-            s.menus = []
-            s.properties = []
+            s.menus = ThreadedList()
+            s.properties = ThreadedList()
             s.choiceMenu = nil
         }
     }
 
     private init(preprocessor: Preprocessor) {
         self.preprocessor = preprocessor
-        rootMenu = Menu(type: .menu, symbol: nil, parent: nil, file: "", line: 0)
+        rootMenu = Menu(in: menuArena, type: .menu, symbol: nil, parent: nil, file: "", line: 0)
         for (s, t) in [(symbolYes, Tristate.yes), (symbolMod, .module), (symbolNo, .no)] {
             s.type = .tristate
             s.currTri = t
@@ -294,10 +297,10 @@ public final class KconfigTree {
                 }
                 menu.dep = basedep
                 if let ms = menu.symbol {
-                    for prop in ms.properties where prop.menu === menu {
+                    for prop in ms.properties where prop.menu == menu {
                         finalizeProperty(prop, basedep, symbol: ms, simplifier: s)
                     }
-                } else if let prompt = menu.prompt, prompt.menu === menu {
+                } else if let prompt = menu.prompt, prompt.menu == menu {
                     // A menu, comment or if without a symbol: its prompt is its only property
                     // (not put in an array of one: that was an allocation per menu).
                     finalizeProperty(prompt, basedep, symbol: nil, simplifier: s)

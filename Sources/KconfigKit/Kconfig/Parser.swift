@@ -100,7 +100,7 @@ final class Parser {
     // MARK: menu building (menu.c)
 
     private func addEntry(_ symbol: Symbol?, _ type: MenuType) {
-        let menu = Menu(type: type, symbol: symbol, parent: currentMenu, file: file, line: line)
+        let menu = Menu(in: tree.menuArena, type: type, symbol: symbol, parent: currentMenu, file: file, line: line)
         currentMenu.children.append(menu)
         currentEntry = menu
         symbol?.menus.append(menu)

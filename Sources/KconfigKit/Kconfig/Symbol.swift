@@ -35,8 +35,8 @@ public final class Symbol {
     var userLocation: (String, Int)?
 
     var visible: Tristate = .no
-    var properties: [Property] = []
-    var menus: [Menu] = []
+    var properties = ThreadedList<Property>()
+    var menus = ThreadedList<Menu>()
     /// The choice this symbol is a member of (`sym_get_choice_menu()`), set once menu
     /// finalisation has placed every menu (``KconfigTree/linkChoiceMenus()``).
     var choiceMenu: Menu?
@@ -104,9 +104,11 @@ struct Property {
         var expr: Expr?
         var visibleExpr: Expr?
         var visibleTri: Tristate = .no
-        unowned(unsafe) var menu: Menu
+        var menu: Menu
         let file: String
         let line: Int
+        /// The next property of the same symbol (``ThreadedList``).
+        var next: Property?
     }
 
     init(in arena: ChunkArena<Record>, type: PropertyType, expr: Expr?, visible: Expr?, menu: Menu, file: String,
@@ -142,36 +144,128 @@ struct Property {
     }
 }
 
+/// A handle whose record carries the link of one ``ThreadedList``.
+protocol ListThreaded {
+    var link: Self? { get nonmutating set }
+}
+
+/// A list threaded through its elements' own records, in the order they were added, as
+/// conf threads a symbol's properties (`sym->prop`, appended by `menu_add_prop()`) and
+/// its menus (`sym->menus`, by `menu_add_entry()`): adding one allocates nothing. An
+/// array per symbol cost an allocation for its first element and one for each growth
+/// (27,500 of them for properties alone on the x86 tree).
+struct ThreadedList<Element: ListThreaded>: Sequence {
+    private(set) var first: Element?
+    private var last: Element?
+
+    init() {}
+
+    var isEmpty: Bool { first == nil }
+
+    mutating func append(_ element: Element) {
+        if let last { last.link = element } else { first = element }
+        last = element
+    }
+
+    struct Iterator: IteratorProtocol {
+        fileprivate var upcoming: Element?
+        mutating func next() -> Element? {
+            guard let e = upcoming else { return nil }
+            upcoming = e.link
+            return e
+        }
+    }
+
+    func makeIterator() -> Iterator { Iterator(upcoming: first) }
+}
+
+extension Property: ListThreaded {
+    /// The next property of the same symbol.
+    var link: Property? {
+        get { record.pointee.next }
+        nonmutating set { record.pointee.next = newValue }
+    }
+}
+
+extension Menu: ListThreaded {
+    /// The next menu entry of the same symbol.
+    var link: Menu? {
+        get { record.pointee.nextOfSymbol }
+        nonmutating set { record.pointee.nextOfSymbol = newValue }
+    }
+}
+
 enum MenuType: Sendable {
     case normal, menu, choice, comment, `if`
 }
 
-/// A node of the menu tree (`struct menu`): every config, menu, choice, comment and if.
-public final class Menu {
-    let type: MenuType
-    let symbol: Symbol?
-    /// Not weak: every menu lives as long as its tree (the root's children hold them, and
-    /// a menu moved by finalisation changes parent, never leaves the tree), and a weak
-    /// reference gives the parent a side table that made every retain of it take the
-    /// slow path (the parser walks the parents of every prompt).
-    unowned(unsafe) var parent: Menu?
-    var children: [Menu] = []
-    var prompt: Property?
-    var dep: Expr?
-    var visibility: Expr?
-    /// The help text, made from the file on first use (``HelpText``).
-    var helpSource: HelpText?
-    var help: String? { helpSource?.text }
-    let file: String
-    let line: Int
-    /// choice_members, in the order the parser linked them.
-    var choiceMembers: [Symbol] = []
+/// A node of the menu tree (`struct menu`): every config, menu, choice, comment and if; a
+/// handle to its record in the tree's ``ChunkArena``, as a ``Property`` is.
+///
+/// Why a handle and not a class: menu finalisation, the parser and every walk of the tree
+/// (writing a config, the dependency checks) retained and released each menu they
+/// visited, and each was an allocation of its own. conf never frees a menu either
+/// (`menu_add_entry()` in menu.c); here they go with their tree. Menus are compared with
+/// `==` (the same record), as conf compares `struct menu *`.
+struct Menu: Equatable {
+    let record: UnsafeMutablePointer<Record>
 
-    init(type: MenuType, symbol: Symbol?, parent: Menu?, file: String, line: Int) {
-        self.type = type
-        self.symbol = symbol
-        self.parent = parent
-        self.file = file
-        self.line = line
+    struct Record {
+        let type: MenuType
+        let symbol: Symbol?
+        var parent: Menu?
+        var children: [Menu] = []
+        var prompt: Property?
+        var dep: Expr?
+        var visibility: Expr?
+        var helpSource: HelpText?
+        let file: String
+        let line: Int
+        var choiceMembers: [Symbol] = []
+        /// The next menu entry of the same symbol (``ThreadedList``).
+        var nextOfSymbol: Menu?
+    }
+
+    init(in arena: ChunkArena<Record>, type: MenuType, symbol: Symbol?, parent: Menu?, file: String, line: Int) {
+        record = arena.make(Record(type: type, symbol: symbol, parent: parent, file: file, line: line))
+    }
+
+    static func == (a: Menu, b: Menu) -> Bool { a.record == b.record }
+
+    var type: MenuType { record.pointee.type }
+    var symbol: Symbol? { record.pointee.symbol }
+    var parent: Menu? {
+        get { record.pointee.parent }
+        nonmutating set { record.pointee.parent = newValue }
+    }
+    /// Modified in place (`menu.children.append(…)`), not copied out and back.
+    var children: [Menu] {
+        get { record.pointee.children }
+        nonmutating _modify { yield &record.pointee.children }
+    }
+    var prompt: Property? {
+        get { record.pointee.prompt }
+        nonmutating set { record.pointee.prompt = newValue }
+    }
+    var dep: Expr? {
+        get { record.pointee.dep }
+        nonmutating set { record.pointee.dep = newValue }
+    }
+    var visibility: Expr? {
+        get { record.pointee.visibility }
+        nonmutating set { record.pointee.visibility = newValue }
+    }
+    /// The help text, made from the file on first use (``HelpText``).
+    var helpSource: HelpText? {
+        get { record.pointee.helpSource }
+        nonmutating set { record.pointee.helpSource = newValue }
+    }
+    var help: String? { helpSource?.text }
+    var file: String { record.pointee.file }
+    var line: Int { record.pointee.line }
+    /// choice_members, in the order the parser linked them.
+    var choiceMembers: [Symbol] {
+        get { record.pointee.choiceMembers }
+        nonmutating _modify { yield &record.pointee.choiceMembers }
     }
 }

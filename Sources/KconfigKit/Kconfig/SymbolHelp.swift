@@ -101,7 +101,7 @@ extension KconfigTree {
         // At most the eight innermost levels, as the C array holds.
         var path = [Menu]()
         var m: Menu? = prop.menu
-        while let menu = m, menu !== rootMenu, path.count < 8 {
+        while let menu = m, menu != rootMenu, path.count < 8 {
             path.append(menu)
             m = menu.parent
         }
