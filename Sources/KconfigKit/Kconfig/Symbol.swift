@@ -95,7 +95,8 @@ enum PropertyType: Sendable {
 /// finalisation, evaluation, the dependency checks) retained and released each one.
 /// conf allocates them with malloc and never frees them (`menu_add_prop()` in menu.c);
 /// here they live as long as their tree.
-struct Property {
+@dynamicMemberLookup
+struct Property: ArenaHandle {
     let record: UnsafeMutablePointer<Record>
 
     struct Record {
@@ -116,31 +117,30 @@ struct Property {
         record = arena.make(Record(type: type, expr: expr, visibleExpr: visible, menu: menu, file: file, line: line))
     }
 
-    var type: PropertyType {
-        get { record.pointee.type }
-        nonmutating set { record.pointee.type = newValue }
-    }
-    var text: String? {
-        get { record.pointee.text }
-        nonmutating set { record.pointee.text = newValue }
-    }
-    var expr: Expr? { record.pointee.expr }
-    var visibleExpr: Expr? {
-        get { record.pointee.visibleExpr }
-        nonmutating set { record.pointee.visibleExpr = newValue }
-    }
-    var visibleTri: Tristate {
-        get { record.pointee.visibleTri }
-        nonmutating set { record.pointee.visibleTri = newValue }
-    }
-    var menu: Menu { record.pointee.menu }
-    var file: String { record.pointee.file }
-    var line: Int { record.pointee.line }
-
     /// `prop_get_symbol()`.
     var symbol: Symbol? {
-        if case .symbol(let s) = expr?.node { return s.object }
+        if case .symbol(let s) = self.expr?.node { return s.object }
         return nil
+    }
+}
+
+/// A value that the tree keeps in a ``ChunkArena`` (a ``Property``, a ``Menu``), named by
+/// a pointer to its record: its fields are the record's, read and written through the
+/// handle (`menu.prompt = p` writes the record, as conf writes `menu->prompt`).
+protocol ArenaHandle {
+    associatedtype Record
+    var record: UnsafeMutablePointer<Record> { get }
+}
+
+extension ArenaHandle {
+    subscript<Value>(dynamicMember field: KeyPath<Record, Value>) -> Value {
+        record.pointee[keyPath: field]
+    }
+
+    /// Modified in place (`menu.children.append(…)`), not copied out and back.
+    subscript<Value>(dynamicMember field: WritableKeyPath<Record, Value>) -> Value {
+        get { record.pointee[keyPath: field] }
+        nonmutating _modify { yield &record.pointee[keyPath: field] }
     }
 }
 
@@ -207,7 +207,8 @@ enum MenuType: Sendable {
 /// visited, and each was an allocation of its own. conf never frees a menu either
 /// (`menu_add_entry()` in menu.c); here they go with their tree. Menus are compared with
 /// `==` (the same record), as conf compares `struct menu *`.
-struct Menu: Equatable {
+@dynamicMemberLookup
+struct Menu: ArenaHandle, Equatable {
     let record: UnsafeMutablePointer<Record>
 
     struct Record {
@@ -218,9 +219,11 @@ struct Menu: Equatable {
         var prompt: Property?
         var dep: Expr?
         var visibility: Expr?
+        /// The help text, made from the file on first use (``HelpText``).
         var helpSource: HelpText?
         let file: String
         let line: Int
+        /// choice_members, in the order the parser linked them.
         var choiceMembers: [Symbol] = []
         /// The next menu entry of the same symbol (``ThreadedList``).
         var nextOfSymbol: Menu?
@@ -230,42 +233,5 @@ struct Menu: Equatable {
         record = arena.make(Record(type: type, symbol: symbol, parent: parent, file: file, line: line))
     }
 
-    static func == (a: Menu, b: Menu) -> Bool { a.record == b.record }
-
-    var type: MenuType { record.pointee.type }
-    var symbol: Symbol? { record.pointee.symbol }
-    var parent: Menu? {
-        get { record.pointee.parent }
-        nonmutating set { record.pointee.parent = newValue }
-    }
-    /// Modified in place (`menu.children.append(…)`), not copied out and back.
-    var children: [Menu] {
-        get { record.pointee.children }
-        nonmutating _modify { yield &record.pointee.children }
-    }
-    var prompt: Property? {
-        get { record.pointee.prompt }
-        nonmutating set { record.pointee.prompt = newValue }
-    }
-    var dep: Expr? {
-        get { record.pointee.dep }
-        nonmutating set { record.pointee.dep = newValue }
-    }
-    var visibility: Expr? {
-        get { record.pointee.visibility }
-        nonmutating set { record.pointee.visibility = newValue }
-    }
-    /// The help text, made from the file on first use (``HelpText``).
-    var helpSource: HelpText? {
-        get { record.pointee.helpSource }
-        nonmutating set { record.pointee.helpSource = newValue }
-    }
-    var help: String? { helpSource?.text }
-    var file: String { record.pointee.file }
-    var line: Int { record.pointee.line }
-    /// choice_members, in the order the parser linked them.
-    var choiceMembers: [Symbol] {
-        get { record.pointee.choiceMembers }
-        nonmutating _modify { yield &record.pointee.choiceMembers }
-    }
+    var help: String? { self.helpSource?.text }
 }
