@@ -188,11 +188,10 @@ final class ChunkArena<Element> {
     }
 
     deinit {
+        // Every chunk is full but the last. (For plain data, such as expression nodes,
+        // deinitialising is nothing.)
         for (i, chunk) in chunks.enumerated() {
-            // Every chunk is full but the last; plain data needs no deinitialising.
-            if !_isPOD(Element.self) {
-                chunk.deinitialize(count: i == chunks.count - 1 ? capacity(i) - room : capacity(i))
-            }
+            chunk.deinitialize(count: i == chunks.count - 1 ? capacity(i) - room : capacity(i))
             chunk.deallocate()
         }
     }

@@ -51,15 +51,14 @@ public final class KconfigTree {
     func stdout(_ text: String) { standardOutput += text }
     func resetOutput(stdout: String, stderr: String) { (standardOutput, standardError) = (stdout, stderr) }
 
-    /// Symbols and menus point at each other (a symbol's menus, a menu's symbol): cycles
-    /// that reference counting never frees (expressions and properties own nothing: they
-    /// are in ``arena`` and ``propertyArena`` and name symbols and menus without a count;
-    /// the lists are emptied so that a symbol that outlives its tree points at nothing). A process that resolves one config
-    /// does not care; a batch that loads a tree per arch kept every tree (1.8 GB for 7.2's
-    /// 22 arches), so the tree cuts them.
+    /// A symbol outlives its tree when someone holds it, and its menus and properties are
+    /// records in the tree's arenas (``menuArena``, ``propertyArena``), as expressions are
+    /// nodes in ``arena``: the tree empties every symbol's lists and choice menu, so that a
+    /// symbol it leaves behind points at nothing freed. (When menus were objects, these
+    /// were the cycles that kept every tree of a batch alive: 1.8 GB for 7.2's 22 arches.)
     deinit {
         // y, m and n too: `config y` gives symbol_yes a menu, as sym_lookup() hands the
-        // constant to conf's parser (a leak the kconfig fuzz target found).
+        // constant to conf's parser (a case the kconfig fuzz target found).
         for s in symbols + [symbolYes, symbolMod, symbolNo] {
             s.menus = ThreadedList()
             s.properties = ThreadedList()
