@@ -56,7 +56,7 @@ struct FleetTests {
         return nil
     }
 
-    @Test("exporter and textfile through Prometheus: block counts as bpftrace's, the median in bpftrace's median bucket, failing rules as the JSON report; SIGTERM detaches")
+    @Test("exporter and textfile through Prometheus: block counts as bpftrace's, the median within a bucket of bpftrace's median bucket, failing rules as the JSON report; SIGTERM detaches")
     func prometheusEndToEnd() throws {
         let dir = try TemporaryDirectory()
         let textfiles = dir.path + "/textfiles"
@@ -120,12 +120,19 @@ struct FleetTests {
         let count = try #require(try Self.await(promPort, increase("sum", series)) { abs(Int($0) - btCount) <= btCount / 100 },
                                  "Prometheus has no \(series)")
         #expect(abs(Int(count) - btCount) <= btCount / 100, "Prometheus \(count), bpftrace \(btCount)")
-        // The median falls in the bucket where bpftrace's hist() passes half: [2^m, 2^(m+1)) µs.
+        // The median falls in the bucket where bpftrace's hist() passes half, [2^m, 2^(m+1))
+        // µs, or in one of its two neighbours. Why a neighbour: bpftrace and the exporter
+        // time the same requests with programs of their own, and a loop device's reads
+        // from the page cache take about 4 µs, right at a bucket edge, where the little
+        // that the two programs' timestamps differ by can move many requests across it (a
+        // CI run under load: bpftrace 508 in [2, 4) and 1,439 in [4, 8) µs, the exporter's
+        // median 3.6 µs, the counts equal). BlockProbeTests compares the probe with bpftrace bucket for
+        // bucket on its own; this checks that the histogram reaches Prometheus intact.
         let medians = BpftraceOutput.medianBuckets(BpftraceOutput.hist(b.out))
         let median = try #require(try Self.query(promPort,
             "histogram_quantile(0.5, \(increase("sum by (le) ", "kernelkit_block_io_latency_seconds_bucket{device=\"\(loop.name)\"}")))"))
         let inside = medians.contains { m in
-            median >= (m <= 1 ? 0 : Double(m) * 1e-6) && median <= Double(max(m, 1) * 2) * 1e-6
+            median >= (m <= 2 ? 0 : Double(m / 2) * 1e-6) && median <= Double(max(m, 1) * 4) * 1e-6
         }
         #expect(inside, "median \(median) s, bpftrace's median bucket(s) from \(medians.sorted()) µs\n\(b.out)")
 
