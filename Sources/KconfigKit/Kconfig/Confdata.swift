@@ -73,7 +73,7 @@ extension KconfigTree {
                 }
                 if !setUserValue(sym, value, file: name, line: lineno) { continue }
                 sym.userLocation = (name, lineno)
-                if let choice = choiceMenu(of: sym), let i = choice.choiceMembers.firstIndex(where: { $0 === sym }) {
+                if let choice = choiceMenu(of: sym), let i = choice.choiceMembers.firstIndex(where: { $0 == sym }) {
                     // list_move(): the last assignment read goes to the front, so it wins.
                     choice.choiceMembers.remove(at: i)
                     choice.choiceMembers.insert(sym, at: 0)
@@ -280,7 +280,7 @@ extension KconfigTree {
         let title = rootMenu.prompt?.text ?? ""
         var conf = "#\n# Automatically generated file; DO NOT EDIT.\n# \(title)\n#\n"
         var header = "/*\n * Automatically generated file; DO NOT EDIT.\n * \(title)\n */\n"
-        func bucket(_ name: String) -> Int { Int(SymbolTable.hash(name) & ((1 << 14) - 1)) }
+        func bucket(_ name: String) -> Int { Int(FNV1a.hash32(name) & ((1 << 14) - 1)) }
         // (bucket, creation index) of every named, written symbol.
         var ordered: [(bucket: Int, index: Int, sym: Symbol)] = []
         for (i, sym) in symbols.enumerated() where sym.write && sym.type != .unknown {
@@ -380,7 +380,7 @@ extension KconfigTree {
             sym.write = false
             if !isChangeable(sym) { continue }
             if sym.stringValue == stringDefault(sym) { continue }
-            if let choice = choiceMenu(of: sym), let ds = choiceDefault(choice), ds === sym, sym.currTri == .yes { continue }
+            if let choice = choiceMenu(of: sym), let ds = choiceDefault(choice), ds == sym, sym.currTri == .yes { continue }
             if let line = configLine(sym) { out += line + "\n" }
         }
         for sym in symbols { sym.written = false }

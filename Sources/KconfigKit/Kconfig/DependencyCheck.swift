@@ -32,7 +32,7 @@ extension KconfigTree {
             pushed = true
             lastSym = cs
         }
-        guard let start = stack.firstIndex(where: { $0.sym === lastSym }) else {
+        guard let start = stack.firstIndex(where: { $0.sym == lastSym }) else {
             report("unexpected recursive dependency error\n")
             if pushed { stack.removeLast() }
             return
@@ -42,7 +42,7 @@ extension KconfigTree {
             let sym = frame.sym
             let next = i + 1 < stack.count ? stack[i + 1].sym : lastSym
             let name = sym.name ?? "<choice>"
-            if sym === lastSym { report("error: recursive dependency detected!\n") }
+            if sym == lastSym { report("error: recursive dependency detected!\n") }
             if next.isChoice, let choice = next.menus.first {
                 report("\tsymbol \(name) is part of choice block at \(choice.file):\(choice.line)\n")
             } else {
@@ -61,28 +61,25 @@ extension KconfigTree {
 
     private func checkExpr(_ e: Expr?, _ stack: inout [DepFrame]) -> Symbol? {
         guard let e else { return nil }
-        // The stored node: its symbols are read without a retain (TreeOwned).
         switch e.node {
         case .or(let a, let b), .and(let a, let b):
             return checkExpr(a, &stack) ?? checkExpr(b, &stack)
         case .not(let a):
             return checkExpr(a, &stack)
-        case .cached(let ref):
+        case .cached(let c):
             // A menu's shared dependency is part of every entry below it. Once the check
             // came back empty through it, every symbol in it is checked and, outside a
             // choice (whose members stay "checking" while it runs, as in
             // sym_check_choice_deps()), none can be on the stack again: the same walk
             // would find nothing. conf walks it each time; the verdicts are the same.
-            return ref.with { c in
-                if c.depsChecked && choiceChecks == 0 { return nil }
-                let found = checkExpr(c.expr, &stack)
-                if found == nil && choiceChecks == 0 { c.depsChecked = true }
-                return found
-            }
+            if c.depsChecked && choiceChecks == 0 { return nil }
+            let found = checkExpr(c.expr, &stack)
+            if found == nil && choiceChecks == 0 { c.depsChecked = true }
+            return found
         case .compare(_, let l, let r):
-            return l.with { checkDeps($0, &stack) } ?? r.with { checkDeps($0, &stack) }
+            return checkDeps(l, &stack) ?? checkDeps(r, &stack)
         case .symbol(let s):
-            return s.with { checkDeps($0, &stack) }
+            return checkDeps(s, &stack)
         case .range:
             return nil
         }

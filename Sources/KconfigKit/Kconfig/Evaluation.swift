@@ -14,27 +14,21 @@ extension KconfigTree {
     /// `expr_calc_value()`; a missing expression is yes.
     func value(_ e: Expr?) -> Tristate {
         guard let e else { return .yes }
-        // The stored node: its symbols are read without a retain (TreeOwned).
         switch e.node {
-        case .symbol(let ref):
-            return ref.with { s in
-                calcValue(s)
-                return s.currTri
-            }
+        case .symbol(let s):
+            calcValue(s)
+            return s.currTri
         case .and(let a, let b): return Self.and(value(a), value(b))
         case .or(let a, let b): return Self.or(value(a), value(b))
         case .not(let a): return Self.not(value(a))
-        case .cached(let ref):
-            return ref.with { c in
-                if c.epoch == epoch { return c.value }
-                let v = value(c.expr)
-                c.value = v
-                c.epoch = epoch
-                return v
-            }
+        case .cached(let c):
+            if c.epoch == epoch { return c.value }
+            let v = value(c.expr)
+            c.value = v
+            c.epoch = epoch
+            return v
         case .range: return .no
-        case .compare(let op, let lRef, let rRef):
-            let l = lRef.object, r = rRef.object
+        case .compare(let op, let l, let r):
             calcValue(l)
             calcValue(r)
             let s1 = l.stringValue, s2 = r.stringValue
@@ -193,7 +187,7 @@ extension KconfigTree {
         case .hex: base = 16
         default: return
         }
-        guard let prop = rangeProperty(sym), case .range(let low, let high) = prop.expr?.view else { return }
+        guard let prop = rangeProperty(sym), case .range(let low, let high) = prop.expr?.node else { return }
         let v = Self.strtoll(sym.currVal, base: base)
         var rangeSym = low
         if v >= rangeValue(low, base: base) {
@@ -284,7 +278,7 @@ extension KconfigTree {
         }
         for menu in subEntries(choice) {
             guard let sym = menu.symbol, sym.visible != .no else { continue }
-            sym.currTri = sym === result ? .yes : .no
+            sym.currTri = sym == result ? .yes : .no
             sym.valid = true
             sym.write = true
         }
@@ -376,7 +370,7 @@ extension KconfigTree {
         sym.currVal = newVal
         sym.currTri = newTri
         validateRange(sym)
-        if sym === modulesSymbol && (oldTri != sym.currTri || oldVal != sym.currVal) {
+        if sym == modulesSymbol && (oldTri != sym.currTri || oldVal != sym.currVal) {
             modulesValue = sym.currTri
         }
         if sym.isChoice || sym.isTransitional { sym.write = false }

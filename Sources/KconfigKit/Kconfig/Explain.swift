@@ -77,8 +77,8 @@ extension KconfigTree {
     private func activeTerms(_ e: Expr?) -> [String] {
         var out = [String]()
         func walk(_ e: Expr) {
-            if case .or(let a, let b) = e.unwrapped.view { walk(a); walk(b); return }
-            if value(e) != .no, case .and(let s, _) = e.unwrapped.view, case .symbol(let sym) = s.unwrapped.view, let n = sym.name { out.append(n) }
+            if case .or(let a, let b) = e.unwrapped.node { walk(a); walk(b); return }
+            if value(e) != .no, case .and(let s, _) = e.unwrapped.node, case .symbol(let sym) = s.unwrapped.node, let n = sym.name { out.append(n) }
         }
         if let e { walk(e) }
         return out
@@ -88,7 +88,7 @@ extension KconfigTree {
     /// for `A && B` every blocking side, for `A || B` both sides (either would do).
     func blockers(_ e: Expr?, need: Tristate = .yes) -> [Symbol] {
         guard let e, value(e) < need else { return [] }
-        switch e.unwrapped.view {
+        switch e.unwrapped.node {
         case .and(let a, let b): return blockers(a, need: need) + blockers(b, need: need)
         case .or(let a, let b): return blockers(a, need: need) + blockers(b, need: need)
         case .symbol(let s) where !s.isConst && s.name != nil: return [s]
@@ -98,12 +98,12 @@ extension KconfigTree {
     }
 
     /// The chain of unmet dependencies below `sym`, as indented lines, down to leaves.
-    func unmetChain(_ sym: Symbol, need: Tristate, depth: Int = 0, seen: inout Set<ObjectIdentifier>) -> [String] {
-        guard depth < 12, seen.insert(ObjectIdentifier(sym)).inserted else { return [] }
+    func unmetChain(_ sym: Symbol, need: Tristate, depth: Int = 0, seen: inout Set<Symbol>) -> [String] {
+        guard depth < 12, seen.insert(sym).inserted else { return [] }
         var lines = [String]()
         let dep = sym.dirDep.expr ?? sym.properties.first(where: { $0.text != nil })?.visibleExpr
-        var listed = Set<ObjectIdentifier>()
-        for b in blockers(dep, need: need) where listed.insert(ObjectIdentifier(b)).inserted {
+        var listed = Set<Symbol>()
+        for b in blockers(dep, need: need) where listed.insert(b).inserted {
             calcValue(b)
             let site = b.menus.first.map { " (\($0.file):\($0.line))" } ?? " (not defined in this tree)"
             lines.append(String(repeating: "  ", count: depth) + "- \(b.name ?? "<choice>") = \(b.stringValue)\(site)")
@@ -168,7 +168,7 @@ extension KconfigTree {
         calcValue(sym)
         let value = sym.stringValue
         let origin = origin(of: sym)
-        var seen = Set<ObjectIdentifier>()
+        var seen = Set<Symbol>()
         let need: Tristate = wanted.flatMap { Tristate($0) } ?? .yes
         let chain = (sym.dirDep.tri < need || sym.visible == .no) ? unmetChain(sym, need: need, seen: &seen) : []
         var explanation = SymbolExplanation(name: name, value: value, origin: origin,
@@ -178,12 +178,12 @@ extension KconfigTree {
         // Candidates: the symbol itself, every symbol blocking it (recursively), and for a
         // lower value the active selectors.
         var candidates: [(Symbol, String)] = [(sym, wanted)]
-        var visited = Set<ObjectIdentifier>([ObjectIdentifier(sym)])
+        var visited = Set<Symbol>([sym])
         var queue = [sym]
         while let s = queue.popLast() {
             let dep = s.dirDep.expr ?? s.properties.first(where: { $0.text != nil })?.visibleExpr
-            for b in blockers(dep, need: s === sym ? need : .yes)
-            where (b.type == .boolean || b.type == .tristate) && visited.insert(ObjectIdentifier(b)).inserted {
+            for b in blockers(dep, need: s == sym ? need : .yes)
+            where (b.type == .boolean || b.type == .tristate) && visited.insert(b).inserted {
                 candidates.append((b, "y"))
                 queue.append(b)
             }
@@ -250,7 +250,7 @@ extension KconfigTree {
             calcValue(sym)
             let actual = sym.stringValue
             if actual == value || (value == "n" && actual == "") { continue }
-            var seen = Set<ObjectIdentifier>()
+            var seen = Set<Symbol>()
             let need = Tristate(value) ?? .yes
             let chain = (sym.dirDep.tri < need || sym.visible == .no) ? unmetChain(sym, need: need, seen: &seen) : []
             out.append(DroppedRequest(name: name, requested: value, actual: actual, chain: chain,

@@ -11,32 +11,17 @@
 struct Expr {
     let pointer: UnsafeMutablePointer<ExprNode>
 
-    /// The node as stored: symbols and caches without a reference count. Evaluation and
-    /// the dependency checks, which visit every node many times, read this.
+    /// The node: plain data (handles to other nodes, symbols and caches), so matching it
+    /// retains nothing.
     @inline(__always)
     var node: ExprNode {
         unsafeAddress { UnsafePointer(pointer) }
     }
 
-    /// The node with its symbols and cache as ordinary references: what the rewriting,
-    /// printing and explaining code matches on.
-    @inline(__always)
-    var view: ExprView {
-        switch node {
-        case .symbol(let s): .symbol(s.object)
-        case .not(let a): .not(a)
-        case .and(let a, let b): .and(a, b)
-        case .or(let a, let b): .or(a, b)
-        case .compare(let op, let a, let b): .compare(op, a.object, b.object)
-        case .range(let a, let b): .range(a.object, b.object)
-        case .cached(let c): .cached(c.object)
-        }
-    }
-
     /// The expression inside any cache wrapper (the simplifier asks this of every node).
     @inline(__always)
     var unwrapped: Expr {
-        if case .cached(let c) = node { return c.object.inner }
+        if case .cached(let c) = node { return c.inner }
         return self
     }
 
@@ -45,51 +30,17 @@ struct Expr {
     }
 }
 
-/// An object that the tree owns (a symbol in its table, a cache in its arena), named by an
-/// expression node without a reference count: a node is plain data, so matching it
-/// retains nothing and the arena frees its chunks without visiting a node.
-struct TreeOwned<Object: AnyObject> {
-    private let reference: Unmanaged<Object>
-
-    init(object: Object) { reference = .passUnretained(object) }
-
-    /// A counted reference, for code that keeps or passes it on.
-    var object: Object { reference.takeUnretainedValue() }
-
-    /// Identity without a reference count: the simplifier compares symbols this way.
-    static func === (a: TreeOwned, b: TreeOwned) -> Bool { a.reference.toOpaque() == b.reference.toOpaque() }
-    static func === (a: TreeOwned, b: Object) -> Bool { a.reference.toOpaque() == Unmanaged.passUnretained(b).toOpaque() }
-
-    /// `body` with the object borrowed, not retained (an `unowned(unsafe)` load is still
-    /// copied with a retain): for evaluation and the dependency checks.
-    @inline(__always)
-    func with<Result>(_ body: (Object) -> Result) -> Result {
-        reference._withUnsafeGuaranteedRef(body)
-    }
-}
-
 /// The kinds of expression node, as stored. Subexpressions are ``Expr`` handles.
 enum ExprNode {
-    case symbol(TreeOwned<Symbol>)
-    case not(Expr)
-    case and(Expr, Expr)
-    case or(Expr, Expr)
-    case compare(Expr.Comparison, TreeOwned<Symbol>, TreeOwned<Symbol>)
-    case range(TreeOwned<Symbol>, TreeOwned<Symbol>)
-    /// A shared subexpression (a menu's dependency, which every entry below it repeats)
-    /// whose value is kept until symbol values are invalidated, as `expr_calc_value()`
-    /// keeps every expression's value between `expr_invalidate_all()` calls.
-    case cached(TreeOwned<ExprCache>)
-}
-
-/// ``ExprNode`` with ordinary references (see ``Expr/view``).
-enum ExprView {
     case symbol(Symbol)
     case not(Expr)
     case and(Expr, Expr)
     case or(Expr, Expr)
     case compare(Expr.Comparison, Symbol, Symbol)
     case range(Symbol, Symbol)
+    /// A shared subexpression (a menu's dependency, which every entry below it repeats)
+    /// whose value is kept until symbol values are invalidated, as `expr_calc_value()`
+    /// keeps every expression's value between `expr_invalidate_all()` calls.
     case cached(ExprCache)
 }
 
@@ -103,23 +54,24 @@ enum ExprView {
 /// another thread while the tree is resolved (``KconfigTree/alongsideChecks(_:)``).
 final class ExprArena {
     private let nodes = ChunkArena<ExprNode>()
-    /// The shared subexpressions' caches, which nodes name without owning.
-    private var caches: [ExprCache] = []
+    /// The shared subexpressions' caches.
+    private let caches = ChunkArena<ExprCache.Record>()
 
     @inline(__always)
     private func make(_ node: ExprNode) -> Expr { Expr(pointer: nodes.make(node)) }
 
-    func symbol(_ s: Symbol) -> Expr { make(.symbol(TreeOwned(object: s))) }
+    func symbol(_ s: Symbol) -> Expr { make(.symbol(s)) }
     func not(_ e: Expr) -> Expr { make(.not(e)) }
     func and(_ a: Expr, _ b: Expr) -> Expr { make(.and(a, b)) }
     func or(_ a: Expr, _ b: Expr) -> Expr { make(.or(a, b)) }
     func compare(_ op: Expr.Comparison, _ a: Symbol, _ b: Symbol) -> Expr {
-        make(.compare(op, TreeOwned(object: a), TreeOwned(object: b)))
+        make(.compare(op, a, b))
     }
-    func range(_ a: Symbol, _ b: Symbol) -> Expr { make(.range(TreeOwned(object: a), TreeOwned(object: b))) }
-    func cached(_ c: ExprCache) -> Expr {
-        caches.append(c)
-        return make(.cached(TreeOwned(object: c)))
+    func range(_ a: Symbol, _ b: Symbol) -> Expr { make(.range(a, b)) }
+    /// `expr` as a shared subexpression with a cache (``ExprCache``); `simplified`: it is
+    /// already through `expr_eliminate_dups()`.
+    func cached(_ expr: Expr, simplified: Bool) -> Expr {
+        make(.cached(ExprCache(in: caches, expr, simplified: simplified)))
     }
 
     /// `expr_alloc_and()`: a missing side is "yes".
@@ -138,21 +90,26 @@ final class ExprArena {
 }
 
 /// The cached value of a shared subexpression, valid for one evaluation epoch.
-final class ExprCache {
-    let expr: Expr
-    var epoch = -1
-    var value = Tristate.no
-    /// Already through `expr_eliminate_dups()`: a fixed point of it.
-    var simplified = false
-    /// The dependency-loop check found nothing through `expr` (see `checkExpr`).
-    var depsChecked = false
-    /// `expr` without any cache wrappers (a cached dependency can wrap another).
-    let inner: Expr
-    init(_ expr: Expr) {
-        self.expr = expr
+@dynamicMemberLookup
+struct ExprCache: ArenaHandle {
+    let record: UnsafeMutablePointer<Record>
+
+    struct Record {
+        let expr: Expr
+        var epoch = -1
+        var value = Tristate.no
+        /// Already through `expr_eliminate_dups()`: a fixed point of it.
+        var simplified: Bool
+        /// The dependency-loop check found nothing through `expr` (see `checkExpr`).
+        var depsChecked = false
+        /// `expr` without any cache wrappers (a cached dependency can wrap another).
+        let inner: Expr
+    }
+
+    init(in arena: ChunkArena<Record>, _ expr: Expr, simplified: Bool) {
         var e = expr
-        while case .cached(let c) = e.node { e = c.object.expr }
-        inner = e
+        while case .cached(let c) = e.node { e = c.expr }
+        record = arena.make(Record(expr: expr, simplified: simplified, inner: e))
     }
 }
 

@@ -6,7 +6,7 @@ enum ExprPrinter {
     private enum Token { case none, or, and, not, equal, unequal, ordered, symbol, range }
 
     private static func token(_ e: Expr) -> Token {
-        switch e.unwrapped.view {
+        switch e.unwrapped.node {
         case .or: .or
         case .and: .and
         case .not: .not
@@ -46,7 +46,7 @@ enum ExprPrinter {
         let t = token(e)
         let parens = needsParentheses(prev, t)
         if parens { emit(&out, nil, "(") }
-        switch e.unwrapped.view {
+        switch e.unwrapped.node {
         case .symbol(let s): side(&out, s)
         case .not(let a):
             emit(&out, nil, "!")
@@ -95,7 +95,7 @@ enum ExprPrinter {
         guard let e else { return "" }
         var out = ""
         func walk(_ x: Expr) {
-            if case .or(let a, let b) = x.unwrapped.view {
+            if case .or(let a, let b) = x.unwrapped.node {
                 walk(a)
                 walk(b)
             } else if tree.value(x) == value {

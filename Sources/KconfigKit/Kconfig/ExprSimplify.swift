@@ -31,8 +31,6 @@ final class ExprSimplifier {
 
     private enum Kind { case and, or }
 
-    // Shape tests read the stored node (``Expr/node``), whose symbols are not reference
-    // counted: through `view`, each test retained and released the symbols it did not use.
     private func kind(_ e: Expr) -> Kind? {
         switch e.unwrapped.node {
         case .and: .and
@@ -53,7 +51,7 @@ final class ExprSimplifier {
     }
 
     private func isSymbol(_ e: Expr, _ s: Symbol) -> Bool {
-        if case .symbol(let x) = e.unwrapped.node { return x === s }
+        if case .symbol(let x) = e.unwrapped.node { return x == s }
         return false
     }
 
@@ -84,8 +82,8 @@ final class ExprSimplifier {
             if mutations != before { ep2 = make(type, l, r) }
             return
         }
-        if case .symbol(let a) = ep1.unwrapped.node, case .symbol(let b) = ep2.unwrapped.node, a === b,
-           a === yes || a === no {
+        if case .symbol(let a) = ep1.unwrapped.node, case .symbol(let b) = ep2.unwrapped.node, a == b,
+           a == yes || a == no {
             return
         }
         if !eq(ep1, ep2) { return }
@@ -133,9 +131,9 @@ final class ExprSimplifier {
         if typeTag(e1) != typeTag(e2) { return false }
         switch (e1.unwrapped.node, e2.unwrapped.node) {
         case (.compare(_, let a1, let b1), .compare(_, let a2, let b2)):
-            return a1 === a2 && b1 === b2
+            return a1 == a2 && b1 == b2
         case (.symbol(let a), .symbol(let b)):
-            return a === b
+            return a == b
         case (.not(let a), .not(let b)):
             return eq(a, b)
         case (.and, .and), (.or, .or):
@@ -143,7 +141,7 @@ final class ExprSimplifier {
             var x = e1, y = e2
             eliminateEq(&x, &y)
             transCount = saved
-            if case .symbol(let a) = x.unwrapped.node, case .symbol(let b) = y.unwrapped.node { return a === b }
+            if case .symbol(let a) = x.unwrapped.node, case .symbol(let b) = y.unwrapped.node { return a == b }
             return false
         default:
             return false
@@ -155,7 +153,7 @@ final class ExprSimplifier {
     /// is not kept: the function returns `e` itself then.
     private func eliminateYN(_ e: Expr) -> Expr {
         // A shared node already through eliminate_dups() is a fixed point of this too.
-        if case .cached(let c) = e.node, c.with({ $0.simplified }) { return e }
+        if case .cached(let c) = e.node, c.simplified { return e }
         switch e.unwrapped.node {
         case .and(let a, let b):
             let l = eliminateYN(a), r = eliminateYN(b)
@@ -187,7 +185,7 @@ final class ExprSimplifier {
             }
         }
         guard leafOK(e1), leafOK(e2) else { return nil }
-        let sym1: TreeOwned<Symbol>
+        let sym1: Symbol
         switch e1.unwrapped.node {
         case .not(let t):
             switch t.unwrapped.node {
@@ -199,7 +197,7 @@ final class ExprSimplifier {
         case .compare(_, let s, _): sym1 = s
         default: return nil
         }
-        let sym2: TreeOwned<Symbol>
+        let sym2: Symbol
         switch e2.unwrapped.node {
         case .not(let t):
             guard case .symbol(let s) = t.unwrapped.node else { return nil }
@@ -208,11 +206,11 @@ final class ExprSimplifier {
         case .compare(_, let s, _): sym2 = s
         default: return nil
         }
-        guard sym1 === sym2, sym1.with({ $0.type == .boolean || $0.type == .tristate }) else { return nil }
-        return sym1.object
+        guard sym1 == sym2, sym1.type == .boolean || sym1.type == .tristate else { return nil }
+        return sym1
     }
 
-    private enum Leaf { case symbol, not, equal(TreeOwned<Symbol>), unequal(TreeOwned<Symbol>), other }
+    private enum Leaf { case symbol, not, equal(Symbol), unequal(Symbol), other }
 
     private func leaf(_ e: Expr) -> Leaf {
         switch e.unwrapped.node {
@@ -231,9 +229,9 @@ final class ExprSimplifier {
         let l1 = leaf(e1), l2 = leaf(e2)
         if sym.type == .tristate, case .equal(let a) = l1, case .equal(let b) = l2 {
             // (a='y') || (a='m') -> (a!='n'), and the other two pairs alike.
-            if (a === yes && b === mod) || (a === mod && b === yes) { return arena.compare(.unequal, sym, no) }
-            if (a === yes && b === no) || (a === no && b === yes) { return arena.compare(.unequal, sym, mod) }
-            if (a === mod && b === no) || (a === no && b === mod) { return arena.compare(.unequal, sym, yes) }
+            if (a == yes && b == mod) || (a == mod && b == yes) { return arena.compare(.unequal, sym, no) }
+            if (a == yes && b == no) || (a == no && b == yes) { return arena.compare(.unequal, sym, mod) }
+            if (a == mod && b == no) || (a == no && b == mod) { return arena.compare(.unequal, sym, yes) }
         }
         if sym.type == .boolean {
             // a || !a -> y
@@ -260,30 +258,30 @@ final class ExprSimplifier {
             return false
         }
         // (a) && (a='y') -> (a='y')
-        if symAnd(l1, l2, { if case .equal(let s) = $0 { s === self.yes } else { false } }) {
+        if symAnd(l1, l2, { if case .equal(let s) = $0 { s == self.yes } else { false } }) {
             return arena.compare(.equal, sym, yes)
         }
         // (a) && (a!='n') -> (a)
-        if symAnd(l1, l2, { if case .unequal(let s) = $0 { s === self.no } else { false } }) {
+        if symAnd(l1, l2, { if case .unequal(let s) = $0 { s == self.no } else { false } }) {
             return arena.symbol(sym)
         }
         // (a) && (a!='m') -> (a='y')
-        if symAnd(l1, l2, { if case .unequal(let s) = $0 { s === self.mod } else { false } }) {
+        if symAnd(l1, l2, { if case .unequal(let s) = $0 { s == self.mod } else { false } }) {
             return arena.compare(.equal, sym, yes)
         }
         if sym.type == .tristate {
             // (a='b') && (a!='c') -> 'b'='c' ? 'n' : a='b'
-            if case .equal(let b) = l1, case .unequal(let c) = l2, c.with(\.isConst), b.with(\.isConst) {
-                return !(b === c) ? arena.compare(.equal, sym, b.object) : arena.symbol(no)
+            if case .equal(let b) = l1, case .unequal(let c) = l2, c.isConst, b.isConst {
+                return !(b == c) ? arena.compare(.equal, sym, b) : arena.symbol(no)
             }
-            if case .unequal(let c) = l1, case .equal(let b) = l2, c.with(\.isConst), b.with(\.isConst) {
-                return !(b === c) ? arena.compare(.equal, sym, b.object) : arena.symbol(no)
+            if case .unequal(let c) = l1, case .equal(let b) = l2, c.isConst, b.isConst {
+                return !(b == c) ? arena.compare(.equal, sym, b) : arena.symbol(no)
             }
             if case .unequal(let a) = l1, case .unequal(let b) = l2 {
                 // (a!='y') && (a!='n') -> (a='m'), and the other two pairs alike.
-                if (a === yes && b === no) || (a === no && b === yes) { return arena.compare(.equal, sym, mod) }
-                if (a === yes && b === mod) || (a === mod && b === yes) { return arena.compare(.equal, sym, no) }
-                if (a === mod && b === no) || (a === no && b === mod) { return arena.compare(.equal, sym, yes) }
+                if (a == yes && b == no) || (a == no && b == yes) { return arena.compare(.equal, sym, mod) }
+                if (a == yes && b == mod) || (a == mod && b == yes) { return arena.compare(.equal, sym, no) }
+                if (a == mod && b == no) || (a == no && b == mod) { return arena.compare(.equal, sym, yes) }
             }
         }
         return nil
@@ -323,7 +321,7 @@ final class ExprSimplifier {
     /// changes. A shared node that was simplified before is a fixed point.
     func eliminateDups(_ e: Expr?) -> Expr? {
         guard var e else { return nil }
-        if case .cached(let c) = e.node, c.with({ $0.simplified }) { return e }
+        if case .cached(let c) = e.node, c.simplified { return e }
         let oldCount = transCount
         repeat {
             transCount = 0
@@ -354,22 +352,22 @@ final class ExprSimplifier {
         case .range, .cached: break
         }
         switch e.unwrapped.node {
-        case .compare(.equal, let s, let r) where s.with({ $0.type == .boolean }):
-            if r === no { return arena.not(arena.symbol(s.object)) }
-            if r === mod {
-                warn("boolean symbol \(s.object.name ?? "(null)") tested for 'm'? test forced to 'n'\n")
+        case .compare(.equal, let s, let r) where s.type == .boolean:
+            if r == no { return arena.not(arena.symbol(s)) }
+            if r == mod {
+                warn("boolean symbol \(s.name ?? "(null)") tested for 'm'? test forced to 'n'\n")
                 return arena.symbol(no)
             }
-            if r === yes { return arena.symbol(s.object) }
-        case .compare(.unequal, let s, let r) where s.with({ $0.type == .boolean }):
-            if r === no { return arena.symbol(s.object) }
-            if r === mod {
-                warn("boolean symbol \(s.object.name ?? "(null)") tested for 'm'? test forced to 'y'\n")
+            if r == yes { return arena.symbol(s) }
+        case .compare(.unequal, let s, let r) where s.type == .boolean:
+            if r == no { return arena.symbol(s) }
+            if r == mod {
+                warn("boolean symbol \(s.name ?? "(null)") tested for 'm'? test forced to 'y'\n")
                 return arena.symbol(yes)
             }
             // A!=y -> !A. (expr.c passes the comparison's symbol where an expression
             // belongs here; the intent, kept here, is the negated symbol.)
-            if r === yes { return arena.not(arena.symbol(s.object)) }
+            if r == yes { return arena.not(arena.symbol(s)) }
         case .not(let inner):
             switch inner.unwrapped.node {
             case .not(let x): return x
@@ -382,15 +380,15 @@ final class ExprSimplifier {
                 case .less: .greaterEqual
                 case .greater: .lessEqual
                 }
-                return arena.compare(flipped, a.object, b.object)
+                return arena.compare(flipped, a, b)
             case .or(let a, let b):
                 return transform(arena.and(arena.not(a), arena.not(b)))!
             case .and(let a, let b):
                 return transform(arena.or(arena.not(a), arena.not(b)))!
             case .symbol(let s):
-                if s === yes { return arena.symbol(no) }
-                if s === mod { return arena.symbol(mod) }
-                if s === no { return arena.symbol(yes) }
+                if s == yes { return arena.symbol(no) }
+                if s == mod { return arena.symbol(mod) }
+                if s == no { return arena.symbol(yes) }
             default: break
             }
         default: break
@@ -405,8 +403,8 @@ final class ExprSimplifier {
         guard let dep else { return false }
         switch dep.unwrapped.node {
         case .and(let a, let b), .or(let a, let b): return contains(a, sym) || contains(b, sym)
-        case .symbol(let s): return s === sym
-        case .compare(_, let a, let b): return a === sym || b === sym
+        case .symbol(let s): return s == sym
+        case .compare(_, let a, let b): return a == sym || b == sym
         case .not(let a): return contains(a, sym)
         default: return false
         }
@@ -417,9 +415,9 @@ final class ExprSimplifier {
         guard let dep else { return false }
         switch dep.unwrapped.node {
         case .and(let a, let b): return dependsOn(a, sym) || dependsOn(b, sym)
-        case .symbol(let s): return s === sym
-        case .compare(.equal, let s, let r): return s === sym && (r === yes || r === mod)
-        case .compare(.unequal, let s, let r): return s === sym && r === no
+        case .symbol(let s): return s == sym
+        case .compare(.equal, let s, let r): return s == sym && (r == yes || r == mod)
+        case .compare(.unequal, let s, let r): return s == sym && r == no
         default: return false
         }
     }

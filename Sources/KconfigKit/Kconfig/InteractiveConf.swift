@@ -153,7 +153,7 @@ final class InteractiveConf {
                     continue
                 }
                 cnt += 1
-                if cs === defSym {
+                if cs == defSym {
                     def = cnt
                     out(padded(">", indent))
                 } else {
@@ -303,7 +303,7 @@ extension KconfigTree {
         guard Self.stringValid(sym.type, value) else { return false }
         if sym.type == .int || sym.type == .hex, let prop = sym.properties.first(where: {
             $0.type == .range && { p in p.visibleTri = self.value(p.visibleExpr); return p.visibleTri != .no }($0)
-        }), case .range(let lo, let hi) = prop.expr?.view {
+        }), case .range(let lo, let hi) = prop.expr?.node {
             let base = sym.type == .int ? 10 : 16
             let v = Self.strtoll(value, base: base)
             calcValue(lo)
@@ -326,11 +326,11 @@ extension KconfigTree {
         var changed = false
         for menu in subEntries(choice) {
             guard let s = menu.symbol, s.visible != .no else { continue }
-            let val: Tristate = s === sym ? .yes : .no
+            let val: Tristate = s == sym ? .yes : .no
             if s.currTri != val { changed = true }
             s.userTri = val
             s.hasUserValue = true
-            if let i = choice.choiceMembers.firstIndex(where: { $0 === s }) {
+            if let i = choice.choiceMembers.firstIndex(where: { $0 == s }) {
                 choice.choiceMembers.remove(at: i)
                 choice.choiceMembers.insert(s, at: 0)
             }

@@ -9,11 +9,13 @@ public final class KconfigTree {
     let rootMenu: Menu
     /// Named and choice symbols in creation order (the kernel iterates a hash table).
     var symbols: [Symbol] = []
-    private var table = SymbolTable()
-    private var constTable = SymbolTable(capacity: 1 << 10)
-    let symbolYes = Symbol(name: "y", isConst: true)
-    let symbolMod = Symbol(name: "m", isConst: true)
-    let symbolNo = Symbol(name: "n", isConst: true)
+    private let table = SymbolTable()
+    private let constTable = SymbolTable(capacity: 1 << 10)
+    /// Every symbol of the tree (``Symbol``), y, m and n included.
+    let symbolArena = ChunkArena<Symbol.Record>()
+    let symbolYes: Symbol
+    let symbolMod: Symbol
+    let symbolNo: Symbol
     /// Every expression node of the tree.
     let arena = ExprArena()
     /// Every property of the tree (``Property``).
@@ -51,23 +53,11 @@ public final class KconfigTree {
     func stdout(_ text: String) { standardOutput += text }
     func resetOutput(stdout: String, stderr: String) { (standardOutput, standardError) = (stdout, stderr) }
 
-    /// A symbol outlives its tree when someone holds it, and its menus and properties are
-    /// records in the tree's arenas (``menuArena``, ``propertyArena``), as expressions are
-    /// nodes in ``arena``: the tree empties every symbol's lists and choice menu, so that a
-    /// symbol it leaves behind points at nothing freed. (When menus were objects, these
-    /// were the cycles that kept every tree of a batch alive: 1.8 GB for 7.2's 22 arches.)
-    deinit {
-        // y, m and n too: `config y` gives symbol_yes a menu, as sym_lookup() hands the
-        // constant to conf's parser (a case the kconfig fuzz target found).
-        for s in symbols + [symbolYes, symbolMod, symbolNo] {
-            s.menus = ThreadedList()
-            s.properties = ThreadedList()
-            s.choiceMenu = nil
-        }
-    }
-
     private init(preprocessor: Preprocessor) {
         self.preprocessor = preprocessor
+        symbolYes = Symbol(in: symbolArena, name: "y", isConst: true)
+        symbolMod = Symbol(in: symbolArena, name: "m", isConst: true)
+        symbolNo = Symbol(in: symbolArena, name: "n", isConst: true)
         rootMenu = Menu(in: menuArena, type: .menu, symbol: nil, parent: nil, file: "", line: 0)
         for (s, t) in [(symbolYes, Tristate.yes), (symbolMod, .module), (symbolNo, .no)] {
             s.type = .tristate
@@ -89,31 +79,32 @@ public final class KconfigTree {
         }
     }
 
-    /// `sym_lookup()`.
-    func lookup(_ name: String, const: Bool = false) -> Symbol {
-        if let s = yesModNo(name.utf8) { return s }
+    /// `sym_lookup()`, by the name's bytes (the parser's words are not made into Strings
+    /// for this; only a new symbol's name is).
+    func lookup(bytes name: UnsafeBufferPointer<UInt8>, const: Bool = false) -> Symbol {
+        if let s = yesModNo(name) { return s }
         if const {
-            if let s = constTable[name] { return s }
-            let s = Symbol(name: name, isConst: true)
+            if let s = constTable[bytes: name] { return s }
+            let s = Symbol(in: symbolArena, name: String(decoding: name, as: UTF8.self), isConst: true)
             constTable.insert(s, named: name)
             symbols.append(s)
             return s
         }
-        if let s = table[name] { return s }
-        let s = Symbol(name: name)
+        if let s = table[bytes: name] { return s }
+        let s = Symbol(in: symbolArena, name: String(decoding: name, as: UTF8.self))
         table.insert(s, named: name)
         symbols.append(s)
         return s
     }
 
     func newChoiceSymbol() -> Symbol {
-        let s = Symbol(name: nil)
+        let s = Symbol(in: symbolArena, name: nil)
         symbols.append(s)
         return s
     }
 
     /// `sym_find()`: a defined (non-constant) symbol.
-    public func symbol(named name: String) -> Symbol? {
+    func symbol(named name: String) -> Symbol? {
         yesModNo(name.utf8) ?? table[name]
     }
 
@@ -272,8 +263,8 @@ public final class KconfigTree {
         case .not(let a): return arena.not(rewriteM(a)!)
         case .or(let a, let b): return arena.or(rewriteM(a)!, rewriteM(b)!)
         case .and(let a, let b): return arena.and(rewriteM(a)!, rewriteM(b)!)
-        case .symbol(let s) where s === symbolMod: return arena.and(e, arena.symbol(modulesSymbol ?? symbolNo))
-        case .cached(let c): return rewriteM(c.with(\.expr))
+        case .symbol(let s) where s == symbolMod: return arena.and(e, arena.symbol(modulesSymbol ?? symbolNo))
+        case .cached(let c): return rewriteM(c.expr)
         default: return e
         }
     }
@@ -289,11 +280,7 @@ public final class KconfigTree {
                 var basedep = s.transform(rewriteM(menu.dep))
                 basedep = s.eliminateDups(arena.and(parent.dep, basedep))
                 // Every entry below repeats its menu's dependency: evaluate it once per epoch.
-                if let b = basedep {
-                    let cache = ExprCache(b)
-                    cache.simplified = true
-                    basedep = arena.cached(cache)
-                }
+                if let b = basedep { basedep = arena.cached(b, simplified: true) }
                 menu.dep = basedep
                 if let ms = menu.symbol {
                     for prop in ms.properties where prop.menu == menu {

@@ -75,7 +75,38 @@ final class Lexer {
     private var prevToken = Token.eol
     private var prevPrevToken = Token.eol
     /// The text of the last word, string or assigned value returned.
-    private(set) var text = ""
+    var text: String {
+        if let word = pendingWord {
+            storedText = String(decoding: word.bytes, as: UTF8.self)
+            pendingWord = nil
+        }
+        return storedText
+    }
+    private var storedText = ""
+    /// The last word's bytes, while its String has not been asked for. Most words name
+    /// symbols, which the parser looks up by their bytes (``withText(_:)``): making a
+    /// String of each cost an allocation for every name longer than 15 bytes (about
+    /// 50,000 on the x86 tree) and hashing the name through the String.
+    private var pendingWord: PendingWord?
+    private struct PendingWord {
+        /// Keeps `bytes` valid if the file is left before the text is read.
+        let owner: ScanBytes
+        let bytes: UnsafeBufferPointer<UInt8>
+    }
+
+    private func setText(_ value: String) {
+        storedText = value
+        pendingWord = nil
+    }
+
+    /// `body` with the bytes of ``text``, made into a String only if it was one already.
+    func withText<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        if let word = pendingWord { return withExtendedLifetime(word.owner) { body(word.bytes) } }
+        return storedText.utf8.withContiguousStorageIfAvailable(body) ?? {
+            var copy = storedText
+            return copy.withUTF8(body)
+        }()
+    }
     /// The last help text returned (``Token/helpText``).
     private(set) var help: HelpText?
     /// The line of the current statement (`cur_lineno`).
@@ -279,7 +310,7 @@ final class Lexer {
                         let (value, stop) = try preprocessor.expandToken(current.bytes, from: current.pos)
                         current.pos = stop
                         if !value.isEmpty {
-                            text = value
+                            setText(value)
                             return .word
                         }
                         continue
@@ -287,7 +318,7 @@ final class Lexer {
                     current.pos = end
                     let word = UnsafeBufferPointer(rebasing: b[start..<end])
                     if let keyword = Self.keyword(word) { return keyword }
-                    text = String(decoding: word, as: UTF8.self)
+                    pendingWord = PendingWord(owner: current.owned, bytes: word)
                     return .word
                 default:
                     let c1: UInt8? = current.pos + 1 < b.count ? b[current.pos + 1] : nil
@@ -335,7 +366,7 @@ final class Lexer {
             }
         }
         if close < b.count {
-            text = String(decoding: UnsafeBufferPointer(rebasing: b[current.pos ..< close]), as: UTF8.self)
+            setText(String(decoding: UnsafeBufferPointer(rebasing: b[current.pos ..< close]), as: UTF8.self))
             current.pos = close + 1
             return .wordQuote
         }
@@ -371,7 +402,7 @@ final class Lexer {
     }
 
     private func string(_ chars: [UInt8]) -> Token {
-        text = String(decoding: chars, as: UTF8.self)
+        setText(String(decoding: chars, as: UTF8.self))
         return .wordQuote
     }
 
@@ -387,7 +418,7 @@ final class Lexer {
         }
         let start = current.pos
         current.pos = newline(from: start)
-        text = String(decoding: current.bytes[start..<current.pos], as: UTF8.self)
+        setText(String(decoding: current.bytes[start..<current.pos], as: UTF8.self))
         return .assignVal
     }
 

@@ -89,6 +89,14 @@ final class Parser {
         return nil
     }
 
+    /// A word naming a symbol (parser.y's `nonconst_symbol`), looked up as the rule is
+    /// reduced, before the tokens after it are read.
+    private func symbolWord() throws -> Symbol? {
+        guard try peek() == .word else { return nil }
+        lookahead = nil
+        return lexer.withText { tree.lookup(bytes: $0) }
+    }
+
     private func quoted() throws -> String? {
         if try peek() == .wordQuote {
             lookahead = nil
@@ -169,16 +177,15 @@ final class Parser {
     /// conf's results depend on exactly this form.
     static func transCompare(_ e: Expr, equal: Bool, _ sym: Symbol, _ tree: KconfigTree) -> Expr {
         let e = e.unwrapped
-        // The stored node: matching through `view` retained the symbols of every leaf.
         switch e.node {
         case .and(let a, let b), .or(let a, let b):
             let e1 = transCompare(a, equal: true, sym, tree), e2 = transCompare(b, equal: true, sym, tree)
             var isAnd = false
             if case .and = e.node { isAnd = true }
             var r: Expr
-            if sym === tree.symbolYes {
+            if sym == tree.symbolYes {
                 r = isAnd ? tree.arena.and(e1, e2) : tree.arena.or(e1, e2)
-            } else if sym === tree.symbolNo {
+            } else if sym == tree.symbolNo {
                 r = isAnd ? tree.arena.or(e1, e2) : tree.arena.and(e1, e2)
             } else {
                 r = e
@@ -189,15 +196,15 @@ final class Parser {
             return transCompare(a, equal: !equal, sym, tree)
         case .compare:
             if equal {
-                if sym === tree.symbolYes { return e }
-                if sym === tree.symbolMod { return tree.arena.symbol(tree.symbolNo) }
+                if sym == tree.symbolYes { return e }
+                if sym == tree.symbolMod { return tree.arena.symbol(tree.symbolNo) }
                 return tree.arena.not(e)
             }
-            if sym === tree.symbolYes { return tree.arena.not(e) }
-            if sym === tree.symbolMod { return tree.arena.symbol(tree.symbolYes) }
+            if sym == tree.symbolYes { return tree.arena.not(e) }
+            if sym == tree.symbolMod { return tree.arena.symbol(tree.symbolYes) }
             return e
         case .symbol(let s):
-            return tree.arena.compare(equal ? .equal : .unequal, s.object, sym)
+            return tree.arena.compare(equal ? .equal : .unequal, s, sym)
         case .range, .cached:
             return e
         }
@@ -310,9 +317,9 @@ final class Parser {
 
     private func configStatement(menuconfig: Bool) throws {
         lookahead = nil
-        guard let name = try word() else { try recover() }
+        guard let symbol = try symbolWord() else { try recover() }
         try expectEOL()
-        addEntry(tree.lookup(name), menuconfig ? .menu : .normal)
+        addEntry(symbol, menuconfig ? .menu : .normal)
         try configOptions()
         let entry = currentEntry
         if menuconfig {
@@ -375,8 +382,8 @@ final class Parser {
                 try expectEOL()
             case .select, .imply:
                 let t = try take()
-                guard let name = try word() else { try recover() }
-                _ = addProperty(t == .select ? .select : .imply, tree.arena.symbol(tree.lookup(name)), try ifExpr())
+                guard let symbol = try symbolWord() else { try recover() }
+                _ = addProperty(t == .select ? .select : .imply, tree.arena.symbol(symbol), try ifExpr())
                 try expectEOL()
             case .range:
                 lookahead = nil
@@ -445,8 +452,8 @@ final class Parser {
                 try expectEOL()
             case .default:
                 lookahead = nil
-                guard let name = try word() else { try recover() }
-                _ = addProperty(.default, tree.arena.symbol(tree.lookup(name)), try ifExpr())
+                guard let symbol = try symbolWord() else { try recover() }
+                _ = addProperty(.default, tree.arena.symbol(symbol), try ifExpr())
                 try expectEOL()
             case .depends: try dependsOn()
             case .help: try helpOption()
@@ -528,10 +535,10 @@ final class Parser {
         switch try peek() {
         case .word:
             lookahead = nil
-            return tree.lookup(lexer.text)
+            return lexer.withText { tree.lookup(bytes: $0) }
         case .wordQuote:
             lookahead = nil
-            return tree.lookup(lexer.text, const: true)
+            return lexer.withText { tree.lookup(bytes: $0, const: true) }
         default:
             return nil
         }

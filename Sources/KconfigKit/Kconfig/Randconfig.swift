@@ -111,7 +111,7 @@ extension KconfigTree {
                 if x < 0 {
                     sym.userTri = .yes
                     sym.hasUserValue = true
-                    if let i = choice.choiceMembers.firstIndex(where: { $0 === sym }) {
+                    if let i = choice.choiceMembers.firstIndex(where: { $0 == sym }) {
                         choice.choiceMembers.remove(at: i)
                         choice.choiceMembers.append(sym)
                     }

@@ -18,59 +18,73 @@ public enum SymbolType: Sendable {
 /// A Kconfig symbol: a `config` or `menuconfig` entry, a choice (no name), or a
 /// constant that appears in an expression. Mirrors `struct symbol` in
 /// `scripts/kconfig/expr.h`, whose evaluation state (`curr`, `visible`, the cached
-/// dependency values and the flags) the engine updates as `symbol.c` does.
-public final class Symbol {
-    public let name: String?
-    public internal(set) var type: SymbolType = .unknown
-    let isConst: Bool
+/// dependency values and the flags) the engine updates as `symbol.c` does: a handle to its
+/// record in the tree's ``ChunkArena``, as a ``Menu`` or a ``Property`` is.
+///
+/// Why a handle and not a class: every parse of a `depends on`, `select` or `default`
+/// looks symbols up, and every walk over menus, properties and expressions passes them
+/// on; as objects, each of those hundreds of thousands of passes retained and released
+/// one (atomically, as the dependency checks read the same symbols on a second thread),
+/// and each of a tree's 18,000 symbols was an allocation of its own. conf allocates them
+/// with malloc and never frees them (`sym_lookup()` in symbol.c); here they go with their
+/// tree. Symbols are compared with `==` (the same record), as conf compares
+/// `struct symbol *`. A handle is only used while its tree is alive, which is why the type
+/// is internal: the library's public API answers with names and values, not symbols.
+@dynamicMemberLookup
+struct Symbol: ArenaHandle, Hashable {
+    let record: UnsafeMutablePointer<Record>
 
-    // struct symbol_value curr
-    var currVal: String = ""
-    var currTri: Tristate = .no
-    // def[S_DEF_USER]
-    var userVal: String = ""
-    var userTri: Tristate = .no
-    var hasUserValue = false
-    /// Where the user value was read from, for explanations.
-    var userLocation: (String, Int)?
+    struct Record {
+        let name: String?
+        var type: SymbolType = .unknown
+        let isConst: Bool
 
-    var visible: Tristate = .no
-    var properties = ThreadedList<Property>()
-    var menus = ThreadedList<Menu>()
-    /// The choice this symbol is a member of (`sym_get_choice_menu()`), set once menu
-    /// finalisation has placed every menu (``KconfigTree/linkChoiceMenus()``).
-    var choiceMenu: Menu?
-    var isChoiceMember = false
+        // struct symbol_value curr
+        var currVal: String
+        var currTri: Tristate = .no
+        // def[S_DEF_USER]
+        var userVal: String = ""
+        var userTri: Tristate = .no
+        var hasUserValue = false
+        /// Where the user value was read from, for explanations.
+        var userLocation: (String, Int)?
 
-    var dirDep = ExprValue()
-    var revDep = ExprValue()
-    var implied = ExprValue()
+        var visible: Tristate = .no
+        var properties = ThreadedList<Property>()
+        var menus = ThreadedList<Menu>()
+        /// The choice this symbol is a member of (`sym_get_choice_menu()`), set once menu
+        /// finalisation has placed every menu (``KconfigTree/linkChoiceMenus()``).
+        var choiceMenu: Menu?
+        var isChoiceMember = false
 
-    // flags
-    var valid = false
-    var write = false
-    var written = false
-    var warned = false
-    public internal(set) var isTransitional = false
-    var checking = false
-    var checked = false
+        var dirDep = ExprValue()
+        var revDep = ExprValue()
+        var implied = ExprValue()
 
-    init(name: String?, isConst: Bool = false) {
-        self.name = name
-        self.isConst = isConst
-        if let name { currVal = name }
+        // flags
+        var valid = false
+        var write = false
+        var written = false
+        var warned = false
+        var isTransitional = false
+        var checking = false
+        var checked = false
+    }
+
+    init(in arena: ChunkArena<Record>, name: String?, isConst: Bool = false) {
+        record = arena.make(Record(name: name, isConst: isConst, currVal: name ?? ""))
     }
 
     /// A choice is a symbol with no name (`sym_is_choice()` in `lkc.h`).
-    public var isChoice: Bool { name == nil }
+    var isChoice: Bool { self.name == nil }
 
-    public var tristateValue: Tristate { currTri }
+    var tristateValue: Tristate { self.currTri }
 
     /// `sym_get_string_value()`: y/m/n for booleans and tristates, else the value string.
-    public var stringValue: String {
-        switch type {
-        case .boolean, .tristate: currTri.description
-        default: currVal
+    var stringValue: String {
+        switch self.type {
+        case .boolean, .tristate: self.currTri.description
+        default: self.currVal
         }
     }
 }
@@ -119,7 +133,7 @@ struct Property: ArenaHandle {
 
     /// `prop_get_symbol()`.
     var symbol: Symbol? {
-        if case .symbol(let s) = self.expr?.node { return s.object }
+        if case .symbol(let s) = self.expr?.node { return s }
         return nil
     }
 }

@@ -57,7 +57,7 @@ extension KconfigTree {
     /// here they are computed on demand first.
     private func calcSymbols(in e: Expr?) {
         guard let e else { return }
-        switch e.unwrapped.view {
+        switch e.unwrapped.node {
         case .symbol(let s): calcValue(s)
         case .not(let a): calcSymbols(in: a)
         case .and(let a, let b), .or(let a, let b):
@@ -77,7 +77,7 @@ extension KconfigTree {
 
     /// `get_dep_str()`: nothing for a dependency that is y.
     private func dependencyLine(_ e: Expr?, _ prefix: String) -> String {
-        if let e, case .symbol(let s) = e.unwrapped.view, s === symbolYes { return "" }
+        if let e, case .symbol(let s) = e.unwrapped.node, s == symbolYes { return "" }
         guard let e else { return "" }
         return prefix + printed(e) + "\n"
     }

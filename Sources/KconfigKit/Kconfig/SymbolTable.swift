@@ -7,11 +7,14 @@ import Glibc
 /// symbol, for a tree's 15,000-odd names and the hundred thousand lookups a parse makes.
 /// A `[String: Symbol]` spent most of its time in SipHash; this uses the kernel's hash,
 /// probes linearly and compares the strings only on a hash match.
-struct SymbolTable {
-    /// The symbols in insertion order, and their names, which lookups compare without
-    /// touching the symbol objects (names of up to 15 bytes are stored inline).
+final class SymbolTable {
+    /// The symbols in insertion order, and their names' bytes, one after another in
+    /// `nameBytes` (entry i's at `nameRanges[i]`): lookups compare names without touching
+    /// the symbols' records, and without a reference count, as a String of more than 15
+    /// bytes has one.
     private var entries: [Symbol] = []
-    private var names: [String] = []
+    private var nameBytes: [UInt8] = []
+    private var nameRanges: [Range<Int32>] = []
     /// Per slot: the name's hash in the high half and the entry's index + 1 in the low
     /// half (0 is empty), so a probe is one load. Probing and growing never touch the
     /// symbols (a grow that retained every symbol to move it cost 3% of a whole
@@ -29,19 +32,20 @@ struct SymbolTable {
     }
 
     /// symbol.c's own hash, `hash_str()`: conf's iteration order depends on it.
-    static func hash(_ name: String) -> UInt32 { FNV1a.hash32(name) }
+    static func hash(_ name: UnsafeBufferPointer<UInt8>) -> UInt32 { FNV1a.hash32(name) }
 
     subscript(name: String) -> Symbol? {
-        find(hash: Self.hash(name)) { names[$0] == name }
+        var name = name
+        return name.withUTF8 { self[bytes: $0] }
     }
 
-    /// The symbol named by `name`'s bytes, found without making a String of them (reading
-    /// a config looks up every line's name).
+    /// The symbol named by `name`'s bytes.
     subscript(bytes name: UnsafeBufferPointer<UInt8>) -> Symbol? {
-        find(hash: FNV1a.hash32(name)) { index in
-            var candidate = names[index]
-            return candidate.withUTF8 { c in
-                c.count == name.count && (c.isEmpty || memcmp(c.baseAddress!, name.baseAddress!, c.count) == 0)
+        find(hash: Self.hash(name)) { index in
+            let range = nameRanges[index]
+            guard Int(range.count) == name.count else { return false }
+            return name.isEmpty || nameBytes.withUnsafeBufferPointer { pool in
+                memcmp(pool.baseAddress! + Int(range.lowerBound), name.baseAddress!, name.count) == 0
             }
         }
     }
@@ -63,20 +67,21 @@ struct SymbolTable {
     }
 
     /// Adds a symbol not yet in the table.
-    mutating func insert(_ symbol: Symbol, named name: String) {
+    func insert(_ symbol: Symbol, named name: UnsafeBufferPointer<UInt8>) {
         if (entries.count + 1) * 2 > slots.count { grow() }
         entries.append(symbol)
-        names.append(name)
+        nameRanges.append(Int32(nameBytes.count) ..< Int32(nameBytes.count + name.count))
+        nameBytes.append(contentsOf: name)
         place(UInt64(Self.hash(name)) << 32 | UInt64(entries.count))
     }
 
-    private mutating func place(_ slot: UInt64) {
+    private func place(_ slot: UInt64) {
         var i = Int(truncatingIfNeeded: slot >> 32) & mask
         while slots[i] != 0 { i = (i + 1) & mask }
         slots[i] = slot
     }
 
-    private mutating func grow() {
+    private func grow() {
         let old = slots.filter { $0 != 0 }
         slots = Array(repeating: 0, count: slots.count * 2)
         mask = slots.count - 1
