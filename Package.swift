@@ -18,7 +18,7 @@
 //   KernelKitCore   errors with input locations, Arch, input reading, atomic writes, TOML, JSON
 //   KernelMetrics   results as Prometheus metrics (swift-prometheus), node_exporter textfiles
 //   KernelKitData   kconfigs/ data the binary carries, generated at build time
-//   C bridges, one per system library: CMalloc (glibc's mallopt), CLibElf, CLibBPF, CLibKmod, CLibSystemd, CZlib,
+//   C bridges, one per system library: CLibElf, CLibBPF, CLibKmod, CLibSystemd, CZlib,
 //                   CLzma, CZstd, CLz4, CBzip2;
 //   CBPFProbes      the structs the BPF programs and Swift share, libbpf's log hook
 //   Sources/Plugins, Sources/Tools: the build tools (BPF programs compiled and embedded,
@@ -89,13 +89,12 @@ let package = Package(
     ],
     targets: [
         // MARK: the core and the data
-        .target(name: "KernelKitCore", dependencies: ["CMalloc"], swiftSettings: fuzzCoverage),
+        .target(name: "KernelKitCore", swiftSettings: fuzzCoverage),
         .target(name: "KernelKitData", plugins: ["KconfigsEmbedPlugin"]),
         .executableTarget(name: "kconfigs-embed", path: "Sources/Tools/kconfigs-embed"),
         .plugin(name: "KconfigsEmbedPlugin", capability: .buildTool(), dependencies: ["kconfigs-embed"], path: "Sources/Plugins/KconfigsEmbedPlugin"),
 
         // MARK: C bridges, one per system library
-        .systemLibrary(name: "CMalloc"),
         cLibrary("CLibElf", "libelf-dev"),
         cLibrary("CLibBPF", "libbpf-dev"),
         cLibrary("CZlib", "zlib1g-dev"),

@@ -51,11 +51,6 @@ struct KernelKitCommand: ParsableCommand {
         // The config commands read Kconfig trees, whose parser and evaluator recurse as
         // deep as the files nest: they run on a thread with a large stack.
         if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "config" {
-            // One tree in one process: its heap on huge pages (HeapPolicy says why, and
-            // why the batch commands, an arch per core, keep glibc's per-thread arenas).
-            let batch = ["defconfigs", "impact"].contains(CommandLine.arguments.dropFirst(2).first ?? "")
-                || CommandLine.arguments.contains { $0 == "--count" || $0.hasPrefix("--count=") }
-            if !batch { HeapPolicy.hugePageHeap() }
             PosixThread.onLargeStack { runCommand() }
         }
         runCommand()
