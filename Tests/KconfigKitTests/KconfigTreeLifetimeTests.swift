@@ -36,4 +36,29 @@ struct KconfigTreeLifetimeTests {
         #expect(tree == nil, "the tree is kept")
         #expect(preprocessor == nil, "the preprocessor is kept")
     }
+
+    /// What a record holds (a symbol's name and values are Strings, whose storage is an
+    /// object) is released with its arena: every chunk's values, the last one's only as far
+    /// as it was filled. 70,000 values fill chunks of 256, 512, … 65,536 and part of one more.
+    @Test("an arena releases what every value it made holds, in full and partial chunks")
+    func arenaReleasesValues() {
+        final class Held {}
+        struct Record { let held: Held }
+        weak var first: Held?
+        weak var middle: Held?
+        weak var last: Held?
+        do {
+            let arena = ChunkArena<Record>()
+            for i in 0 ..< 70_000 {
+                let r = arena.make(Record(held: Held()))
+                if i == 0 { first = r.pointee.held }
+                if i == 30_000 { middle = r.pointee.held }
+                if i == 69_999 { last = r.pointee.held }
+            }
+            #expect(first != nil && middle != nil && last != nil)
+        }
+        #expect(first == nil, "the first chunk's values are kept")
+        #expect(middle == nil, "a full chunk's values are kept")
+        #expect(last == nil, "the last, partly filled chunk's values are kept")
+    }
 }
