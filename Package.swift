@@ -54,11 +54,13 @@ let exporterStaticPIE: [LinkerSetting] = staticPIE.isEmpty ? [] : staticPIE + [.
 // the build tools of the plugins included, which then no longer run as themselves.
 let fuzzing = Context.environment["KERNELKIT_FUZZ"] == "1"
 let fuzzCoverage: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer"])] : []
-// The Kconfig engine's release build drops the run-time exclusivity checks (every access
-// to a class's stored property that might overlap a mutation calls swift_beginAccess):
-// its lexer, evaluator and dependency checks touch symbol and menu fields millions of times
-// a run. Debug builds, which run every test, keep them; the compile-time checks stay.
-let kconfigRelease: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+// The release builds of the Kconfig engine, the core (its TOML reader and JSON writer) and
+// the hardening checks drop the run-time exclusivity checks (every access to a class's
+// stored property that might overlap a mutation calls swift_beginAccess): the Kconfig
+// lexer, evaluator and dependency checks touch tree fields millions of times a run, and
+// loading the khc baseline's 421 rules made 3 M instructions of such checks out of 71 M
+// (session 22). Debug builds, which run every test, keep them; the compile-time checks stay.
+let hotPathRelease: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 // The C bridges link the static archives of Debian's -dev packages (`link ":libz.a"` in
 // each module.modulemap), so the binary needs none of the shared libraries. That is also
@@ -89,7 +91,7 @@ let package = Package(
     ],
     targets: [
         // MARK: the core and the data
-        .target(name: "KernelKitCore", swiftSettings: fuzzCoverage),
+        .target(name: "KernelKitCore", swiftSettings: fuzzCoverage + hotPathRelease),
         .target(name: "KernelKitData", plugins: ["KconfigsEmbedPlugin"]),
         .executableTarget(name: "kconfigs-embed", path: "Sources/Tools/kconfigs-embed"),
         .plugin(name: "KconfigsEmbedPlugin", capability: .buildTool(), dependencies: ["kconfigs-embed"], path: "Sources/Plugins/KconfigsEmbedPlugin"),
@@ -110,8 +112,8 @@ let package = Package(
 
         // MARK: the areas
         .target(name: "KernelImageKit", dependencies: ["KernelKitCore", "CZlib", "CLzma", "CZstd", "CLz4", "CBzip2"], swiftSettings: fuzzCoverage),
-        .target(name: "KconfigKit", dependencies: ["KernelKitCore"], swiftSettings: fuzzCoverage + kconfigRelease),
-        .target(name: "HardeningKit", dependencies: ["KernelKitCore", "KconfigKit", "KernelImageKit"], swiftSettings: fuzzCoverage),
+        .target(name: "KconfigKit", dependencies: ["KernelKitCore"], swiftSettings: fuzzCoverage + hotPathRelease),
+        .target(name: "HardeningKit", dependencies: ["KernelKitCore", "KconfigKit", "KernelImageKit"], swiftSettings: fuzzCoverage + hotPathRelease),
         .target(
             name: "ModuleSigning",
             dependencies: [
