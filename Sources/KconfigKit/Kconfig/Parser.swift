@@ -81,14 +81,6 @@ final class Parser {
         try recover()
     }
 
-    private func word() throws -> String? {
-        if try peek() == .word {
-            lookahead = nil
-            return lexer.text
-        }
-        return nil
-    }
-
     /// A word naming a symbol (parser.y's `nonconst_symbol`), looked up as the rule is
     /// reduced, before the tokens after it are read.
     private func symbolWord() throws -> Symbol? {
@@ -534,8 +526,7 @@ final class Parser {
     private func symbolOperand() throws -> Symbol? {
         switch try peek() {
         case .word:
-            lookahead = nil
-            return lexer.withText { tree.lookup(bytes: $0) }
+            return try symbolWord()
         case .wordQuote:
             lookahead = nil
             return lexer.withText { tree.lookup(bytes: $0, const: true) }

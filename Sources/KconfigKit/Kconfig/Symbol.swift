@@ -78,8 +78,6 @@ struct Symbol: ArenaHandle, Hashable {
     /// A choice is a symbol with no name (`sym_is_choice()` in `lkc.h`).
     var isChoice: Bool { self.name == nil }
 
-    var tristateValue: Tristate { self.currTri }
-
     /// `sym_get_string_value()`: y/m/n for booleans and tristates, else the value string.
     var stringValue: String {
         switch self.type {
