@@ -1,8 +1,9 @@
 /* Offline CO-RE relocation with libbpf's own logic.
  *
  * `probe check` must give libbpf's answers, so it does not reimplement CO-RE: it calls
- * libbpf's bpf_core_add_cands() and bpf_core_calc_relo_insn(), the functions bpftool's
- * `gen min_core_btf` calls (bpftool src/gen.c, btfgen_record_obj). They are global in
+ * libbpf's bpf_core_calc_relo_insn(), the function bpftool's `gen min_core_btf` calls
+ * (bpftool src/gen.c, btfgen_record_obj), on the candidate lists libbpf's
+ * bpf_core_add_cands() makes (found through an index, below). They are global in
  * libbpf.a but not in its installed headers, so their declarations and the structures
  * they take are repeated here from libbpf 1.1's src/relo_core.h and src/libbpf.c, the
  * version Debian 12 ships and this package links statically (so the layout is the one
@@ -74,22 +75,53 @@ int bpf_core_add_cands(struct bpf_core_cand *local_cand, size_t local_essent_len
                        const char *targ_btf_name, int targ_start_id, struct bpf_core_cand_list *cands);
 void bpf_core_free_cands(struct bpf_core_cand_list *cands);
 
-/* bpf_core_add_cands() keeps the target types of the local type's kind whose names
- * match its essential name (the name up to "___"), so its answer depends on (kind,
- * essential name) alone: the same for every object that declares the type. The cache
- * keeps each answer and gives every object its own copy, because
- * bpf_core_calc_relo_insn() narrows an object's list as it goes, as in libbpf. */
-struct cache_entry {
-    int kind;
-    char *name;
-    struct bpf_core_cand *cands;
-    int len;
+/* Candidate search. bpf_core_add_cands() walks every type of the target BTF for each
+ * local type it is asked about (libbpf.c, bpf_core_find_cands()), and keeps those of a
+ * compatible kind (the same kind, or any two enums: btf_kind_core_compat() in libbpf's
+ * btf.h) whose names match the local name up to its flavour suffix ("___v1",
+ * bpf_core_essential_name_len()). Its answer therefore depends on (kind, essential name)
+ * alone, and asking it once per local type made those walks over the 6.1 kernel's
+ * 100,000 types half of a probe check, more than all of bpftool's min_core_btf. So the
+ * cache indexes each target BTF once per kind: one walk, making the same selection in
+ * the same id order, puts every type under its essential name, and each question is then
+ * one hash lookup. The lists stay libbpf's: ProbeCheckTests holds them equal to
+ * bpf_core_add_cands()'s for every named type of every object, on two kernels. */
+#define KK_KINDS 20 /* BTF kinds 0..BTF_KIND_ENUM64 (19); a later kind goes to libbpf's walk */
+
+static int kk_kind_class(const struct btf_type *t)
+{
+    int kind = btf_kind(t);
+    return kind == BTF_KIND_ENUM64 ? BTF_KIND_ENUM : kind;
+}
+
+/* The ids, in walk order, of one kind's types with one essential name. */
+struct kk_named {
+    uint64_t hash;
+    const char *name; /* the target BTF's own string: lives as long as the BTF */
+    size_t len;
+    __u32 *ids;
+    int count, capacity;
 };
+
+/* One kind of one target BTF: an open-addressed table of kk_named. */
+struct kk_kind_index {
+    int built;
+    struct kk_named *entries;
+    int count, capacity;
+    int *slots; /* entry + 1, 0 for empty; a power of two long */
+    size_t mask;
+};
+
+struct kk_btf_index {
+    const struct btf *btf;
+    struct kk_kind_index kinds[KK_KINDS];
+};
+
 /* Objects are checked on threads of their own: the cache is locked around each lookup
- * and insertion (a list computed twice by two threads is the same list). */
+ * (and the one walk a kind's first lookup makes). */
 struct kk_cand_cache {
     pthread_mutex_t lock;
-    struct cache_entry *entries;
+    struct kk_btf_index *indexes;
     int count;
 };
 
@@ -105,30 +137,154 @@ void kk_cand_cache_free(struct kk_cand_cache *cache)
 {
     if (!cache)
         return;
-    for (int i = 0; i < cache->count; i++) {
-        free(cache->entries[i].name);
-        free(cache->entries[i].cands);
-    }
-    free(cache->entries);
+    for (int i = 0; i < cache->count; i++)
+        for (int k = 0; k < KK_KINDS; k++) {
+            struct kk_kind_index *x = &cache->indexes[i].kinds[k];
+            for (int e = 0; e < x->count; e++)
+                free(x->entries[e].ids);
+            free(x->entries);
+            free(x->slots);
+        }
+    free(cache->indexes);
     pthread_mutex_destroy(&cache->lock);
     free(cache);
 }
 
-static struct bpf_core_cand_list *copy_list(const struct bpf_core_cand *cands, int len)
+static uint64_t kk_name_hash(const char *name, size_t len)
 {
-    struct bpf_core_cand_list *out = calloc(1, sizeof(*out));
-    if (!out)
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)name[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static struct kk_named *kk_lookup(const struct kk_kind_index *x, uint64_t hash, const char *name, size_t len)
+{
+    if (!x->slots)
         return NULL;
-    if (len > 0) {
-        out->cands = malloc(sizeof(*cands) * (size_t)len);
-        if (!out->cands) {
-            free(out);
+    for (size_t s = hash & x->mask;; s = (s + 1) & x->mask) {
+        int e = x->slots[s];
+        if (!e)
             return NULL;
-        }
-        memcpy(out->cands, cands, sizeof(*cands) * (size_t)len);
+        struct kk_named *n = &x->entries[e - 1];
+        if (n->hash == hash && n->len == len && memcmp(n->name, name, len) == 0)
+            return n;
     }
-    out->len = len;
-    return out;
+}
+
+static int kk_grow_slots(struct kk_kind_index *x)
+{
+    size_t size = x->slots ? (x->mask + 1) * 2 : 1024;
+    int *slots = calloc(size, sizeof(int));
+    if (!slots)
+        return -ENOMEM;
+    for (int e = 0; e < x->count; e++) {
+        size_t s = x->entries[e].hash & (size - 1);
+        while (slots[s])
+            s = (s + 1) & (size - 1);
+        slots[s] = e + 1;
+    }
+    free(x->slots);
+    x->slots = slots;
+    x->mask = size - 1;
+    return 0;
+}
+
+/* The walk: bpf_core_add_cands()'s selection, for every name at once. */
+static int kk_build(struct kk_kind_index *x, const struct btf *btf, int start, int kind)
+{
+    int n = (int)btf__type_cnt(btf);
+    for (int id = start; id < n; id++) {
+        const struct btf_type *t = btf__type_by_id(btf, id);
+        if (!t || kk_kind_class(t) != kind)
+            continue;
+        const char *name = btf__name_by_offset(btf, t->name_off);
+        if (!name || !*name)
+            continue;
+        size_t len = bpf_core_essential_name_len(name);
+        uint64_t hash = kk_name_hash(name, len);
+        struct kk_named *named = kk_lookup(x, hash, name, len);
+        if (!named) {
+            if ((size_t)(x->count + 1) * 2 > (x->slots ? x->mask + 1 : 0) && kk_grow_slots(x))
+                return -ENOMEM;
+            if (x->count == x->capacity) {
+                int capacity = x->capacity ? x->capacity * 2 : 256;
+                struct kk_named *grown = realloc(x->entries, sizeof(*grown) * (size_t)capacity);
+                if (!grown)
+                    return -ENOMEM;
+                x->entries = grown;
+                x->capacity = capacity;
+            }
+            named = &x->entries[x->count];
+            *named = (struct kk_named){ .hash = hash, .name = name, .len = len };
+            size_t s = hash & x->mask;
+            while (x->slots[s])
+                s = (s + 1) & x->mask;
+            x->slots[s] = ++x->count;
+        }
+        if (named->count == named->capacity) {
+            int capacity = named->capacity ? named->capacity * 2 : 2;
+            __u32 *grown = realloc(named->ids, sizeof(*grown) * (size_t)capacity);
+            if (!grown)
+                return -ENOMEM;
+            named->ids = grown;
+            named->capacity = capacity;
+        }
+        named->ids[named->count++] = (__u32)id;
+    }
+    x->built = 1;
+    return 0;
+}
+
+/* Appends to `cands` what bpf_core_add_cands(local_cand, essent, btf, start) would:
+ * from the index (the cache locked by the caller). */
+static int kk_add_indexed(struct kk_cand_cache *cache, const struct btf *btf, int start, int kind,
+                          const char *name, size_t essent, struct bpf_core_cand_list *cands)
+{
+    struct kk_btf_index *index = NULL;
+    for (int i = 0; i < cache->count && !index; i++)
+        if (cache->indexes[i].btf == btf)
+            index = &cache->indexes[i];
+    if (!index) {
+        struct kk_btf_index *grown = realloc(cache->indexes, sizeof(*grown) * (size_t)(cache->count + 1));
+        if (!grown)
+            return -ENOMEM;
+        cache->indexes = grown;
+        index = &grown[cache->count++];
+        memset(index, 0, sizeof(*index));
+        index->btf = btf;
+    }
+    struct kk_kind_index *x = &index->kinds[kind];
+    if (!x->built) {
+        int err = kk_build(x, btf, start, kind);
+        if (err)
+            return err;
+    }
+    struct kk_named *named = kk_lookup(x, kk_name_hash(name, essent), name, essent);
+    if (!named)
+        return 0;
+    struct bpf_core_cand *grown = realloc(cands->cands, sizeof(*grown) * (size_t)(cands->len + named->count));
+    if (!grown)
+        return -ENOMEM;
+    cands->cands = grown;
+    for (int i = 0; i < named->count; i++)
+        grown[cands->len++] = (struct bpf_core_cand){ .btf = btf, .id = named->ids[i] };
+    return 0;
+}
+
+/* One target BTF's candidates: from the index, or from libbpf's own walk when there is
+ * no cache (or a kind the index does not know). */
+static int kk_add_cands(struct kk_cand_cache *cache, struct bpf_core_cand *local_cand, const struct btf_type *t,
+                        const char *name, size_t essent, const struct btf *btf, const char *btf_name, int start,
+                        struct bpf_core_cand_list *cands)
+{
+    int kind = kk_kind_class(t);
+    if (!cache || kind >= KK_KINDS)
+        return bpf_core_add_cands(local_cand, essent, btf, btf_name, start, cands);
+    pthread_mutex_lock(&cache->lock);
+    int err = kk_add_indexed(cache, btf, start, kind, name, essent, cands);
+    pthread_mutex_unlock(&cache->lock);
+    return err;
 }
 
 static struct bpf_core_cand_list *find_cands(const struct btf *local, __u32 id, const struct btf *vmlinux,
@@ -142,57 +298,38 @@ static struct bpf_core_cand_list *find_cands(const struct btf *local, __u32 id, 
     if (!name || !*name)
         return NULL;
     size_t essent = bpf_core_essential_name_len(name);
-    int kind = btf_kind(t);
-    if (cache) {
-        struct bpf_core_cand_list *hit = NULL;
-        int found = 0;
-        pthread_mutex_lock(&cache->lock);
-        for (int i = 0; i < cache->count && !found; i++) {
-            struct cache_entry *e = &cache->entries[i];
-            if (e->kind == kind && strlen(e->name) == essent && strncmp(e->name, name, essent) == 0) {
-                hit = copy_list(e->cands, e->len);
-                found = 1;
-            }
-        }
-        pthread_mutex_unlock(&cache->lock);
-        if (found)
-            return hit;
-    }
     struct bpf_core_cand_list *cands = calloc(1, sizeof(*cands));
     if (!cands)
         return NULL;
-    if (bpf_core_add_cands(&local_cand, essent, vmlinux, "vmlinux", 1, cands))
+    if (kk_add_cands(cache, &local_cand, t, name, essent, vmlinux, "vmlinux", 1, cands))
         goto fail;
     /* libbpf's bpf_core_find_cands(): the modules only when vmlinux has no candidate. */
     if (!cands->len)
         for (int i = 0; i < module_count; i++)
-            if (bpf_core_add_cands(&local_cand, essent, modules[i], "module", btf__type_cnt(vmlinux), cands))
+            if (kk_add_cands(cache, &local_cand, t, name, essent, modules[i], "module", (int)btf__type_cnt(vmlinux), cands))
                 goto fail;
-    if (cache) {
-        pthread_mutex_lock(&cache->lock);
-        struct cache_entry *grown = realloc(cache->entries, sizeof(*grown) * (size_t)(cache->count + 1));
-        if (grown) {
-            cache->entries = grown;
-            struct cache_entry *e = &grown[cache->count];
-            e->kind = kind;
-            e->name = strndup(name, essent);
-            e->len = cands->len;
-            e->cands = cands->len ? malloc(sizeof(*cands->cands) * (size_t)cands->len) : NULL;
-            if (e->name && (e->cands || !cands->len)) {
-                if (cands->len)
-                    memcpy(e->cands, cands->cands, sizeof(*cands->cands) * (size_t)cands->len);
-                cache->count++;
-            } else {
-                free(e->name);
-                free(e->cands);
-            }
-        }
-        pthread_mutex_unlock(&cache->lock);
-    }
     return cands;
 fail:
     bpf_core_free_cands(cands);
     return NULL;
+}
+
+int kk_core_candidates(struct kk_cand_cache *cache, const struct btf *local, unsigned int id, const struct btf *vmlinux,
+                       struct btf *const *modules, int module_count, unsigned int *ids, int *which, int max)
+{
+    struct bpf_core_cand_list *cands = find_cands(local, id, vmlinux, modules, module_count, cache);
+    if (!cands)
+        return -1;
+    int len = cands->len;
+    for (int i = 0; i < len && i < max; i++) {
+        ids[i] = cands->cands[i].id;
+        which[i] = -1;
+        for (int m = 0; m < module_count; m++)
+            if (cands->cands[i].btf == modules[m])
+                which[i] = m;
+    }
+    bpf_core_free_cands(cands);
+    return len;
 }
 
 struct ext_header {
@@ -376,14 +513,15 @@ static int kk_btf_contained(const struct btf_type *t, unsigned int i, __u32 *id)
     }
 }
 
-int kk_btf_validate(const struct btf *btf, unsigned int *bad, char *why, size_t why_size)
+/* Each type's own references and names (the first half of kk_btf_validate). */
+static int kk_btf_check_types(const struct btf *btf, __u32 start, __u32 count, __u32 strings_end,
+                              const struct btf_type **types, unsigned int *bad, char *why, size_t why_size)
 {
-    const struct btf *base = btf__base_btf(btf);
-    __u32 start = base ? btf__type_cnt(base) : 1, count = btf__type_cnt(btf);
-#define NAME_OK(off) (btf__str_by_offset(btf, (off)) != NULL)
+#define NAME_OK(off) ((off) < strings_end)
 #define TYPE_OK(ref) ((ref) < count)
     for (__u32 id = start; id < count; id++) {
         const struct btf_type *t = btf__type_by_id(btf, id);
+        types[id - start] = t;
         if (!t)
             return kk_btf_fail(why, why_size, bad, id, "type %u cannot be read", id);
         if (!NAME_OK(t->name_off))
@@ -446,8 +584,16 @@ int kk_btf_validate(const struct btf *btf, unsigned int *bad, char *why, size_t 
             }
         }
     }
-    /* No type contains itself: an iterative depth-first walk over the containment edges
-     * (0 unseen, 1 on the walk, 2 done); the base's types are done already. */
+    return 0;
+#undef NAME_OK
+#undef TYPE_OK
+}
+
+/* No type contains itself: an iterative depth-first walk over the containment edges
+ * (0 unseen, 1 on the walk, 2 done); the base's types are done already. */
+static int kk_btf_check_cycles(__u32 start, __u32 count, const struct btf_type *const *types,
+                               unsigned int *bad, char *why, size_t why_size)
+{
     __u32 n = count - start;
     unsigned char *state = calloc(n ? n : 1, 1);
     struct frame { __u32 id; unsigned int next; } *stack = malloc(sizeof(struct frame) * (n ? n : 1));
@@ -466,7 +612,7 @@ int kk_btf_validate(const struct btf *btf, unsigned int *bad, char *why, size_t 
         while (depth > 0) {
             struct frame *f = &stack[depth - 1];
             __u32 child;
-            if (!kk_btf_contained(btf__type_by_id(btf, f->id), f->next++, &child)) {
+            if (!kk_btf_contained(types[f->id - start], f->next++, &child)) {
                 state[f->id - start] = 2;
                 depth--;
                 continue;
@@ -486,6 +632,32 @@ int kk_btf_validate(const struct btf *btf, unsigned int *bad, char *why, size_t 
     free(state);
     free(stack);
     return rc;
-#undef NAME_OK
-#undef TYPE_OK
+}
+
+int kk_btf_validate(const struct btf *btf, unsigned int *bad, char *why, size_t why_size)
+{
+    const struct btf *base = btf__base_btf(btf);
+    __u32 start = base ? btf__type_cnt(base) : 1, count = btf__type_cnt(btf);
+    /* btf__str_by_offset() answers for every offset below the end of the strings (the
+     * base's, then this BTF's own) and for none past it, so one bound, found by halving
+     * with libbpf's own answer, checks a name without a call: a kernel has half a million
+     * names (types, members, parameters), and those calls were a quarter of this check. */
+    __u32 lo = 0, hi = UINT32_MAX;
+    while (lo < hi) {
+        __u32 mid = lo + (hi - lo) / 2;
+        if (btf__str_by_offset(btf, mid) != NULL)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* Each type once, by id, for the walk (btf__type_by_id() is a call per step). */
+    __u32 n = count - start;
+    const struct btf_type **types = malloc(sizeof(*types) * (n ? n : 1));
+    if (!types)
+        return kk_btf_fail(why, why_size, bad, 0, "out of memory checking %u types", n);
+    int rc = kk_btf_check_types(btf, start, count, lo, types, bad, why, why_size);
+    if (rc == 0)
+        rc = kk_btf_check_cycles(start, count, types, bad, why, why_size);
+    free(types);
+    return rc;
 }

@@ -1,3 +1,5 @@
+import CBPFProbes
+import CLibBPF
 import Foundation
 import KernelKitCore
 @testable import KernelProbes
@@ -162,6 +164,57 @@ struct ProbeCheckTests {
         #expect(compared == 40)
         // The comparison is not vacuous: on the kernels without Hyper-V, much is unresolved.
         #expect(unresolvedSeen > 30)
+    }
+
+    /// One local type's candidates: (module index or -1 for vmlinux, target id) pairs.
+    func candidates(_ cache: OpaquePointer?, _ local: OpaquePointer, _ id: UInt32, _ target: ProbeCompatibility.Target) -> [[Int32]]? {
+        var ids = [UInt32](repeating: 0, count: 4096), which = [Int32](repeating: 0, count: 4096)
+        let n = target.modules.withUnsafeBufferPointer { mods in
+            kk_core_candidates(cache, local, id, target.vmlinux, mods.baseAddress, Int32(mods.count), &ids, &which, 4096)
+        }
+        if n < 0 { return nil }
+        return (0..<Int(min(n, 4096))).map { [which[$0], Int32(bitPattern: ids[$0])] } + [[n]]
+    }
+
+    /// Every named type of every object against `kernel`, both ways, and every 29th type of
+    /// the kernel itself (as if an object had declared it: the kernel has types of one
+    /// name and kind several times over, which the objects' types do not reach). Counts:
+    /// the types with a list, with a non-empty one, found only in a module, with several.
+    func compareCandidates(_ kernel: borrowing KernelBTF) throws -> [Int] {
+        let objects = [BPFObjects.block, BPFObjects.process, BPFObjects.vmbus, BPFObjects.storvsc, BPFObjects.netvsc]
+        var locals = try objects.map { (try ProbeCompatibility.LocalObject.of($0).btf, $0.name, UInt32(1)) }
+        locals.append((kernel.vmlinux, "vmlinux", 29))
+        var counts = [0, 0, 0, 0]
+        let target = ProbeCompatibility.Target(vmlinux: kernel.vmlinux, modules: kernel.modules)
+        for (local, name, step) in locals {
+            for id in stride(from: UInt32(1), to: btf__type_cnt(local), by: Int(step)) {
+                let libbpf = candidates(nil, local, id, target)
+                let indexed = candidates(target.cache, local, id, target)
+                #expect(indexed == libbpf, "\(name) type \(id)")
+                guard let list = libbpf else { continue }
+                counts[0] += 1
+                guard list.count > 1 else { continue }
+                counts[1] += 1
+                if list.dropLast().contains(where: { $0[0] >= 0 }) { counts[2] += 1 }
+                if list.count > 2 { counts[3] += 1 }
+            }
+        }
+        return counts
+    }
+
+    @Test("The candidate index gives libbpf's own lists (bpf_core_add_cands), for every named type of every object")
+    func candidateIndexIsLibbpfs() throws {
+        let d12 = CloudKernel.debian12, sid = CloudKernel.unstable
+        let running = try compareCandidates(try KernelBTF(image: "/sys/kernel/btf/vmlinux"))
+        let old = try compareCandidates(try KernelBTF(image: d12.vmlinuz, modules: ["hv_vmbus", "hv_storvsc", "hv_netvsc"].map { d12.modules[$0]! }))
+        let new = try compareCandidates(try KernelBTF(image: sid.vmlinuz, modules: ["hv_storvsc", "hv_netvsc"].map { sid.modules[$0]! }))
+        let total = (0..<4).map { running[$0] + old[$0] + new[$0] }
+        // Not vacuous: most named types have candidates, some only in a module's split
+        // BTF (the Hyper-V records on 6.1), and many more than one.
+        #expect(total[0] > 1000)
+        #expect(total[1] > 1000)
+        #expect(old[2] > 5)
+        #expect(total[3] > 30)
     }
 }
 

@@ -18,10 +18,19 @@ struct kk_core_result {
 
 typedef void (*kk_core_result_fn)(const struct kk_core_result *result, void *context);
 
-/* Candidate lists shared by the objects checked against one kernel (core_check.c). */
+/* The target kernel's types indexed by kind and name, shared by the objects checked
+ * against one kernel (core_check.c says why). */
 struct kk_cand_cache;
 struct kk_cand_cache *kk_cand_cache_new(void);
 void kk_cand_cache_free(struct kk_cand_cache *cache);
+
+/* The CO-RE candidates of the local type `id` in `vmlinux`, or, when it has none, in
+ * `modules`: from `cache`'s index, or with `cache` NULL from libbpf's own
+ * bpf_core_add_cands() walk (the tests hold the two equal). Writes up to `max` target
+ * ids and, for each, the module it is in (-1: vmlinux); returns how many there are, or
+ * -1 when the local type has no name or cannot be read. */
+int kk_core_candidates(struct kk_cand_cache *cache, const struct btf *local, unsigned int id, const struct btf *vmlinux,
+                       struct btf *const *modules, int module_count, unsigned int *ids, int *which, int max);
 
 /* Calls `fn` for every CO-RE relocation of `local` (an object's BTF) and its .BTF.ext
  * bytes, against `vmlinux` and then `modules`. Returns 0, or a negative errno when the
