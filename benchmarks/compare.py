@@ -23,10 +23,16 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def timed(cmd, cwd=None, env=None):
-    t0 = time.perf_counter()
-    r = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    return time.perf_counter() - t0, r
+def timed(cmd, cwd=None, env=None, stdin=None):
+    """`stdin`: a file the command reads as its standard input (opened before the clock)."""
+    f = open(stdin, "rb") if stdin else None
+    try:
+        t0 = time.perf_counter()
+        r = subprocess.run(cmd, cwd=cwd, env=env, stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return time.perf_counter() - t0, r
+    finally:
+        if f:
+            f.close()
 
 
 def row(name, peer_label, peer, ours, runs, setup=None, same=None, exits=None):
@@ -34,10 +40,10 @@ def row(name, peer_label, peer, ours, runs, setup=None, same=None, exits=None):
     given, is the (peer, ours) pair of exit statuses expected instead of equal ones."""
     if setup:
         setup("peer")
-    _, a = timed(peer["cmd"], peer.get("cwd"), peer.get("env"))
+    _, a = timed(peer["cmd"], peer.get("cwd"), peer.get("env"), peer.get("stdin"))
     if setup:
         setup("ours")
-    _, b = timed(ours["cmd"], ours.get("cwd"), ours.get("env"))
+    _, b = timed(ours["cmd"], ours.get("cwd"), ours.get("env"), ours.get("stdin"))
     codes_ok = (a.returncode, b.returncode) == exits if exits else a.returncode == b.returncode
     if not codes_ok or (same or (lambda x, y: x.stdout == y.stdout))(a, b) is False:
         sys.exit(f"{name}: outputs differ (exit {a.returncode} vs {b.returncode}); not timing a wrong answer")
@@ -45,10 +51,10 @@ def row(name, peer_label, peer, ours, runs, setup=None, same=None, exits=None):
     for _ in range(runs):
         if setup:
             setup("peer")
-        pt.append(timed(peer["cmd"], peer.get("cwd"), peer.get("env"))[0])
+        pt.append(timed(peer["cmd"], peer.get("cwd"), peer.get("env"), peer.get("stdin"))[0])
         if setup:
             setup("ours")
-        ot.append(timed(ours["cmd"], ours.get("cwd"), ours.get("env"))[0])
+        ot.append(timed(ours["cmd"], ours.get("cwd"), ours.get("env"), ours.get("stdin"))[0])
     p, o = statistics.median(pt), statistics.median(ot)
     return f"| {name} | {peer_label} | {p * 1000:.1f} ms | {o * 1000:.1f} ms | **{p / o:.1f}×** |"
 
@@ -514,6 +520,20 @@ def main():
         rows += probe_check_rows(kk, ORACLES[0], args.runs)
     if want("audit-live"):
         rows += audit_live_rows(kk, ORACLES[0], args.runs)
+    bootgraph = os.path.join(tree, "scripts", "bootgraph.pl")
+    if want("boot") and os.path.exists(bootgraph) and shutil.which("perl"):
+        # The kernel's own picture of an initcall_debug log (60 bars) against boot report's
+        # JSON of every initcall and its SVG; different outputs by nature, both must succeed.
+        dmesg = os.path.join(ROOT, "Tests", "Fixtures", "boot", "debian-6.1-cloud-tcg.dmesg")
+        work = tempfile.mkdtemp(prefix="kernelkit-bench-boot-")
+        try:
+            rows.append(row("a 578-initcall boot log (Tests/Fixtures/boot) to a picture: `boot report --log … --format json --svg`",
+                            "perl scripts/bootgraph.pl < dmesg > svg (6.12 tree)",
+                            {"cmd": ["perl", bootgraph], "stdin": dmesg},
+                            {"cmd": [kk, "boot", "report", "--log", dmesg, "--format", "json", "--svg",
+                                     os.path.join(work, "boot.svg")]}, args.runs, same=lambda a, b: True))
+        finally:
+            shutil.rmtree(work)
     print("| operation | peer | peer median | KernelKit median | speed-up |")
     print("|---|---|---:|---:|---:|")
     for r in rows:

@@ -31,9 +31,11 @@ struct BootReportCommand: ParsableCommand {
         record when there is one, and, when systemd is PID 1, its phases (initrd, user
         space up to FinishTimestamp) and every unit's activation, asked of systemd over
         D-Bus (sd-bus; as root through its private socket, so no dbus-daemon is
-        needed). A saved --log describes another boot, so systemd is then not asked
-        unless --systemd is given. Each source that is missing or unusable is reported
-        as unavailable, with the reason, and the rest of the timeline is still built.
+        needed). A saved --log describes another boot, so this system's trace
+        buffer, FPDT record and systemd, which describe this one, are then read only
+        when named (--trace, --fpdt, --systemd). Each source that is missing or
+        unusable is reported as unavailable, with the reason, and the rest of the
+        timeline is still built.
 
         Examples:
           kernelkit boot report
@@ -44,21 +46,18 @@ struct BootReportCommand: ParsableCommand {
     )
     @Option(help: "text or json.") var format: TextOrJSON = .text
     @Option(help: ArgumentHelp("Also write the timeline as an SVG picture.", valueName: "FILE")) var svg: String?
-    @Option(help: ArgumentHelp("The trace buffer (default /sys/kernel/tracing/trace).", valueName: "FILE")) var trace: String?
+    @Option(help: ArgumentHelp("The trace buffer (default /sys/kernel/tracing/trace; with a saved --log, none).", valueName: "FILE")) var trace: String?
     @Option(help: ArgumentHelp("The kernel log: /dev/kmsg (default), or a saved dmesg or /dev/kmsg copy.", valueName: "FILE")) var log: String?
-    @Option(help: ArgumentHelp("The FPDT boot record directory (default /sys/firmware/acpi/fpdt/boot).", valueName: "DIR")) var fpdt: String?
+    @Option(help: ArgumentHelp("The FPDT boot record directory (default /sys/firmware/acpi/fpdt/boot; with a saved --log, none).", valueName: "DIR")) var fpdt: String?
     @Option(help: "How many of the slowest initcalls the text lists.") var top = 20
     @Flag(inversion: .prefixedNo, help: "Ask systemd (PID 1) for its phases and units (default: yes, but not with a saved --log).")
     var systemd: Bool?
 
     func run() throws {
         try Terminal.run {
-            let live = log == nil || log!.hasPrefix("/dev/")
             // A source the system lacks is a line of the report ("unavailable: …"); a file
             // the user named that cannot be read is bad input, and an error.
-            if let trace { _ = try InitcallTrace.parse(try InputFile.readBytes(trace), file: trace) }
-            if let log, !live { _ = try KernelLog.parse(try InputFile.readBytes(log), file: log) }
-            let timeline = BootSources(trace: trace, log: log, fpdt: fpdt, systemd: systemd ?? live).timeline()
+            let timeline = try BootSources(trace: trace, log: log, fpdt: fpdt, systemd: systemd).timelineOfNamedFiles()
             switch format {
             case .json: Terminal.write(timeline.json.serialized())
             case .text: Terminal.write(timeline.text(top: top))

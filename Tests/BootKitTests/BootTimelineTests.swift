@@ -24,6 +24,25 @@ struct BootTimelineTests {
         }
     }
 
+    @Test("a saved log is another boot: this system's trace, FPDT and systemd are read only when named")
+    func savedLogReadsNothingOfThisSystem() throws {
+        let saved = BootSources(log: Self.dmesg)
+        #expect(saved.trace == nil && saved.fpdt == nil && !saved.systemd)
+        let t = saved.timeline()
+        #expect(t.sources == ["kmsg"])
+        let reasons = Dictionary(t.unavailable.map { ($0.what, $0.reason) }, uniquingKeysWith: { a, _ in a })
+        #expect(reasons["initcall trace"]?.contains("a saved --log describes another boot (give --trace)") == true)
+        #expect(reasons["firmware and loader (FPDT)"]?.contains("(give --fpdt)") == true)
+        // Named, they are read; with the live log (a device), the defaults are this system's.
+        #expect(BootSources(trace: Self.trace, log: Self.dmesg, systemd: false).timeline().sources == ["kmsg", "trace"])
+        let live = BootSources()
+        #expect(live.trace == "/sys/kernel/tracing/trace" && live.fpdt == "/sys/firmware/acpi/fpdt/boot" && live.systemd)
+        // A trace file the user named that cannot be read is an error, not a line.
+        #expect(throws: KernelKitError.self) { try BootSources(trace: "/nonexistent", log: Self.dmesg).timelineOfNamedFiles() }
+        #expect(throws: KernelKitError.self) { try BootSources(log: "/nonexistent").timelineOfNamedFiles() }
+        #expect(try BootSources(log: Self.dmesg).timelineOfNamedFiles().initcalls.count == 578)
+    }
+
     @Test("from the log and the trace: every initcall of initcall_debug, in order, with the kernel's durations and the trace's levels")
     func logAndTrace() throws {
         let expected = try Self.kernelsInitcalls(Self.dmesg)
