@@ -85,7 +85,8 @@ void bpf_core_free_cands(struct bpf_core_cand_list *cands);
  * cache indexes each target BTF once per kind: one walk, making the same selection in
  * the same id order, puts every type under its essential name, and each question is then
  * one hash lookup. The lists stay libbpf's: ProbeCheckTests holds them equal to
- * bpf_core_add_cands()'s for every named type of every object, on two kernels. */
+ * bpf_core_add_cands()'s on three kernels, for every named type of every object and
+ * every 29th type of the kernel itself (which has names repeated within one kind). */
 #define KK_KINDS 20 /* BTF kinds 0..BTF_KIND_ENUM64 (19); a later kind goes to libbpf's walk */
 
 static int kk_kind_class(const struct btf_type *t)
