@@ -242,8 +242,12 @@ extension SystemState {
     ///   `live` are given; the input errors of the files.
     public static func read(configs: [String], cmdline: String?, sysctl: String?, live: Bool,
                             arch: Arch? = nil, version: KernelVersion? = nil) throws(KernelKitError) -> [SystemState] {
+        // Several configs are read on every core; the first failing one (in order) is the error.
         var files: [ConfigFile?] = []
-        for c in configs { files.append(try readConfig(c)) }
+        let read = Parallel.map(count: configs.count, width: Parallel.cores) { i in
+            Result { () throws(KernelKitError) in try readConfig(configs[i]) }
+        }
+        for r in read { files.append(try r.get()) }
         if files.isEmpty && live && InputFile.exists("/proc/config.gz") { files.append(try readConfig("/proc/config.gz")) }
         if files.isEmpty { files = [nil] }
         if cmdline != nil && live { throw KernelKitError(.usage, "give --cmdline FILE or --live, not both") }

@@ -46,6 +46,30 @@ public indirect enum JSONValue: Hashable, Sendable, ExpressibleByStringLiteral, 
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// `.array(items).serialized(pretty:)`, byte for byte, with the items written on every
+    /// core: the reports of 100 configs are 17 MB of JSON, a third of such a run when
+    /// written in turn.
+    public static func serialized(array items: [JSONValue], pretty: Bool = true) -> String {
+        guard items.count > 1 else { return JSONValue.array(items).serialized(pretty: pretty) }
+        let parts = Parallel.map(count: items.count, width: Parallel.cores) { i in
+            var out = [UInt8]()
+            items[i].write(to: &out, indent: pretty ? 1 : nil)
+            return out
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(parts.reduce(16) { $0 + $1.count + 4 })
+        out.append(UInt8(ascii: "["))
+        for (i, part) in parts.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            if pretty { out += "\n  ".utf8 }
+            out += part
+        }
+        if pretty { out.append(0x0A) }
+        out.append(UInt8(ascii: "]"))
+        if pretty { out.append(0x0A) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     private func write(to out: inout [UInt8], indent: Int?) {
         switch self {
         case .null: out += "null".utf8

@@ -257,6 +257,33 @@ struct CoreTests {
         } catch { #expect(error.location?.file == "bad.json" && error.location?.line == 2) }
     }
 
+    @Test("an array written on every core is byte for byte the array written in turn")
+    func jsonArrayInParallel() throws {
+        // Items of every shape, nested, empty and not, many more than there are cores.
+        let items: [JSONValue] = (0..<37).map { i in
+            switch i % 5 {
+            case 0: .object([("n", .int(i)), ("list", .array([.string("a\n\(i)"), .null, .bool(i % 2 == 0)]))])
+            case 1: .array([])
+            case 2: .object([])
+            case 3: .string("item \(i) \"quoted\"")
+            default: .array([.object([("deep", .array([.double(Double(i) / 4)]))])])
+            }
+        }
+        for n in [0, 1, 2, items.count] {
+            let some = Array(items.prefix(n))
+            for pretty in [true, false] {
+                #expect(JSONValue.serialized(array: some, pretty: pretty) == JSONValue.array(some).serialized(pretty: pretty),
+                        "\(n) items, pretty \(pretty)")
+            }
+        }
+        // And Python's json reads the same 37 items back, in order.
+        let dir = try TemporaryDirectory()
+        let file = try dir.write("a.json", JSONValue.serialized(array: items))
+        let py = try run("/usr/bin/python3", ["-c", "import json, sys; v = json.load(open(sys.argv[1])); print(len(v), v[5]['n'], v[3])", file])
+        #expect(py.status == 0, "\(py.err)")
+        #expect(py.out == "37 5 item 3 \"quoted\"\n")
+    }
+
     @Test("each compression round-trips through the real command-line tool", arguments: [
         (Compression.gzip, "/usr/bin/gzip", ["-c"], ["-dc"]),
         (.xz, "/usr/bin/xz", ["-c", "--check=crc32"], ["-dc"]),
