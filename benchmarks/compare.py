@@ -7,6 +7,7 @@ Before timing, it checks that both produce the same output, so a fast wrong answ
 cannot pass for a win.
 
 Usage: benchmarks/compare.py --kernelkit BIN --oracles DIR [--runs N] [--only ROW] [--khc CHECKOUT]
+                             [--azl CHECKOUT]
 Prints a Markdown table (the one in benchmarks/README.md).
 """
 import argparse
@@ -452,6 +453,74 @@ def args_oracles(tree):
     return ORACLES[0]
 
 
+def azl_rows(kk, runs, checkout):
+    """harden check --baseline azure-linux against Azure Linux's own config checker
+    (toolkit/scripts/kernel_config_checker in microsoft/azurelinux, the oracle of
+    Tests/Fixtures/azl-checker). It is in no package registry: --azl names a checkout
+    (the search tool's fetch, then `git archive` of the toolkit; its code is never
+    committed), and it needs pydantic 2 from PyPI. Before timing, each row checks that
+    both fail the same options with the same expected and actual values."""
+    scripts = os.path.join(checkout, "toolkit", "scripts")
+    policy = os.path.join(ROOT, "kconfigs", "baselines", "azure-linux", "azl3-os-required-kernel-configs.json")
+    # An interpreter with pydantic 2: Debian's (named directly, not through a shim) if it
+    # has it, else the one running this script.
+    py = next((c for c in ("/usr/bin/python3", sys.executable) if os.path.exists(c) and subprocess.run(
+        [c, "-c", "import pydantic, sys; sys.exit(int(pydantic.VERSION.split('.')[0]) < 2)"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0), None)
+    if py is None:
+        sys.exit("azl: Azure Linux's checker needs pydantic 2: pip install 'pydantic>=2'")
+    configs = [(os.path.join(ROOT, "kconfigs", "azure-linux", f"{n}.config"), a) for n, a in
+               (("azl4-6.18-x86_64", "x86_64"), ("azl4-6.18-aarch64", "arm64"),
+                ("azl3-hwe-6.18-x86_64", "x86_64"), ("azl3-hwe-6.18-aarch64", "arm64"))]
+    configs += [(os.path.join(ROOT, "Tests", "Fixtures", "configs", f"{n}.config"), a) for n, a in
+                (("azl3-6.6-x86_64", "x86_64"), ("azl3-6.6-aarch64", "arm64"))]
+    packages = ["kernel", "kernel-hwe", "kernel-64k"]
+    checker = [py, "-m", "kernel_config_checker.check_config"]
+
+    def theirs(text):
+        # Per run (the loop below echoes `--` after each): its `✗ CONFIG_X: expected 'V',
+        # got 'A' (from …)` lines.
+        return [sorted(l.split("✗ ", 1)[1].rsplit(" (from ", 1)[0] for l in chunk.splitlines()
+                       if "✗ CONFIG_" in l and " (from " in l)
+                for chunk in text.split("\n--\n") if chunk.strip()]
+
+    def ours(text):
+        out = []
+        for chunk in text.split("\n--\n"):
+            if not chunk.strip():
+                continue
+            doc = json.loads(chunk)
+            for report in (doc if isinstance(doc, list) else [doc]):
+                out.append(sorted(f"{f['option']}: expected '{f['expected']}', got '{f['actual'] or 'n'}'"
+                                  for f in report["findings"] if f["status"] == "fail"))
+        return out
+
+    def same(a, b):
+        # Some run must fail something, or two empty parses would pass for agreement.
+        t, o = theirs(a.stdout.decode()), ours(b.stdout.decode())
+        return any(t) and t == o
+
+    out = [row("harden check, AZL4 6.18 x86_64 against Azure Linux's required-config policy (package kernel)",
+               "Azure Linux's check_config.py",
+               {"cmd": checker + [configs[0][0], policy, "kernel", configs[0][1]], "cwd": scripts},
+               {"cmd": [kk, "harden", "check", "--config", configs[0][0], "--baseline", "azure-linux",
+                        "--azl-package", "kernel", "--format", "json"]},
+               runs, same=same, exits=(1, 1))]
+    # Every config for every package: the checker takes one config and one package per
+    # process; KernelKit one package per process, with all six configs.
+    each = " ".join(f"'{c}' {a}" for c, a in configs)
+    peer = (f"for p in {' '.join(packages)}; do set -- {each}; while [ $# -gt 0 ]; do "
+            + " ".join(checker) + f" \"$1\" '{policy}' \"$p\" \"$2\"; echo --; shift 2; done; done")
+    mine = (f"for p in {' '.join(packages)}; do '{kk}' harden check --baseline azure-linux --azl-package \"$p\" --format json "
+            + " ".join(f"--config '{c}'" for c, _ in configs) + "; echo --; done")
+    out.append(row(f"harden check, the {len(configs)} Azure Linux configs x {len(packages)} packages, azure-linux policy",
+                   "Azure Linux's check_config.py, once per config and package",
+                   {"cmd": ["sh", "-c", peer], "cwd": scripts},
+                   {"cmd": ["sh", "-c", mine]},
+                   max(3, runs // 5), same=same))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kernelkit", required=True)
@@ -459,6 +528,7 @@ def main():
     ap.add_argument("--runs", type=int, default=21)
     ap.add_argument("--only")
     ap.add_argument("--khc", help="a kernel-hardening-checker git checkout, the harden rows' peer")
+    ap.add_argument("--azl", help="a microsoft/azurelinux checkout (its toolkit/scripts at least), the azl rows' peer")
     args = ap.parse_args()
     ORACLES[0] = os.path.abspath(args.oracles)
     kk = os.path.abspath(args.kernelkit)
@@ -512,6 +582,8 @@ def main():
         rows += kconfig_scale_rows(kk, tree72, args.runs)
     if want("harden"):
         rows += harden_rows(kk, args.runs, args.khc)
+    if want("azl") and args.azl:
+        rows += azl_rows(kk, args.runs, os.path.abspath(args.azl))
     if want("probe"):
         rows += probe_rows(kk, args.runs)
     if want("modsign"):

@@ -4,7 +4,9 @@
 #   2. in-process timings of the library's hot paths (benchmarks/InProcess).
 # Usage: benchmarks/run.sh [--runs N]
 # With KHC_CHECKOUT set to a git checkout of kernel-hardening-checker (in no package
-# registry), the harden rows are timed against it.
+# registry), the harden rows are timed against it; with AZL_CHECKOUT set to a checkout of
+# microsoft/azurelinux (its toolkit/scripts, and pydantic 2 installed), the azl rows
+# against Azure Linux's own config checker.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -14,7 +16,7 @@ swift build -c release --product kernelkit-benchmarks >/dev/null
 bin="$(swift build -c release --show-bin-path)"
 echo "## Against the real tools (whole process, $(nproc) cores, $(date -u +%Y-%m-%d))"
 echo
-python3 benchmarks/compare.py --kernelkit "$bin/kernelkit" --oracles "${KERNELKIT_ORACLES:-$root/.build/oracles}" ${KHC_CHECKOUT:+--khc "$KHC_CHECKOUT"} "$@"
+python3 benchmarks/compare.py --kernelkit "$bin/kernelkit" --oracles "${KERNELKIT_ORACLES:-$root/.build/oracles}" ${KHC_CHECKOUT:+--khc "$KHC_CHECKOUT"} ${AZL_CHECKOUT:+--azl "$AZL_CHECKOUT"} "$@"
 echo
 echo "## In-process"
 echo
