@@ -110,13 +110,32 @@ def arch_lists(checks, engine):
     return out
 
 
+def increasing_run(values):
+    """The indices of a longest strictly increasing subsequence of `values`."""
+    best = []  # best[i]: the longest run ending at i, as indices
+    for i, v in enumerate(values):
+        run = max((best[j] for j in range(i) if values[j] < v), key=len, default=[])
+        best.append(run + [i])
+    return max(best, key=len, default=[])
+
+
 def merged(per_arch):
-    """Rules in x86_64's order, each other arch's new rules after their predecessor."""
+    """Rules in x86_64's order, each other arch's new rules after their predecessor, so that
+    every arch's rules come out in that arch's own order (as kernel-hardening-checker lists
+    them). A rule two arches share but order differently is the same check at two places:
+    of the arch's shared rules, those outside the longest run already in its order get a
+    variant of their own for that arch, at its place there (riscv's LSM_MMAP_MIN_ADDR, say)."""
     order, variants = [], {}
     for arch, rules in per_arch.items():
+        keys = [json.dumps([r["kind"], r["option"], r["category"], r["source"], r["check"]], sort_keys=True)
+                for r in rules]
+        placed = [i for i, k in enumerate(keys) if k in variants]
+        kept = {placed[j] for j in increasing_run([order.index(keys[i]) for i in placed])}
+        for i in placed:
+            if i not in kept:
+                keys[i] += "#" + arch
         prev = None
-        for r in rules:
-            key = json.dumps([r["kind"], r["option"], r["category"], r["source"], r["check"]], sort_keys=True)
+        for r, key in zip(rules, keys):
             if key not in variants:
                 variants[key] = {"rule": r, "arches": []}
                 order.insert(order.index(prev) + 1 if prev is not None else 0, key)
