@@ -70,6 +70,75 @@ public indirect enum JSONValue: Hashable, Sendable, ExpressibleByStringLiteral, 
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The document as Python's `json.dumps(value)` writes it, byte for byte: one line,
+    /// `", "` between items and `": "` after keys, and every character outside printable
+    /// ASCII escaped (`ensure_ascii`: `\uXXXX` in lowercase hex, surrogate pairs above
+    /// U+FFFF, `\b` and `\f` among the short forms; Lib/json/encoder.py). Without a line end.
+    /// kernel-hardening-checker prints its `-m json` so (`print(json.dumps(output))`).
+    public func pythonSerialized() -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(4096)
+        writePython(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private func writePython(to out: inout [UInt8]) {
+        switch self {
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += ", ".utf8 }
+                item.writePython(to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            for (i, (key, value)) in members.enumerated() {
+                if i > 0 { out += ", ".utf8 }
+                Self.writePythonString(key, to: &out)
+                out += ": ".utf8
+                value.writePython(to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        case .string(let s): Self.writePythonString(s, to: &out)
+        // float.__repr__ and Swift's description are both the shortest round-tripping
+        // digits (1.0, 0.25, 1e+16); json.dumps spells the non-finite ones so.
+        case .double(let d) where !d.isFinite: out += (d.isNaN ? "NaN" : d < 0 ? "-Infinity" : "Infinity").utf8
+        case .double(let d): out += String(d).utf8
+        default: write(to: &out, indent: nil)
+        }
+    }
+
+    private static func writePythonString(_ s: String, to out: inout [UInt8]) {
+        func hex4(_ v: UInt32) {
+            out += "\\u".utf8
+            for shift in stride(from: 12, through: 0, by: -4) {
+                let d = UInt8((v >> UInt32(shift)) & 0xF)
+                out.append(d < 10 ? 0x30 + d : 0x57 + d) // 0-9, a-f
+            }
+        }
+        out.append(0x22)
+        for scalar in s.unicodeScalars {
+            let v = scalar.value
+            switch v {
+            case 0x22: out += #"\""#.utf8
+            case 0x5C: out += #"\\"#.utf8
+            case 0x0A: out += #"\n"#.utf8
+            case 0x0D: out += #"\r"#.utf8
+            case 0x09: out += #"\t"#.utf8
+            case 0x08: out += #"\b"#.utf8
+            case 0x0C: out += #"\f"#.utf8
+            case 0x20...0x7E: out.append(UInt8(v))
+            case 0x10000...:
+                let u = v - 0x10000
+                hex4(0xD800 | (u >> 10))
+                hex4(0xDC00 | (u & 0x3FF))
+            default: hex4(v)
+            }
+        }
+        out.append(0x22)
+    }
+
     private func write(to out: inout [UInt8], indent: Int?) {
         switch self {
         case .null: out += "null".utf8

@@ -95,7 +95,7 @@ struct HardenCheckCommand: ParsableCommand {
     @OptionGroup var baselines: BaselineOptions
     @Option(help: ArgumentHelp("Override the arch (x86_64, x86_32, arm64, arm, riscv).", valueName: "ARCH")) var arch: String?
     @Option(help: ArgumentHelp("Override the kernel version (e.g. 6.18).", valueName: "VERSION")) var kernelVersion: String?
-    @Option(help: "text, json, sarif, junit, or khc-json (kernel-hardening-checker's -m json shape).") var format: ReportFormat = .text
+    @Option(help: "text, json, sarif, junit, or khc-json (kernel-hardening-checker's -m json, byte for byte).") var format: ReportFormat = .text
     @Option(help: "Fail (exit 1) only for findings of this severity or above: low, medium, high, critical.") var failOn: Severity = .low
     @Option(help: ArgumentHelp("Write a config fragment that makes every failing kconfig rule pass.", valueName: "OUT")) var fixFragment: String?
     @Option(help: ArgumentHelp("With --fix-fragment: a kernel tree to resolve the fixed config through, reporting values Kconfig would drop.", valueName: "KSRC")) var tree: String?
@@ -181,7 +181,9 @@ struct HardenCheckCommand: ParsableCommand {
             }
         }
         switch format {
-        case .json, .khcJSON: Terminal.write(reports.count == 1 ? reports[0].serialized() : JSONValue.serialized(array: reports))
+        case .json: Terminal.write(reports.count == 1 ? reports[0].serialized() : JSONValue.serialized(array: reports))
+        // kernel-hardening-checker's own bytes: print(json.dumps(output)).
+        case .khcJSON: Terminal.write((reports.count == 1 ? reports[0] : .array(reports)).pythonSerialized() + "\n")
         case .sarif: Terminal.write(HardeningCheck.sarifLog(merging: reports).serialized())
         default: break
         }

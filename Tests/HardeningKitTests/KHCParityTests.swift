@@ -102,6 +102,12 @@ struct KHCParityTests {
         #expect(ours.map { Set($0.keys) } == theirs.map { Set($0.keys) })
         #expect(ours.map(KHCFixtures.line) == theirs.map(KHCFixtures.line))
         #expect(ours.allSatisfy { $0["check_result_bool"] is Bool })
+        // And its bytes: khc prints `json.dumps(output)`, so the same list is the same text
+        // exactly when Python writes ours back unchanged.
+        let dir = try TemporaryDirectory()
+        let py = try TestSupport.run("/usr/bin/python3", ["-c", "import json, sys; print(json.dumps(json.load(open(sys.argv[1]))))",
+                                              try dir.write("ours.json", r.out)])
+        #expect(py.status == 0 && py.out == r.out, "not json.dumps's bytes")
     }
 
     @Test("several configs in one run, checked on every core: each report is the tool's for its config, in the order given")

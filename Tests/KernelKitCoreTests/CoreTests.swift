@@ -257,6 +257,22 @@ struct CoreTests {
         } catch { #expect(error.location?.file == "bad.json" && error.location?.line == 2) }
     }
 
+    @Test("pythonSerialized() is what Python's json.dumps writes, byte for byte")
+    func jsonAsPython() throws {
+        // Every escape json.dumps makes: quote, backslash, the short forms, other control
+        // characters, DEL, non-ASCII in and above the BMP; and numbers, empty containers.
+        let value: JSONValue = .object([
+            ("s", .string("q\" b\\ n\n r\r t\t b\u{08} f\u{0C} c\u{01}\u{1F} del\u{7F} é ☃ 𝄞 😀 ~")),
+            ("n", .array([.int(-3), .double(0.25), .double(-2.5), .double(1e16), .bool(true), .null])),
+            ("e", .array([.object([]), .array([])])),
+        ])
+        let dir = try TemporaryDirectory()
+        let file = try dir.write("v.json", value.serialized())
+        let py = try run("/usr/bin/python3", ["-c", "import json, sys; sys.stdout.write(json.dumps(json.load(open(sys.argv[1]))))", file])
+        #expect(py.status == 0, "\(py.err)")
+        #expect(value.pythonSerialized() == py.out)
+    }
+
     @Test("an array written on every core is byte for byte the array written in turn")
     func jsonArrayInParallel() throws {
         // Items of every shape, nested, empty and not, many more than there are cores.
