@@ -55,8 +55,24 @@ let fuzzTargets: [FuzzTarget] = [
     },
 
     // MARK: reports read back
-    FuzzTarget(name: "json", summary: "the JSON reader of every report read back") { bytes in
-        _ = try? JSONValue.parse(bytes, file: file)
+    FuzzTarget(name: "json", summary: "the JSON reader of every report read back, and what the writers make of it read back the same") { bytes in
+        guard let value = try? JSONValue.parse(bytes, file: file) else { return }
+        // json.dumps's style (khc-json) reads back as the very value written; ours too, but
+        // for integral doubles, which it writes as integers. Non-finite doubles (an
+        // overflowing literal) have no JSON spelling in either.
+        func finite(_ v: JSONValue) -> Bool {
+            switch v {
+            case .double(let d): d.isFinite
+            case .array(let items): items.allSatisfy(finite)
+            case .object(let members): members.allSatisfy { finite($0.1) }
+            default: true
+            }
+        }
+        guard finite(value) else { return }
+        let python = value.pythonSerialized()
+        precondition(python.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }, "pythonSerialized() wrote a byte outside printable ASCII")
+        precondition((try? JSONValue.parse(Array(python.utf8), file: file)) == value, "pythonSerialized() did not read back as the value")
+        precondition((try? JSONValue.parse(Array(value.serialized().utf8), file: file)) != nil, "serialized() did not read back")
     },
     FuzzTarget(name: "probe-report", summary: "probe JSON reports (probe compare), and the comparison of one with itself") { bytes in
         if let r = try? ProbeReport.load(bytes, file: file) { _ = ProbeComparison(r, r) }
