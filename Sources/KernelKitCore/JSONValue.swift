@@ -59,12 +59,13 @@ public indirect enum JSONValue: Hashable, Sendable, ExpressibleByStringLiteral, 
         var out = [UInt8]()
         out.reserveCapacity(parts.reduce(16) { $0 + $1.count + 4 })
         out.append(UInt8(ascii: "["))
+        // The array branch of write(to:indent:), with the items already written.
         for (i, part) in parts.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            if pretty { out += "\n  ".utf8 }
+            Self.newline(&out, pretty ? 1 : nil)
             out += part
         }
-        if pretty { out.append(0x0A) }
+        Self.newline(&out, pretty ? 0 : nil)
         out.append(UInt8(ascii: "]"))
         if pretty { out.append(0x0A) }
         return String(decoding: out, as: UTF8.self)
@@ -123,28 +124,28 @@ public indirect enum JSONValue: Hashable, Sendable, ExpressibleByStringLiteral, 
             out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                newline(&out, indent.map { $0 + 1 })
+                Self.newline(&out, indent.map { $0 + 1 })
                 item.write(to: &out, indent: indent.map { $0 + 1 })
             }
-            newline(&out, indent)
+            Self.newline(&out, indent)
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             if members.isEmpty { out += "{}".utf8; return }
             out.append(UInt8(ascii: "{"))
             for (i, (key, value)) in members.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                newline(&out, indent.map { $0 + 1 })
+                Self.newline(&out, indent.map { $0 + 1 })
                 Self.writeString(key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 if indent != nil { out.append(0x20) }
                 value.write(to: &out, indent: indent.map { $0 + 1 })
             }
-            newline(&out, indent)
+            Self.newline(&out, indent)
             out.append(UInt8(ascii: "}"))
         }
     }
 
-    private func newline(_ out: inout [UInt8], _ indent: Int?) {
+    private static func newline(_ out: inout [UInt8], _ indent: Int?) {
         guard let indent else { return }
         out.append(0x0A)
         out.append(contentsOf: repeatElement(0x20, count: 2 * indent))

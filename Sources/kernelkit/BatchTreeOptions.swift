@@ -43,5 +43,5 @@ struct BatchTreeOptions: ParsableArguments {
                                probeCacheDirectory: noProbeCache ? nil : ProbeCache.defaultDirectory)
     }
 
-    var width: Int { max(1, jobs ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    var width: Int { max(1, jobs ?? Parallel.cores) }
 }

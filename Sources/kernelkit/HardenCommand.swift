@@ -111,6 +111,7 @@ struct HardenCheckCommand: ParsableCommand {
     /// anyway, and freeing 100 configs' findings and reports one by one was a third of
     /// such a run.
     private func check() throws -> Never {
+        let (list, waivers) = try baselines.load()
         let archOverride = try arch.map { a -> Arch in
             guard let x = Arch(normalizing: a) else { throw KernelKitError(.usage, "unknown --arch \(a)") }
             return x
@@ -119,7 +120,6 @@ struct HardenCheckCommand: ParsableCommand {
             guard let x = KernelVersion(v) else { throw KernelKitError(.usage, "--kernel-version takes MAJOR.MINOR, e.g. 6.18") }
             return x
         }
-        let (list, waivers) = try baselines.load()
         let states = try SystemState.read(configs: config, cmdline: cmdline, sysctl: sysctl, live: live,
                                           arch: archOverride, version: versionOverride)
         var anyFailed = false

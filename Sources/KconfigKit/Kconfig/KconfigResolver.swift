@@ -123,7 +123,7 @@ public struct KconfigResolver: Sendable {
         // name) only appear once those are known, hence a few rounds. The real pass below
         // finds the results cached; anything still missing runs then, one at a time.
         if let cache, cache.startedCold {
-            let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            let cores = Parallel.cores
             for _ in 0..<4 {
                 var commands: [String] = []
                 let lister: (String) -> String = { command in
